@@ -1,0 +1,249 @@
+"""The shared HTTP client: one requests.Session for every source, and every check that keeps a
+bad answer from reading as "ok" (HTML login pages, wrong content, truncation, oversize, trickling).
+
+Sources call `Http.get_json()` / `Http.request()` and get either parsed JSON or a SourceError with
+a one-line reason. No source handles a requests exception itself.
+"""
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from tray import __version__
+from tray.errors import SourceError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_TIMEOUT = 10.0
+USER_AGENT = f"secondline/{__version__}"
+_JSON_TYPES = ("json",)  # application/json, application/vnd.pagerduty+json;version=2, text/json ...
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+
+    def json(self) -> Any:
+        return _decode_json(self.body, self.headers.get("content-type", ""))
+
+
+def make_session(pool_size: int = 32) -> requests.Session:
+    s = requests.Session()
+    # REQUESTS_CA_BUNDLE / proxies / .netrc from the environment would silently override the
+    # per-source verify= and auth: the config is the only authority.
+    s.trust_env = False
+    # Only connection set-up and gateway errors are retried here, and quickly; everything slower
+    # (429, 5xx back-off) is the scheduler's job so that it can honour Retry-After without
+    # holding a thread.
+    retry = Retry(total=2, connect=1, read=0, status=1, redirect=3, backoff_factor=0.2,
+                  status_forcelist=(502, 503, 504), allowed_methods=frozenset({"GET", "HEAD"}),
+                  respect_retry_after_header=False, raise_on_status=False)
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
+    s.headers["User-Agent"] = USER_AGENT
+    return s
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def rate_limit_wait(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Retry-After, else a rate-limit reset header (seconds, or an epoch timestamp)."""
+    wait = parse_retry_after(headers.get("retry-after"), now)
+    if wait is not None:
+        return wait
+    for name in ("ratelimit-reset", "x-ratelimit-reset", "x-rate-limit-reset"):
+        raw = headers.get(name)
+        if raw:
+            try:
+                val = float(raw)
+            except ValueError:
+                continue
+            now_s = now if now is not None else time.time()
+            # Big numbers are epoch timestamps (GitHub style), small ones are seconds (PagerDuty).
+            return max(0.0, val - now_s) if val > 1e9 else max(0.0, val)
+    return None
+
+
+def _host(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        return parts.netloc.rsplit("@", 1)[-1] or url
+    except ValueError:
+        return "?"
+
+
+def _decode_json(body: bytes, content_type: str) -> Any:
+    ctype = content_type.lower()
+    stripped = body.lstrip()
+    if not stripped:
+        raise SourceError("empty response where JSON was expected", kind="bad_content")
+    if "html" in ctype or stripped[:1] == b"<":
+        raise SourceError("got an HTML page instead of JSON (a login page in front of the API? "
+                          "check the URL and the credential)", kind="bad_content")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        pos = getattr(exc, "pos", None)
+        if pos is not None and pos >= len(body.rstrip()):
+            raise SourceError("truncated JSON: the response ended early", kind="bad_content") from None
+        raise SourceError(f"invalid JSON ({type(exc).__name__} at byte {pos})"
+                          if pos is not None else "invalid JSON", kind="bad_content") from None
+
+
+class Http:
+    """Thin wrapper over the shared session that turns every fault into a SourceError."""
+
+    def __init__(self, session: requests.Session | None = None) -> None:
+        self.session = session or make_session()
+
+    def request(self, method: str, url: str, *, source: str = "", params: Any = None,
+                headers: Mapping[str, str] | None = None, json_body: Any = None, data: Any = None,
+                auth: Any = None, timeout: float = DEFAULT_TIMEOUT, connect_timeout: float | None = None,
+                verify: bool | str = True, max_bytes: int = DEFAULT_MAX_BYTES,
+                ok_statuses: tuple[int, ...] = ()) -> Response:
+        """Perform one request; return the whole body or raise SourceError.
+
+        `timeout` bounds the whole exchange, not only each socket read, so a server that
+        trickles one byte a second cannot hold the poll forever.
+        """
+        host = _host(url)
+        connect = connect_timeout if connect_timeout is not None else min(timeout, 5.0)
+        deadline = time.monotonic() + timeout
+        try:
+            resp = self.session.request(method, url, params=params, headers=headers, json=json_body,
+                                        data=data, auth=auth, timeout=(connect, timeout), verify=verify,
+                                        stream=True, allow_redirects=True)
+        except requests.exceptions.SSLError as exc:
+            raise SourceError(f"TLS error talking to {host} ({_tls_detail(exc)}): set `ca_bundle` to "
+                              "the server's CA file, or `verify_tls = false` to skip the check",
+                              kind="tls") from None
+        except requests.exceptions.ConnectTimeout:
+            raise SourceError(f"connection to {host} timed out after {connect:g}s", kind="timeout") from None
+        except requests.exceptions.ReadTimeout:
+            raise SourceError(f"{host} did not answer within {timeout:g}s", kind="timeout") from None
+        except requests.exceptions.ConnectionError as exc:
+            raise SourceError(_connection_reason(host, exc), kind="refused") from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as exc:
+            raise SourceError(f"invalid URL for {host}: {type(exc).__name__}", kind="config") from None
+        except requests.exceptions.RequestException as exc:
+            raise SourceError(f"request to {host} failed: {type(exc).__name__}", kind="error") from None
+        try:
+            return self._finish(resp, host, deadline, timeout, max_bytes, source, ok_statuses)
+        finally:
+            resp.close()
+
+    def _finish(self, resp: requests.Response, host: str, deadline: float, timeout: float,
+                max_bytes: int, source: str, ok_statuses: tuple[int, ...]) -> Response:
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        status = resp.status_code
+        if status in (401, 403) and status not in ok_statuses:
+            who = f"`secondline login {source}`" if source else "`secondline login NAME`"
+            raise SourceError(f"{host} refused the credential (HTTP {status}): check the credential: "
+                              f"{who}", kind="auth")
+        if status == 429 and status not in ok_statuses:
+            wait = rate_limit_wait(headers)
+            when = f", retrying in {wait:.0f}s" if wait is not None else ", backing off"
+            raise SourceError(f"rate limited by {host} (HTTP 429){when}", kind="rate_limited",
+                              retry_after=wait)
+        if status >= 500 and status not in ok_statuses:
+            raise SourceError(f"server error from {host} (HTTP {status} {resp.reason or ''})".rstrip(),
+                              kind="server", retry_after=parse_retry_after(headers.get("retry-after")))
+        if not (200 <= status < 300) and status not in ok_statuses:
+            raise SourceError(f"unexpected answer from {host} (HTTP {status} {resp.reason or ''})".rstrip(),
+                              kind="http")
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > max_bytes:
+            raise SourceError(f"response from {host} is over the {max_bytes // (1024 * 1024)} MB cap",
+                              kind="oversize")
+        body = bytearray()
+        raw = resp.raw
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise SourceError(f"{host} sent its answer too slowly (not complete after {timeout:g}s)",
+                                      kind="slow")
+                chunk = raw.read1(65536, decode_content=True)
+                if not chunk:
+                    break
+                body += chunk
+                if len(body) > max_bytes:
+                    raise SourceError(f"response from {host} is over the {max_bytes // (1024 * 1024)} MB cap",
+                                      kind="oversize")
+        except SourceError:
+            raise
+        except (requests.exceptions.RequestException, OSError, socket.timeout) as exc:
+            raise SourceError(_read_reason(host, timeout, exc), kind=_read_kind(exc)) from None
+        except Exception as exc:  # urllib3 ProtocolError / IncompleteRead / DecodeError
+            raise SourceError(_read_reason(host, timeout, exc), kind=_read_kind(exc)) from None
+        return Response(status=status, headers=headers, body=bytes(body), url=resp.url)
+
+    def get_json(self, url: str, **kw: Any) -> Any:
+        return self.request("GET", url, **kw).json()
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _tls_detail(exc: Exception) -> str:
+    text = str(exc)
+    for marker in ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "hostname mismatch",
+                   "self-signed certificate", "WRONG_VERSION_NUMBER", "unable to get local issuer"):
+        if marker.lower() in text.lower():
+            return marker.lower().replace("_", " ")
+    return "handshake failed"
+
+
+def _connection_reason(host: str, exc: Exception) -> str:
+    text = str(exc)
+    if "Name or service not known" in text or "NameResolutionError" in text or "nodename nor servname" in text:
+        return f"cannot resolve {host.rsplit(':', 1)[0]}"
+    if "Connection refused" in text or "Errno 111" in text:
+        return f"connection refused by {host}"
+    if "timed out" in text.lower():
+        return f"connection to {host} timed out"
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
+        return f"{host} closed the connection without an answer"
+    return f"cannot connect to {host}"
+
+
+def _read_kind(exc: Exception) -> str:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "timeout" if "timed out" in text or "timeout" in text else "bad_content"
+
+
+def _read_reason(host: str, timeout: float, exc: Exception) -> str:
+    if _read_kind(exc) == "timeout":
+        return f"{host} stopped sending mid-answer (no data for {timeout:g}s)"
+    return f"truncated response: {host} closed the connection mid-answer"
