@@ -66,7 +66,22 @@ class StreamContext(Protocol):
         """Sleep up to `seconds`; True when the app is stopping."""
 
 
-class Source:
+class Actions:
+    """Optional actions a source type can perform on one of its alerts (tray menu / endpoint).
+
+    A source class that supports an action overrides the method; the default says it cannot.
+    Each raises SourceError with a plain reason on failure and changes nothing locally.
+    """
+
+    def acknowledge(self, http: Any, alert: Alert, *, author: str, comment: str = "",
+                    duration_s: float = 7200) -> str:
+        raise SourceError(f"{self.type} sources cannot acknowledge", kind="config")  # type: ignore[attr-defined]
+
+    def recheck(self, http: Any, alert: Alert) -> str:
+        raise SourceError(f"{self.type} sources cannot recheck", kind="config")  # type: ignore[attr-defined]
+
+
+class Source(Actions):
     type: ClassVar[str] = ""
     Settings: ClassVar[type] = NoSettings
     secrets: ClassVar[tuple[str, ...]] = ()
@@ -113,3 +128,4 @@ def require(payload: Any, kind: type | tuple[type, ...], what: str) -> Any:
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise SourceError(f"unexpected response shape: {what} is not a {names}", kind="bad_content")
     return payload
+
