@@ -153,6 +153,10 @@ class Http:
         except requests.exceptions.ReadTimeout:
             raise SourceError(f"{host} did not answer within {timeout:g}s", kind="timeout") from None
         except requests.exceptions.ConnectionError as exc:
+            # With retries configured, urllib3 wraps a read timeout in MaxRetryError and requests
+            # reports it as a ConnectionError: look at the underlying reason.
+            if "read timed out" in str(exc).lower():
+                raise SourceError(f"{host} did not answer within {timeout:g}s", kind="timeout") from None
             raise SourceError(_connection_reason(host, exc), kind="refused") from None
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema) as exc:
