@@ -1,0 +1,126 @@
+"""Another secondline instance as a source: one shared poller, any number of readers.
+
+A team runs `secondline run --headless` on a shared host (behind its own reverse proxy) and every
+member's tray reads its `/status.json`. The alerts keep their upstream source names and links: the
+hub source's own name and group only decide where they are listed and counted here.
+
+An upstream source that cannot read its own target (an error, or stale data) shows here as one
+unknown alert with the upstream's reason, rather than vanishing.
+
+`url` is the upstream's base (`http://host:port`, or the proxy's path). A bearer token for the
+proxy is optional: `secondline login NAME` stores it.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from tray.errors import SourceError
+from tray.model import HANDLED_REASONS, Alert, Severity
+from tray.sources.base import Source, require
+
+SCHEMA_VERSION = 1
+UNREADABLE_ID = "secondline:unreadable"
+_SEVERITIES = {s.value: s for s in Severity}
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    url: str
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+
+    def validate(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError("url: must start with http:// or https://")
+
+
+class HubSource(Source):
+    type = "secondline"
+    Settings = HubSettings
+    secrets = ("",)
+    secret_optional = True
+
+    def status_url(self) -> str:
+        url = self.settings.url.rstrip("/")
+        return url if url.endswith("/status.json") else url + "/status.json"
+
+    def fetch(self, http: Any) -> Any:
+        headers = {"Accept": "application/json"}
+        token = self.secret()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        s = self.settings
+        return http.get_json(self.status_url(), source=self.name, headers=headers,
+                             timeout=self.config.timeout, max_bytes=self.max_bytes,
+                             verify=s.ca_bundle if s.ca_bundle else s.verify_tls)
+
+    def parse(self, payload: Any) -> list[Alert]:
+        return upstream_alerts(payload)
+
+
+# -- pure parsing ----------------------------------------------------------------------------
+
+def upstream_alerts(payload: Any) -> list[Alert]:
+    doc = require(payload, dict, "the upstream status document")
+    version = doc.get("schema")
+    if version != SCHEMA_VERSION:
+        raise SourceError(f"the upstream speaks status schema {version!r}, this secondline reads "
+                          f"{SCHEMA_VERSION}: run the same version on both", kind="bad_content")
+    alerts: list[Alert] = []
+    keys: set[tuple[str, str]] = set()
+    for item in require(doc.get("sources"), list, "sources"):
+        src = require(item, dict, "an upstream source")
+        name = src.get("name")
+        if not isinstance(name, str) or not name:
+            raise SourceError("unexpected response shape: an upstream source has no name", kind="bad_content")
+        for raw in require(src.get("alerts", []), list, "alerts"):
+            alert = upstream_alert(name, raw)
+            if alert.key not in keys:
+                keys.add(alert.key)
+                alerts.append(alert)
+        problem = _unreadable_reason(src)
+        if problem is not None:
+            alerts.append(Alert(source=name, id=UNREADABLE_ID, title=f"{name} cannot be read upstream",
+                                severity=Severity.UNKNOWN, detail=problem,
+                                since=_time(src.get("checked_at"))))
+    return alerts
+
+
+def _unreadable_reason(src: dict) -> str | None:
+    error = src.get("error")
+    if isinstance(error, str) and error:
+        return error
+    if src.get("stale") is True:
+        return "stale: the upstream has not read it for too long"
+    return None   # fine, or not polled yet upstream: nothing known, nothing wrong
+
+
+def upstream_alert(source_name: str, raw: Any) -> Alert:
+    a = require(raw, dict, "an upstream alert")
+    aid = a.get("id")
+    if not isinstance(aid, str) or not aid:
+        raise SourceError("unexpected response shape: an upstream alert has no id", kind="bad_content")
+    source = a.get("source") if isinstance(a.get("source"), str) and a.get("source") else source_name
+    severity = _SEVERITIES.get(a.get("severity"), Severity.UNKNOWN)
+    reason = a.get("handled_reason") if a.get("handled_reason") in HANDLED_REASONS else None
+    handled = a.get("handled") is True
+    url = a.get("url")
+    return Alert(source=source, id=aid, title=_str(a.get("title")) or aid, severity=severity,
+                 detail=_str(a.get("detail")), since=_time(a.get("since")),
+                 url=url if isinstance(url, str) else None, handled=handled,
+                 handled_reason=reason if handled else None, pending=a.get("pending") is True,
+                 ref={"upstream_source": source_name})
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)

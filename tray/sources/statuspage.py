@@ -1,0 +1,129 @@
+"""Atlassian Statuspage: a vendor's public status page (`/api/v2/summary.json`, no credential).
+
+One alert per component that is not operational: degraded performance warns, a partial or major
+outage is critical, maintenance is listed as handled. When the page's overall indicator is up but no
+component is named (an incident without components), one alert for the page itself says so.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from tray.errors import SourceError
+from tray.model import Alert, Severity
+from tray.sources.base import Source, require
+
+COMPONENT_SEVERITY = {
+    "degraded_performance": Severity.WARNING,
+    "partial_outage": Severity.CRITICAL,
+    "major_outage": Severity.CRITICAL,
+    "under_maintenance": Severity.WARNING,    # listed as handled: "maintenance"
+}
+INDICATOR_SEVERITY = {"minor": Severity.WARNING, "major": Severity.CRITICAL, "critical": Severity.CRITICAL}
+PAGE_ID = "page"
+
+
+@dataclass(frozen=True)
+class StatuspageSettings:
+    url: str                            # the page, e.g. https://www.githubstatus.com
+
+    def validate(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError("url: must start with http:// or https://")
+
+
+class StatuspageSource(Source):
+    type = "statuspage"
+    Settings = StatuspageSettings
+    secrets = ()
+    max_bytes = 5 * 1024 * 1024
+
+    def fetch(self, http: Any) -> Any:
+        url = self.settings.url.rstrip("/")
+        if not url.endswith("/summary.json"):
+            url += "/api/v2/summary.json"
+        return http.get_json(url, source=self.name, timeout=self.config.timeout,
+                             headers={"Accept": "application/json"}, max_bytes=self.max_bytes)
+
+    def parse(self, payload: Any) -> list[Alert]:
+        return summary_alerts(self.name, payload, self.settings.url.split("/api/v2/", 1)[0].rstrip("/"))
+
+
+# -- pure parsing ----------------------------------------------------------------------------
+
+def summary_alerts(source: str, payload: Any, page_url: str) -> list[Alert]:
+    body = require(payload, dict, "the status page summary")
+    status = require(body.get("status"), dict, "status")
+    indicator = status.get("indicator")
+    if not isinstance(indicator, str):
+        raise SourceError("unexpected response shape: status.indicator is not a string", kind="bad_content")
+    components = require(body.get("components", []), list, "components")
+    incidents = [i for i in require(body.get("incidents") or [], list, "incidents") if isinstance(i, dict)]
+    page = body.get("page") if isinstance(body.get("page"), dict) else {}
+    link = page.get("url") if isinstance(page.get("url"), str) else page_url
+
+    alerts = []
+    for item in components:
+        comp = require(item, dict, "a component")
+        state = comp.get("status")
+        name = comp.get("name")
+        if not isinstance(state, str) or not isinstance(name, str):
+            raise SourceError("unexpected response shape: a component has no name or status",
+                              kind="bad_content")
+        # A group's status only repeats its children's: listing both would count an outage twice.
+        if state == "operational" or comp.get("group") is True:
+            continue
+        cid = comp.get("id") if isinstance(comp.get("id"), str) and comp.get("id") else name
+        incident = _incident_for(incidents, cid)
+        detail = state.replace("_", " ")
+        if incident and isinstance(incident.get("name"), str):
+            detail += f" · {incident['name']}"
+        maintenance = state == "under_maintenance"
+        alerts.append(Alert(source=source, id=f"component:{cid}", title=name, detail=detail,
+                            severity=COMPONENT_SEVERITY.get(state, Severity.UNKNOWN),
+                            since=_time(comp.get("updated_at")),
+                            url=_link(incident) or link, handled=maintenance,
+                            handled_reason="maintenance" if maintenance else None,
+                            ref={"component_id": cid}))
+
+    if not any(a.raises for a in alerts) and indicator in INDICATOR_SEVERITY:
+        # The page is unhappy but names no component: still show it.
+        incident = incidents[0] if incidents else None
+        description = status.get("description") if isinstance(status.get("description"), str) else indicator
+        title = incident["name"] if incident and isinstance(incident.get("name"), str) else description
+        alerts.append(Alert(source=source, id=PAGE_ID, title=title, detail=description,
+                            severity=INDICATOR_SEVERITY[indicator],
+                            since=_time(incident.get("created_at")) if incident else None,
+                            url=_link(incident) or link))
+    elif not alerts and indicator == "maintenance":
+        alerts.append(Alert(source=source, id=PAGE_ID, title="Scheduled maintenance",
+                            detail=status.get("description") if isinstance(status.get("description"), str)
+                            else "maintenance", severity=Severity.WARNING, handled=True,
+                            handled_reason="maintenance", url=link))
+    return alerts
+
+
+def _incident_for(incidents: list[dict], component_id: str) -> dict | None:
+    for incident in incidents:
+        comps = incident.get("components")
+        if isinstance(comps, list) and any(isinstance(c, dict) and c.get("id") == component_id for c in comps):
+            return incident
+    return None
+
+
+def _link(incident: dict | None) -> str | None:
+    if incident is None:
+        return None
+    for key in ("shortlink", "url"):
+        if isinstance(incident.get(key), str):
+            return incident[key]
+    return None
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
