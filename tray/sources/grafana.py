@@ -1,0 +1,93 @@
+"""Grafana alerting source (Grafana-managed rules), authenticated with a service-account token.
+
+Two reads per poll:
+- `/api/alertmanager/grafana/api/v2/alerts`: Grafana's built-in Alertmanager, same shape as
+  Alertmanager v2, parsed by alertmanager.parse_am_alerts (silences there -> handled);
+- `/api/prometheus/grafana/api/v1/alerts`: every rule instance with its evaluation state. Only
+  `NoData` and `Error` matter here: the rule cannot see its data, so the alert is unknown. The state
+  may carry a reason ("Normal (NoData)" = NoData handled as OK by the rule): only the first word counts.
+
+When the rule routes NoData/Error to the Alertmanager (alertname DatasourceNoData/DatasourceError,
+label `rulename`), the same fact appears in both answers; it is listed once, from the Alertmanager.
+"""
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from tray.model import Alert, Severity
+from tray.sources.alertmanager import (GRAFANA_UNKNOWN_NAMES, ApiSource, _str_map, create_silence, detail_of,
+                                       labels_id, parse_am_alerts, title_of)
+from tray.sources.base import require
+from tray.sources.nagios import parse_iso
+from tray.sources.prometheus import unwrap_v1
+
+_BLIND_STATES = {"nodata": "NoData", "error": "Error"}
+
+
+@dataclass(frozen=True)
+class GrafanaSettings:
+    url: str                                           # https://grafana.example
+    filters: list[str] = field(default_factory=list)   # Alertmanager matchers, sent as filter=
+    ca_bundle: str | None = None
+    verify_tls: bool = True
+
+    def validate(self) -> None:
+        if not re.match(r"^https?://[^/\s]+", self.url or ""):
+            raise ValueError("url: must start with http:// or https://")
+
+
+class GrafanaSource(ApiSource):
+    type = "grafana"
+    Settings = GrafanaSettings
+    secrets = ("",)            # the service-account token
+    secret_optional = False
+
+    def _mode(self) -> str:
+        return "bearer"
+
+    def _ui_base(self) -> str:
+        return self._base()
+
+    def fetch(self, http: Any) -> dict[str, Any]:
+        params = [("active", "true"), ("silenced", "true"), ("inhibited", "true")]
+        params += [("filter", f) for f in self.settings.filters]
+        kw = self._request_kw()
+        alerts = http.get_json(f"{self._base()}/api/alertmanager/grafana/api/v2/alerts", params=params, **kw)
+        rules = http.get_json(f"{self._base()}/api/prometheus/grafana/api/v1/alerts", **kw)
+        return {"alerts": alerts, "rules": rules}
+
+    def parse(self, payload: Any) -> list[Alert]:
+        payload = require(payload, dict, "the Grafana answers")
+        base = self._base()
+        # Grafana sets generatorURL to the rule's view; without one, search the alert rule list.
+        alerts = parse_am_alerts(payload.get("alerts"), source=self.name,
+                                 fallback_link=lambda labels: _search_link(base, labels.get("alertname", "")))
+        covered = {a.ref["labels"].get("rulename") for a in alerts
+                   if a.ref["labels"].get("alertname") in GRAFANA_UNKNOWN_NAMES}
+        for item in unwrap_v1(payload.get("rules"), "the Grafana rule states"):
+            item = require(item, dict, "a rule instance")
+            state = item.get("state")
+            word = state.strip().split(" ", 1)[0].lower() if isinstance(state, str) else ""
+            if word not in _BLIND_STATES:
+                continue   # Normal, Alerting (already in the Alertmanager answer), Pending, Recovering
+            labels = _str_map(item.get("labels"), "labels")
+            if labels.get("alertname") in covered:
+                continue
+            annotations = _str_map(item.get("annotations"), "annotations")
+            detail = detail_of(annotations) or f"the rule reports {_BLIND_STATES[word]}"
+            alerts.append(Alert(source=self.name, id="state:" + labels_id(labels),
+                                title=f"{title_of(labels)} ({_BLIND_STATES[word]})", severity=Severity.UNKNOWN,
+                                detail=detail, since=parse_iso(item.get("activeAt")),
+                                url=_search_link(self._base(), labels.get("alertname", "")),
+                                ref={"labels": labels}))
+        return alerts
+
+    def acknowledge(self, http: Any, alert: Alert, *, author: str, comment: str = "",
+                    duration_s: float = 7200) -> str:
+        return create_silence(self, http, f"{self._base()}/api/alertmanager/grafana/api/v2/silences", alert,
+                              author=author, comment=comment, duration_s=duration_s)
+
+
+def _search_link(base: str, name: str) -> str:
+    return f"{base}/alerting/list?search=" + quote(name, safe="")

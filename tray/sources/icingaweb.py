@@ -1,0 +1,142 @@
+"""Icinga Web 2 sources: the monitoring module (`icingaweb2`, IDO backend) and Icinga DB Web (`icingadb`).
+
+Both read the same lists a user sees in the browser, as JSON. Icinga Web only honours HTTP Basic
+auth when the request says `Accept: application/json`, so every request sends it (WebUISource).
+`url` is the Icinga Web base, e.g. `https://monitor.example/icingaweb2`.
+
+Neither is typed consistently across versions: numbers arrive as strings ("2"), booleans as
+"0"/"1", "y"/"n" or "sticky", timestamps as epoch seconds or ISO 8601. The coercers in nagios.py
+accept those and turn anything else into a SourceError.
+"""
+from typing import Any
+from urllib.parse import urlencode
+
+from tray.model import Alert, Severity
+from tray.sources.base import require
+from tray.sources.nagios import (HOST_SEVERITY, PENDING, SERVICE_SEVERITY, WebUISource, as_bool, as_int,
+                                 as_text, as_time)
+
+
+def _hard(value: Any, what: str) -> bool:
+    """state_type: 1 / "1" / "hard" is HARD; a missing one is taken as HARD (never hide a problem)."""
+    if value is None:
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("hard", "soft"):
+        return value.strip().lower() == "hard"
+    return as_int(value, what) == 1
+
+
+class IcingaWeb2Source(WebUISource):
+    """Icinga Web 2 monitoring module: `/monitoring/list/{hosts,services}?..._problem=1&format=json`."""
+    type = "icingaweb2"
+
+    def fetch(self, http: Any) -> dict[str, Any]:
+        base = self.settings.url.rstrip("/")
+        hosts = self._get(http, f"{base}/monitoring/list/hosts", {"host_problem": "1", "format": "json"})
+        services = self._get(http, f"{base}/monitoring/list/services",
+                             {"service_problem": "1", "format": "json"})
+        return {"hosts": hosts, "services": services}
+
+    def parse(self, payload: Any) -> list[Alert]:
+        payload = require(payload, dict, "the Icinga Web answers")
+        alerts: list[Alert] = []
+        for row in require(payload.get("hosts"), list, "the host list"):
+            alerts.extend(self._row(require(row, dict, "a host row"), service=False))
+        for row in require(payload.get("services"), list, "the service list"):
+            alerts.extend(self._row(require(row, dict, "a service row"), service=True))
+        return alerts
+
+    def _row(self, row: dict[str, Any], *, service: bool) -> list[Alert]:
+        p = "service_" if service else "host_"
+        host = as_text(row.get("host_name"), "host_name", required=True)
+        state = as_int(row.get(p + "state"), p + "state")
+        table = SERVICE_SEVERITY if service else HOST_SEVERITY
+        if state != PENDING and state not in table:
+            return []
+        svc = as_text(row.get("service_description"), "service_description", required=True) if service else None
+        base = self.settings.url.rstrip("/")
+        if service:
+            link = f"{base}/monitoring/service/show?" + urlencode({"host": host, "service": svc})
+        else:
+            link = f"{base}/monitoring/host/show?" + urlencode({"host": host})
+        return [self._alert(
+            host=host, service=svc, host_display=as_text(row.get("host_display_name"), "host_display_name"),
+            title_service=as_text(row.get("service_display_name"), "service_display_name") or svc or "",
+            severity=table.get(state, Severity.UNKNOWN), pending=state == PENDING,
+            hard=_hard(row.get(p + "state_type"), p + "state_type"),
+            acknowledged=as_bool(row.get(p + "acknowledged"), p + "acknowledged"),
+            downtime=as_bool(row.get(p + "in_downtime"), p + "in_downtime"),
+            output=as_text(row.get(p + "output"), p + "output"),
+            since=as_time(row.get(p + "last_state_change")), url=link)]
+
+
+_DB_SERVICE_COLUMNS = ",".join([
+    "service.name", "service.display_name", "service.host.name", "service.host.display_name",
+    "service.state.soft_state", "service.state.hard_state", "service.state.state_type",
+    "service.state.is_acknowledged", "service.state.in_downtime", "service.state.is_reachable",
+    "service.state.last_state_change", "service.state.output"])
+_DB_HOST_COLUMNS = ",".join([
+    "host.name", "host.display_name", "host.state.soft_state", "host.state.hard_state", "host.state.state_type",
+    "host.state.is_acknowledged", "host.state.in_downtime", "host.state.is_reachable",
+    "host.state.last_state_change", "host.state.output"])
+
+
+class IcingaDBSource(WebUISource):
+    """Icinga DB Web: `/icingadb/{hosts,services}?<x>.state.is_problem=y&format=json` (nested `state`)."""
+    type = "icingadb"
+
+    def fetch(self, http: Any) -> dict[str, Any]:
+        base = self.settings.url.rstrip("/")
+        hosts = self._get(http, f"{base}/icingadb/hosts", {"host.state.is_problem": "y",
+                                                           "columns": _DB_HOST_COLUMNS, "format": "json"})
+        services = self._get(http, f"{base}/icingadb/services", {"service.state.is_problem": "y",
+                                                                 "columns": _DB_SERVICE_COLUMNS, "format": "json"})
+        return {"hosts": hosts, "services": services}
+
+    def parse(self, payload: Any) -> list[Alert]:
+        payload = require(payload, dict, "the Icinga DB Web answers")
+        alerts: list[Alert] = []
+        for row in require(payload.get("hosts"), list, "the host list"):
+            alerts.extend(self._row(require(row, dict, "a host row"), service=False))
+        for row in require(payload.get("services"), list, "the service list"):
+            alerts.extend(self._row(require(row, dict, "a service row"), service=True))
+        return alerts
+
+    def _row(self, row: dict[str, Any], *, service: bool) -> list[Alert]:
+        st = require(row.get("state"), dict, "state")
+        if service:
+            h = require(row.get("host"), dict, "service host")
+            host = as_text(h.get("name"), "host.name", required=True)
+            host_display = as_text(h.get("display_name"), "host.display_name")
+            svc: str | None = as_text(row.get("name"), "name", required=True)
+        else:
+            host = as_text(row.get("name"), "name", required=True)
+            host_display = as_text(row.get("display_name"), "display_name")
+            svc = None
+        # soft_state is the current state; hard_state lags behind it during SOFT attempts.
+        raw = st.get("soft_state", st.get("hard_state"))
+        state = as_int(raw, "state.soft_state")
+        reachable = st.get("is_reachable")
+        reachable = True if reachable is None else as_bool(reachable, "state.is_reachable")
+        if service:
+            if state not in SERVICE_SEVERITY and state != PENDING:
+                return []
+            severity = SERVICE_SEVERITY.get(state, Severity.UNKNOWN)
+        else:
+            # Icinga DB hosts are 0 UP / 1 DOWN; "unreachable" is a separate flag.
+            if state not in (1, 2, PENDING):
+                return []
+            severity = Severity.CRITICAL if (state == 1 and reachable) else Severity.UNKNOWN
+        base = self.settings.url.rstrip("/")
+        if service:
+            link = f"{base}/icingadb/service?" + urlencode({"name": svc, "host.name": host})
+        else:
+            link = f"{base}/icingadb/host?" + urlencode({"name": host})
+        return [self._alert(
+            host=host, service=svc, host_display=host_display,
+            title_service=as_text(row.get("display_name"), "display_name") or svc or "" if service else "",
+            severity=severity, pending=state == PENDING, hard=_hard(st.get("state_type"), "state.state_type"),
+            acknowledged=as_bool(st.get("is_acknowledged"), "state.is_acknowledged"),
+            downtime=as_bool(st.get("in_downtime"), "state.in_downtime"),
+            output=as_text(st.get("output"), "state.output"),
+            since=as_time(st.get("last_state_change")), url=link)]

@@ -1,0 +1,55 @@
+"""Prometheus source: the server's own rule evaluation, `GET /api/v1/alerts`.
+
+For teams without an Alertmanager in reach (or to watch what Prometheus itself fires). Firing
+alerts count by their `severity` label like Alertmanager's; pending ones (the `for:` clause has not
+elapsed) are listed with pending=True, so they never raise the colour or pop up.
+"""
+from typing import Any, Mapping
+from urllib.parse import quote
+
+from tray.errors import SourceError
+from tray.model import Alert
+from tray.sources.alertmanager import ApiSource, _str_map, detail_of, labels_id, severity_of, title_of
+from tray.sources.base import require
+from tray.sources.nagios import parse_iso
+
+
+def unwrap_v1(payload: Any, what: str) -> list[Any]:
+    """`{"status": "success", "data": {"alerts": [...]}}` -> the alert list (Prometheus API v1 envelope)."""
+    payload = require(payload, dict, what)
+    status = payload.get("status")
+    if status == "error":
+        msg = payload.get("error")
+        msg = msg.strip().splitlines()[0][:200] if isinstance(msg, str) and msg.strip() else "unknown error"
+        raise SourceError(f"the server answered with an error: {msg}", kind="http")
+    data = require(payload.get("data"), dict, f"{what}: data")
+    return require(data.get("alerts"), list, f"{what}: data.alerts")
+
+
+def rule_link(ui_base: str, labels: Mapping[str, str]) -> str:
+    return f"{ui_base.rstrip('/')}/alerts?search=" + quote(labels.get("alertname", ""), safe="")
+
+
+class PrometheusSource(ApiSource):
+    type = "prometheus"
+
+    def fetch(self, http: Any) -> Any:
+        return http.get_json(f"{self._base()}/api/v1/alerts", **self._request_kw())
+
+    def parse(self, payload: Any) -> list[Alert]:
+        alerts = []
+        for item in unwrap_v1(payload, "the Prometheus alerts answer"):
+            item = require(item, dict, "an alert")
+            labels = _str_map(item.get("labels"), "labels")
+            state = item.get("state")
+            if state not in ("firing", "pending", "inactive"):
+                raise SourceError("unexpected response shape: alert state is not firing/pending",
+                                  kind="bad_content")
+            if state == "inactive":
+                continue
+            annotations = _str_map(item.get("annotations"), "annotations")
+            alerts.append(Alert(source=self.name, id=labels_id(labels), title=title_of(labels),
+                                severity=severity_of(labels), detail=detail_of(annotations),
+                                since=parse_iso(item.get("activeAt")), url=rule_link(self._ui_base(), labels),
+                                pending=state == "pending", ref={"labels": labels}))
+        return alerts
