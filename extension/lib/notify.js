@@ -1,0 +1,55 @@
+// Which group state changes deserve a browser notification (pure). As in blinken: only on a change,
+// never on the first reading, and only for the group x state pairs the user switched on.
+
+import { groupState } from "./status.js";
+import { ANY_GROUP } from "./settings.js";
+
+const LABEL = {
+  critical: "critical", warning: "warning", unknown: "unknown",
+  handled_only: "all problems handled", ok: "ok", no_data: "no data",
+};
+
+/** {group name: palette key} for a status document. */
+export function groupStates(doc) {
+  return Object.fromEntries(doc.groups.map((g) => [g.name, groupState(doc, g)]));
+}
+
+function enabled(settings, group, state) {
+  if (!settings.notifications) return false;
+  const rules = settings.notify[group] ?? settings.notify[ANY_GROUP] ?? {};
+  return rules[state] === true;
+}
+
+/** The web UI link to open when the notification for this group is clicked: its worst unhandled alert. */
+export function linkFor(doc, group) {
+  const order = { critical: 0, unknown: 1, warning: 2, info: 3 };
+  const alerts = doc.sources.filter((s) => s.group === group).flatMap((s) => s.alerts)
+    .filter((a) => a.url && !a.handled && !a.pending)
+    .sort((a, b) => (order[a.severity] ?? 9) - (order[b.severity] ?? 9));
+  return alerts[0]?.url ?? null;
+}
+
+/**
+ * Notifications to raise going from `previous` ({group: state} or null on the first reading) to `doc`.
+ * Returns [{group, state, title, message, url}].
+ */
+export function transitions(previous, doc, settings) {
+  if (!previous) return [];
+  const now = groupStates(doc);
+  const out = [];
+  for (const g of doc.groups) {
+    const state = now[g.name];
+    const before = previous[g.name];
+    if (before === undefined || before === state || state === "no_data") continue;
+    if (!enabled(settings, g.name, state)) continue;
+    const counts = ["critical", "warning", "unknown"].filter((k) => g.counts[k]).map((k) => `${g.counts[k]} ${k}`);
+    out.push({
+      group: g.name,
+      state,
+      title: `${g.name}: ${LABEL[state]}`,
+      message: counts.length ? counts.join(", ") : `was ${LABEL[before] ?? before}`,
+      url: linkFor(doc, g.name),
+    });
+  }
+  return out;
+}

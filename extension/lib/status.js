@@ -1,0 +1,124 @@
+// Status document -> what the toolbar shows (badge text, colours, tooltip). Pure: no browser API here,
+// so node --test can cover every rule. The palette and schema come from the project's shared/ contract.
+
+import { firstError } from "./schema.js";
+
+/** The status-document version this code was written for. A test fails when shared/ moves past it. */
+export const SUPPORTED_SCHEMA = 1;
+export const DEFAULT_PORT = 17474;
+
+const RANK = { no_data: 0, ok: 1, handled_only: 2, warning: 3, unknown: 4, critical: 5 };
+
+/** The worse of two palette keys (unknown sits between warning and critical, as in the tray). */
+export function worse(a, b) {
+  return (RANK[b] ?? 0) > (RANK[a] ?? 0) ? b : a;
+}
+
+/** Unhandled problems: what the badge counts. */
+export function problems(counts) {
+  return (counts?.critical || 0) + (counts?.warning || 0) + (counts?.unknown || 0);
+}
+
+function noData(sources) {
+  return sources.length === 0 || sources.every((s) => s.checked_at === null && !s.error);
+}
+
+/** The palette key of the whole document: a health, or handled_only / no_data. */
+export function docState(doc) {
+  if (noData(doc.sources)) return "no_data";
+  if (doc.handled_only && doc.health === "ok") return "handled_only";
+  return doc.health;
+}
+
+/** The palette key of one group of the document. */
+export function groupState(doc, group) {
+  if (noData(doc.sources.filter((s) => s.group === group.name))) return "no_data";
+  if (group.handled_only && group.health === "ok") return "handled_only";
+  return group.health;
+}
+
+/**
+ * Classify what came back from the tray.
+ * `reading` is {doc} after a good fetch or {error, port} when the tray could not be reached.
+ * Returns a view: {kind: "status"|"unreachable"|"newer"|"invalid", state, doc?, message?, port}.
+ */
+export function interpret(reading, schema) {
+  const port = reading.port ?? DEFAULT_PORT;
+  if (!reading.doc) {
+    return { kind: "unreachable", state: "no_data", port, message: reading.error || "no answer" };
+  }
+  const doc = reading.doc;
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    return { kind: "invalid", state: "no_data", port, message: "$: expected an object" };
+  }
+  if (typeof doc.schema === "number" && doc.schema > SUPPORTED_SCHEMA) {
+    return {
+      kind: "newer", state: "no_data", port,
+      message: `The tray sends status schema ${doc.schema}; this extension understands ${SUPPORTED_SCHEMA}. ` +
+        "Update the secondline extension.",
+    };
+  }
+  const err = schema ? firstError(doc, schema) : null;
+  if (err) return { kind: "invalid", state: "no_data", port, message: `The tray sent a document this extension cannot read (${err}).` };
+  return { kind: "status", state: docState(doc), port, doc };
+}
+
+function plural(n, word) {
+  return `${n} ${word}`;
+}
+
+/** "2 critical, 1 warning (1 handled)" / "ok" / "ok, 3 handled". */
+export function describeCounts(counts) {
+  const parts = [];
+  for (const k of ["critical", "warning", "unknown"]) if (counts[k]) parts.push(plural(counts[k], k));
+  const handled = counts.handled ? `${counts.handled} handled` : "";
+  if (!parts.length) return handled ? `ok, ${handled}` : "ok";
+  return parts.join(", ") + (handled ? ` (${handled})` : "");
+}
+
+function groupLine(doc, group) {
+  const state = groupState(doc, group);
+  let line = `${group.name}: ${state === "no_data" ? "no data yet" : describeCounts(group.counts)}`;
+  const broken = doc.sources.filter((s) => s.group === group.name && (s.error || s.stale));
+  for (const s of broken) line += ` — ${s.name} ${s.error ? `unreachable: ${s.error}` : "stale"}`;
+  return line;
+}
+
+/** The tooltip: a headline, then one line per group. */
+export function tooltip(view) {
+  if (view.kind === "unreachable") {
+    return `secondline: tray not reachable on 127.0.0.1:${view.port} (${view.message}).\n` +
+      "Start it with: secondline run (or change the port in the extension's options).";
+  }
+  if (view.kind !== "status") return `secondline: ${view.message}`;
+  const doc = view.doc;
+  const lines = [];
+  if (view.state === "no_data") {
+    lines.push(doc.sources.length ? "secondline: waiting for the first poll" : "secondline: no sources configured");
+  } else {
+    const n = problems(doc.counts);
+    lines.push(`secondline: ${doc.summary || (n ? `${n} unhandled problem${n === 1 ? "" : "s"}` : view.state === "handled_only" ? "all problems handled" : "all ok")}`);
+  }
+  for (const g of doc.groups) lines.push(groupLine(doc, g));
+  if (doc.shift?.text) lines.push(doc.shift.text);
+  return lines.join("\n");
+}
+
+/** Badge text: the unhandled count (blank when 0), "?" unreachable, "!" unreadable or newer schema. */
+export function badgeText(view) {
+  if (view.kind === "unreachable") return "?";
+  if (view.kind !== "status") return "!";
+  const n = problems(view.doc.counts);
+  if (!n) return "";
+  return n > 999 ? "999+" : String(n);
+}
+
+/** Everything the toolbar button shows, from the view and the shared palette. */
+export function badgeFor(view, palette) {
+  return {
+    text: badgeText(view),
+    color: palette[view.state],
+    textColor: palette.text_on?.[view.state] ?? "#000000",
+    title: tooltip(view),
+  };
+}
