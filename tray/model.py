@@ -162,10 +162,15 @@ class SourceSnapshot:
     stale: bool = False
     on_call: OnCall | None = None
     counts: Counts = Counts()
+    # The last good alerts of a source that cannot be read now: kept for the diff, never shown.
+    held: tuple[Alert, ...] = field(default=(), compare=False, repr=False)
+    # Readable, but with a partial fault worth showing (e.g. its event stream is down): `error`
+    # carries the text while the polled data stays current.
+    degraded: bool = False
 
     @property
     def readable(self) -> bool:
-        return self.error is None and not self.stale
+        return (self.error is None or self.degraded) and not self.stale
 
     def to_dict(self) -> dict[str, Any]:
         return {

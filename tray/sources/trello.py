@@ -57,7 +57,8 @@ class TrelloSource(Source):
         s = self.settings
         if s.list_id is not None:
             return self._get(http, f"/1/lists/{s.list_id}/cards", {"fields": CARD_FIELDS})
-        cards = self._get(http, f"/1/boards/{s.board_id}/cards/open", {"fields": CARD_FIELDS})
+        cards = require(self._get(http, f"/1/boards/{s.board_id}/cards/open", {"fields": CARD_FIELDS}),
+                        list, "cards")
         if s.list_name is None:
             return cards
         lists = self._get(http, f"/1/boards/{s.board_id}/lists", {"fields": "name,closed",

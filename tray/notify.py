@@ -1,0 +1,272 @@
+"""Events -> desktop pop-ups: grouped bursts, at most one pop-up per few seconds, silent while
+snoozed, held back by the user's rules; printed to the console/log when there is no desktop.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+import time
+import webbrowser
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Protocol, Sequence
+
+from tray.model import Event, EventKind, Severity, Snapshot
+
+log = logging.getLogger(__name__)
+
+BURST_WINDOW = 1.0   # seconds to wait for more events before showing one combined pop-up
+
+
+@dataclass(frozen=True)
+class Notification:
+    title: str
+    body: str
+    url: str | None = None
+    critical: bool = False
+
+
+Decide = Callable[[Event, Snapshot], "str | None"]   # -> None to show, or the reason it is held back
+
+
+def default_decide(event: Event, snapshot: Snapshot) -> str | None:
+    """The built-in rule set, used when no policy is configured."""
+    a = event.alert
+    if a is not None and a.pending:
+        return "soft or pending state"
+    if event.kind is EventKind.RAISED and a is not None and (a.handled or a.severity is Severity.INFO):
+        return "already handled"
+    if event.kind is EventKind.CHANGED and a is not None:
+        if a.handled or a.severity is Severity.INFO:
+            return "became handled"
+    return None
+
+
+def _verb(e: Event) -> str:
+    a = e.alert
+    if e.kind is EventKind.RAISED and a is not None:
+        return f"{a.severity.value.upper()}: {a.title}"
+    if e.kind is EventKind.CHANGED and a is not None:
+        return f"now {a.severity.value.upper()}: {a.title}"
+    if e.kind is EventKind.CLEARED and a is not None:
+        return f"recovered: {a.title}"
+    if e.kind is EventKind.UNREACHABLE:
+        return f"{e.source} cannot be read"
+    return f"{e.source} can be read again"
+
+
+def compose(events: Sequence[Event], dashboard_url: str | None = None) -> Notification | None:
+    """One pop-up for a burst of events: the event itself when alone, else a combined summary."""
+    if not events:
+        return None
+    critical = any(e.alert is not None and e.alert.severity is Severity.CRITICAL and
+                   e.kind in (EventKind.RAISED, EventKind.CHANGED) for e in events)
+    if len(events) == 1:
+        e = events[0]
+        a = e.alert
+        if e.kind is EventKind.UNREACHABLE:
+            return Notification(f"{e.source} ({e.group}) cannot be read", e.reason or "", dashboard_url, False)
+        if e.kind is EventKind.RECOVERED:
+            return Notification(f"{e.source} ({e.group}) can be read again", "", dashboard_url, False)
+        assert a is not None
+        title = _verb(e)
+        body = f"{e.source} · {e.group}" + (f"\n{a.detail}" if a.detail else "")
+        return Notification(title, body, a.url or dashboard_url, critical)
+    groups = sorted({e.group for e in events})
+    raised = [e for e in events if e.kind is EventKind.RAISED]
+    where = f"in {groups[0]}" if len(groups) == 1 else f"in {', '.join(groups)}"
+    if len(raised) == len(events):
+        title = f"{len(events)} new alerts {where}"
+    else:
+        title = f"{len(events)} changes {where}"
+    lines = [_verb(e) for e in events[:5]]
+    if len(events) > 5:
+        lines.append(f"… and {len(events) - 5} more")
+    return Notification(title, "\n".join(lines), dashboard_url, critical)
+
+
+class Backend(Protocol):
+    name: str
+
+    def show(self, n: Notification) -> None: ...
+
+
+class ConsoleBackend:
+    """No desktop: each pop-up becomes a console line and a log line."""
+    name = "console"
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stdout
+
+    def show(self, n: Notification) -> None:
+        text = n.title + (f" — {n.body}".replace("\n", "; ") if n.body else "")
+        if logging.getLogger().handlers:
+            log.info("[notification] %s", text)     # console and log file
+        else:
+            try:
+                print(f"[notification] {text}", file=self.stream, flush=True)
+            except (OSError, ValueError):
+                pass
+
+
+def notification_service_reason() -> str | None:
+    """Why desktop pop-ups cannot work here, or None when a service is reachable."""
+    if sys.platform.startswith("linux"):
+        if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+            return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset)"
+        try:
+            return asyncio.run(asyncio.wait_for(_probe_dbus(), 3))
+        except Exception as exc:
+            return f"cannot talk to the session bus ({type(exc).__name__})"
+    return None
+
+
+async def _probe_dbus() -> str | None:
+    from dbus_fast import BusType, Message
+    from dbus_fast.aio import MessageBus
+    bus = await MessageBus(bus_type=BusType.SESSION).connect()
+    try:
+        name = "org.freedesktop.Notifications"
+        reply = await bus.call(Message(destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
+                                       interface="org.freedesktop.DBus", member="NameHasOwner",
+                                       signature="s", body=[name]))
+        if reply.body and reply.body[0]:
+            return None
+        reply = await bus.call(Message(destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
+                                       interface="org.freedesktop.DBus", member="ListActivatableNames"))
+        if reply.body and name in reply.body[0] and os.environ.get("DISPLAY"):
+            return None   # a daemon can be started on demand (it needs a display to show anything)
+        return "no notification service (org.freedesktop.Notifications) on the session bus"
+    finally:
+        bus.disconnect()
+
+
+class DesktopBackend:
+    """desktop-notifier on its own asyncio loop thread (its API is async; clicks come back there)."""
+    name = "desktop"
+
+    def __init__(self, open_url: Callable[[str], None] = webbrowser.open) -> None:
+        from desktop_notifier import DesktopNotifier
+        self.open_url = open_url
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="notifier-loop", daemon=True)
+        self.thread.start()
+        self.notifier = DesktopNotifier(app_name="secondline")
+        self.failures = 0
+
+    def show(self, n: Notification) -> None:
+        from desktop_notifier import Urgency
+        url = n.url
+
+        def clicked() -> None:
+            if url:
+                self.open_url(url)
+
+        coro = self.notifier.send(title=n.title, message=n.body,
+                                  urgency=Urgency.Critical if n.critical else Urgency.Normal,
+                                  on_clicked=clicked if url else None, timeout=10)
+        fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            fut.result(timeout=5)
+        except Exception as exc:
+            self.failures += 1
+            log.warning("notification could not be shown (%s): %s", type(exc).__name__, n.title)
+
+
+def make_backend(headless: bool, open_url: Callable[[str], None] = webbrowser.open) -> Backend:
+    if headless:
+        return ConsoleBackend()
+    reason = notification_service_reason()
+    if reason is not None:
+        log.warning("desktop notifications off: %s; printing them to the log instead", reason)
+        return ConsoleBackend()
+    try:
+        return DesktopBackend(open_url)
+    except Exception as exc:
+        log.warning("desktop notifications off (%s: %s); printing them to the log instead",
+                    type(exc).__name__, exc)
+        return ConsoleBackend()
+
+
+class Notifier:
+    """Subscriber of the Store. Never blocks it: events go to a queue served by one thread."""
+
+    def __init__(self, backend: Backend, *, enabled: bool = True, min_gap: float = 5.0,
+                 decide: Decide = default_decide, dashboard_url: str | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.backend = backend
+        self.enabled = enabled
+        self.min_gap = min_gap
+        self.decide = decide
+        self.dashboard_url = dashboard_url
+        self.clock = clock
+        self.snoozed_until: datetime | None = None
+        self.sent: list[Notification] = []
+        self.held: list[tuple[Event, str]] = []
+        self._pending: list[Event] = []
+        self._cv = threading.Condition()
+        self._last_shown = -1e9
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="notifier", daemon=True)
+        self._thread.start()
+
+    def snoozed(self, now: datetime | None = None) -> bool:
+        now = now or datetime.now(timezone.utc)
+        return self.snoozed_until is not None and now < self.snoozed_until
+
+    def on_change(self, snapshot: Snapshot, events: list[Event]) -> None:
+        if not events:
+            return
+        keep = []
+        for e in events:
+            reason = None
+            if not self.enabled:
+                reason = "notifications are off"
+            elif self.snoozed():
+                reason = f"snoozed until {self.snoozed_until:%H:%M} UTC"
+            else:
+                reason = self.decide(e, snapshot)
+            if reason is None:
+                keep.append(e)
+            else:
+                self.held.append((e, reason))
+                del self.held[:-50]
+        if keep:
+            with self._cv:
+                self._pending.extend(keep)
+                self._cv.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._pending and not self._stop:
+                    self._cv.wait()
+                if self._stop:
+                    return
+            # Let a burst gather, and keep the minimum gap between two pop-ups.
+            time.sleep(BURST_WINDOW)
+            wait = self._last_shown + self.min_gap - self.clock()
+            if wait > 0:
+                time.sleep(wait)
+            with self._cv:
+                batch, self._pending = self._pending, []
+            if self.snoozed():
+                continue
+            n = compose(batch, self.dashboard_url)
+            if n is None:
+                continue
+            self._last_shown = self.clock()
+            self.sent.append(n)
+            del self.sent[:-50]
+            try:
+                self.backend.show(n)
+            except Exception:
+                log.exception("notification backend failed")
+
+    def close(self) -> None:
+        with self._cv:
+            self._stop = True
+            self._cv.notify()

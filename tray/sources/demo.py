@@ -1,0 +1,116 @@
+"""The demo source: a scripted, deterministic scenario that needs no credential and no network.
+
+All demo sources of a process share one clock origin, so they step together:
+  0 all ok -> 1 a warning (staging) -> 2 a critical (production) -> 3 the critical acknowledged,
+  the warning gone (handled only) -> 4 integration unreachable -> 5 everything recovered -> repeat.
+It goes through the same scheduler, reducer, icon, notifier and endpoint as a real source.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from tray.errors import SourceError
+from tray.model import Alert, Severity
+from tray.sources.base import Source, SourceConfig
+
+STEPS = ("all ok", "a warning", "a critical", "critical acknowledged", "a source unreachable", "recovered")
+ROLES = ("production", "staging", "integration")
+
+_origin_lock = threading.Lock()
+_origin: float | None = None
+
+
+def _shared_origin(now: float) -> float:
+    global _origin
+    with _origin_lock:
+        if _origin is None:
+            _origin = now
+        return _origin
+
+
+def reset_origin(value: float | None = None) -> None:
+    """Restart the scenario (tests, and `run --demo` at start-up)."""
+    global _origin
+    with _origin_lock:
+        _origin = value
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    step_seconds: float = 4.0
+    role: str = ""           # production | staging | integration; default: the group if it is one
+
+    def validate(self) -> None:
+        if self.step_seconds <= 0:
+            raise ValueError("step_seconds: must be more than 0")
+        if self.role and self.role not in ROLES:
+            raise ValueError(f"role: must be one of {', '.join(ROLES)}, got {self.role!r}")
+
+
+def step_at(now: float, origin: float, step_seconds: float) -> int:
+    return int(max(0.0, now - origin) // step_seconds) % len(STEPS)
+
+
+def _alert(source: str, aid: str, title: str, severity: Severity, detail: str, since: datetime,
+           **kw: Any) -> Alert:
+    host, _, service = aid.partition("!")
+    url = f"https://monitoring.example.com/icingaweb2/icingadb/service?name={service}&host.name={host}"
+    return Alert(source=source, id=aid, title=title, severity=severity, detail=detail, since=since, url=url,
+                 ref={"host": host, "service": service}, **kw)
+
+
+def parse(payload: dict[str, Any], *, source: str) -> list[Alert]:
+    """payload: {"step": int, "role": str, "since": epoch seconds of the scenario start}."""
+    step, role = payload["step"], payload["role"]
+    since = datetime.fromtimestamp(payload["since"], tz=timezone.utc)
+    alerts: list[Alert] = []
+    if role == "staging" and step in (1, 2):
+        alerts.append(_alert(source, "app-staging-1!disk", "app-staging-1: disk /var 91%",
+                             Severity.WARNING, "DISK WARNING - free space: /var 9%", since))
+    if role == "production" and step in (2, 3, 4):
+        acked = step >= 3
+        alerts.append(_alert(source, "web01!http", "web01: http", Severity.CRITICAL,
+                             "HTTP CRITICAL - 503 Service Unavailable", since,
+                             handled=acked, handled_reason="acknowledged" if acked else None))
+    return alerts
+
+
+class DemoSource(Source):
+    type = "demo"
+    Settings = DemoSettings
+
+    def __init__(self, config: SourceConfig, secret_lookup: Any = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(config, secret_lookup)
+        self.clock = clock
+        self.origin = _shared_origin(clock())
+        role = self.settings.role or config.group
+        self.role = role if role in ROLES else "production"
+
+    def fetch(self, http: Any) -> dict[str, Any]:
+        now = self.clock()
+        step = step_at(now, self.origin, self.settings.step_seconds)
+        if step == 4 and self.role == "integration":
+            raise SourceError("demo: connection refused by integration.example.com (simulated outage)",
+                              kind="refused")
+        return {"step": step, "role": self.role, "since": self.origin + step * self.settings.step_seconds}
+
+    def parse(self, payload: Any) -> list[Alert]:
+        return parse(payload, source=self.name)
+
+
+def demo_config_toml(port: int = 17474, sources: int = 3, interval: float = 1.0, step_seconds: float = 4.0) -> str:
+    """The built-in demo config (`secondline run --demo`); never the user's file."""
+    lines = [f"[server]\nport = {port}\n", "[notifications]\nenabled = true\n"]
+    for i in range(sources):
+        role = ROLES[i % len(ROLES)]
+        name = f"demo-{role}" if i < len(ROLES) else f"demo-{role}-{i}"
+        lines.append(f'[[sources]]\nname = "{name}"\ntype = "demo"\ngroup = "{role}"\n'
+                     f"interval = {interval}\nstep_seconds = {step_seconds}\n")
+    lines.append('[[links]]\ntitle = "Declare an incident (manual)"\n'
+                 'url = "https://docs.example.com/manual/declare-an-incident"\n')
+    return "\n".join(lines)

@@ -1,0 +1,452 @@
+"""Icinga 2 REST API source (type "icinga2"): a filtered object query, plus an event stream.
+
+Reading
+    Two queries per poll, `POST /v1/objects/{hosts,services}` with `X-HTTP-Method-Override: GET`,
+    asking only for the attributes we use, the host join for services, and the filter
+    `state != 0` (problems, soft problems and never-checked objects; OK objects stay on the server).
+    Icinga >= 2.14.9/2.15.4/2.16.2 wants the `filter-expression` permission for `filter`; without it
+    the server answers 403 (2.13 answers 404 for a missing permission). Then the source asks again
+    without the filter, filters client-side, and keeps doing so for the life of the source.
+
+States
+    host DOWN -> critical, host DOWN and unreachable (`last_reachable == false`) -> unknown; service
+    WARNING / CRITICAL / UNKNOWN. Only HARD states raise: SOFT ones are listed with `pending=True`
+    (unless `soft = true`). Objects never checked yet are listed as pending. Acknowledged ->
+    handled "acknowledged", `downtime_depth > 0` -> handled "downtime" (downtime wins when both).
+    Services of a host that is DOWN (checked, any state type), and services Icinga marks unreachable,
+    are still listed with their own state, but as pending with "host DOWN" in the detail: the host's
+    own alert carries the outage, so one dead host raises (and pops up) once, not fifty times, while
+    the menu still shows what is behind it.
+
+Alert ids are "host" and "host!service" (Icinga's own object names): stable across polls and events.
+`ref` = {"host": ..., "service": ... or None} for the acknowledge / recheck actions.
+
+Links
+    `web_url` + `web_ui = "icingadb"` (default): `{web_url}/icingadb/service?name=S&host.name=H`,
+    `{web_url}/icingadb/host?name=H`; `web_ui = "monitoring"` (the older monitoring module):
+    `{web_url}/monitoring/service/show?host=H&service=S`, `{web_url}/monitoring/host/show?host=H`.
+
+The event stream and the sub-second change detector live in `icinga2_stream.py` (see its docstring
+for the design and the measured figures).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import quote, urlencode
+
+from tray.errors import SourceError
+from tray.model import Alert, Reading, Severity
+from tray.sources.base import Source, require
+
+log = logging.getLogger(__name__)
+
+SERVICE_ATTRS = ["name", "display_name", "host_name", "state", "state_type", "last_state_change",
+                 "acknowledgement", "downtime_depth", "last_check", "last_check_result",
+                 "last_reachable"]
+HOST_ATTRS = ["name", "display_name", "state", "state_type", "last_state_change", "acknowledgement",
+              "downtime_depth", "last_check", "last_check_result", "last_reachable"]
+SERVICE_JOINS = ["host.name", "host.display_name", "host.state", "host.last_check"]
+MAX_DETAIL = 400
+
+
+@dataclass(frozen=True)
+class Icinga2Settings:
+    url: str                               # https://icinga.example.com:5665
+    username: str                          # the ApiUser; its password is the source's secret
+    ca_bundle: str | None = None           # PEM file of the CA that signed the API certificate
+    verify_tls: bool = True
+    web_url: str | None = None             # Icinga Web 2 base, e.g. https://icinga.example.com/icingaweb2
+    web_ui: str = "icingadb"               # "icingadb" (Icinga DB Web) or "monitoring" (monitoring module)
+    stream: bool = True                    # keep a /v1/events connection and a change detector
+    soft: bool = False                     # let SOFT states raise too
+    detect_interval: float = 0.5           # seconds between /v1/status/CIB checks (0 = no detector)
+
+    def validate(self) -> None:
+        if not self.url.lower().startswith(("https://", "http://")):
+            raise ValueError("url: must start with https:// (Icinga 2 API, port 5665 by default)")
+        if not self.username:
+            raise ValueError("username: must not be empty")
+        if self.web_ui not in ("icingadb", "monitoring"):
+            raise ValueError('web_ui: must be "icingadb" or "monitoring"')
+        if self.web_url is not None and not self.web_url.lower().startswith(("https://", "http://")):
+            raise ValueError("web_url: must start with https:// or http://")
+        if self.detect_interval < 0 or (0 < self.detect_interval < 0.1):
+            raise ValueError("detect_interval: 0 (off) or at least 0.1 seconds")
+
+
+# -- the pure part -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ObjectState:
+    """One host or service as far as alerting cares: what both the object query and the events map to."""
+    host: str
+    service: str | None
+    host_display: str
+    service_display: str | None
+    state: int
+    state_type: int = 1                    # 0 SOFT, 1 HARD
+    acknowledged: bool = False
+    downtime_depth: int = 0
+    last_state_change: float = 0.0         # server time, Unix seconds
+    output: str = ""
+    checked: bool = True                   # False: never checked (Icinga's PENDING)
+    reachable: bool = True
+    host_down: bool = False                # services only: their host is DOWN
+
+    @property
+    def id(self) -> str:
+        return self.host if self.service is None else f"{self.host}!{self.service}"
+
+
+@dataclass(frozen=True)
+class View:
+    """What turns an ObjectState into an Alert: the source name and the display settings."""
+    source: str
+    soft: bool = False
+    web_url: str | None = None
+    web_ui: str = "icingadb"
+
+
+def _bad(what: str) -> SourceError:
+    return SourceError(f"unexpected response shape: {what}", kind="bad_content")
+
+
+def _number(value: Any, what: str, default: float | None = None) -> float:
+    # Icinga sends numbers as floats ("2.0"); bool is an int subclass and is never a valid number here.
+    if value is None:
+        if default is not None:
+            return default
+        raise _bad(f"{what} is missing")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _bad(f"{what} is not a number")
+    return float(value)
+
+
+def _int(value: Any, what: str, default: int | None = None) -> int:
+    return int(_number(value, what, None if default is None else float(default)))
+
+
+def _text(value: Any, what: str, default: str | None = None) -> str:
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, str):
+        raise _bad(f"{what} is not a string")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    # acknowledgement is 0/1/2 (none/normal/sticky) in objects, a boolean in events.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return value > 0
+    return False
+
+
+def _output(check_result: Any) -> str:
+    if not isinstance(check_result, Mapping):
+        return ""
+    out = check_result.get("output")
+    if not isinstance(out, str):
+        return ""
+    first = out.strip().splitlines()[0] if out.strip() else ""
+    return first[:MAX_DETAIL]
+
+
+def _checked(attrs: Mapping[str, Any]) -> bool:
+    last_check = attrs.get("last_check")
+    if isinstance(last_check, (int, float)) and not isinstance(last_check, bool):
+        return last_check > 0
+    return isinstance(attrs.get("last_check_result"), Mapping)
+
+
+def object_from_item(item: Any, kind: str) -> ObjectState:
+    """One `results[]` entry of /v1/objects/hosts or /v1/objects/services -> ObjectState."""
+    item = require(item, dict, f"a {kind} result")
+    attrs = require(item.get("attrs"), dict, f"{kind} attrs")
+    name = _text(item.get("name"), f"{kind} name")
+    state = _int(attrs.get("state"), f"{kind} state")
+    common = dict(
+        state=state,
+        state_type=_int(attrs.get("state_type"), f"{kind} state_type", 1),
+        acknowledged=_flag(attrs.get("acknowledgement")),
+        downtime_depth=_int(attrs.get("downtime_depth"), f"{kind} downtime_depth", 0),
+        last_state_change=_number(attrs.get("last_state_change"), f"{kind} last_state_change", 0.0),
+        output=_output(attrs.get("last_check_result")),
+        checked=_checked(attrs),
+        reachable=attrs.get("last_reachable") is not False,
+    )
+    if kind == "host":
+        host = _text(attrs.get("name"), "host name", name)
+        return ObjectState(host=host, service=None,
+                           host_display=_text(attrs.get("display_name"), "host display_name", host),
+                           service_display=None, **common)
+    joins = item.get("joins") or {}
+    joins = require(joins, dict, "service joins")
+    jhost = require(joins.get("host") or {}, dict, "service host join")
+    host = _text(attrs.get("host_name") if attrs.get("host_name") is not None else jhost.get("name"),
+                 "service host_name", name.split("!", 1)[0])
+    service = _text(attrs.get("name"), "service name", name.split("!", 1)[-1])
+    host_state = jhost.get("state")
+    host_checked = _number(jhost.get("last_check"), "host last_check", 1.0) > 0
+    host_down = (host_state is not None and _int(host_state, "host state") != 0 and host_checked)
+    return ObjectState(host=host, service=service,
+                       host_display=_text(jhost.get("display_name"), "host display_name", host),
+                       service_display=_text(attrs.get("display_name"), "service display_name", service),
+                       host_down=host_down, **common)
+
+
+def objects_from_results(payload: Any, kind: str, client_filter: bool = False) -> list[ObjectState]:
+    payload = require(payload, dict, f"the {kind} answer")
+    results = require(payload.get("results"), list, f"{kind} results")
+    out = []
+    for item in results:
+        obj = object_from_item(item, kind)
+        if client_filter and obj.state == 0:
+            continue
+        out.append(obj)
+    return out
+
+
+_SERVICE_SEVERITY = {1: Severity.WARNING, 2: Severity.CRITICAL, 3: Severity.UNKNOWN}
+_SERVICE_WORD = {1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
+
+
+def web_link(view: View, host: str, service: str | None) -> str | None:
+    if not view.web_url:
+        return None
+    base = view.web_url.rstrip("/")
+    if view.web_ui == "monitoring":
+        if service is None:
+            return f"{base}/monitoring/host/show?{urlencode({'host': host}, quote_via=quote)}"
+        return f"{base}/monitoring/service/show?{urlencode({'host': host, 'service': service}, quote_via=quote)}"
+    if service is None:
+        return f"{base}/icingadb/host?{urlencode({'name': host}, quote_via=quote)}"
+    return f"{base}/icingadb/service?{urlencode({'name': service, 'host.name': host}, quote_via=quote)}"
+
+
+def _since(ts: float) -> datetime | None:
+    if ts <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(ts, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def to_alert(obj: ObjectState, view: View) -> Alert | None:
+    """The alert for one object, or None when it is OK/UP."""
+    if obj.state == 0:
+        return None
+    notes = []
+    if obj.service is None:
+        down_word = "PENDING" if not obj.checked else ("DOWN" if obj.reachable else "UNREACHABLE")
+        title = f"{obj.host_display}: host {down_word}"
+        severity = Severity.CRITICAL if obj.reachable else Severity.UNKNOWN
+        pending = False
+    else:
+        title = f"{obj.host_display}: {obj.service_display or obj.service}"
+        severity = _SERVICE_SEVERITY.get(obj.state, Severity.UNKNOWN)
+        pending = False
+        if obj.host_down:
+            notes.append("host DOWN")
+            pending = True
+        elif not obj.reachable:
+            notes.append("unreachable")
+            pending = True
+    if not obj.checked:
+        notes.append("pending: not checked yet")
+        severity = Severity.UNKNOWN
+        pending = True
+    elif obj.state_type == 0:
+        notes.append("SOFT")
+        pending = pending or not view.soft
+    handled_reason = "downtime" if obj.downtime_depth > 0 else ("acknowledged" if obj.acknowledged else None)
+    detail = obj.output
+    if notes:
+        detail = f"[{', '.join(notes)}] {detail}".rstrip()
+    return Alert(source=view.source, id=obj.id, title=title, severity=severity, detail=detail,
+                 since=_since(obj.last_state_change), url=web_link(view, obj.host, obj.service),
+                 handled=handled_reason is not None, handled_reason=handled_reason, pending=pending,
+                 ref={"host": obj.host, "service": obj.service})
+
+
+def alerts_from_objects(objects: Iterable[ObjectState], view: View) -> list[Alert]:
+    out = []
+    for obj in objects:
+        alert = to_alert(obj, view)
+        if alert is not None:
+            out.append(alert)
+    # Hosts first, then services, each by name: a stable order for the menu and for tests.
+    out.sort(key=lambda a: (a.ref.get("service") is not None, a.id))
+    return out
+
+
+def parse_payload(payload: Any, view: View, client_filter: bool = False) -> list[ObjectState]:
+    """{"hosts": <answer>, "services": <answer>} -> objects with a non-OK state."""
+    payload = require(payload, dict, "the Icinga 2 answer")
+    hosts = objects_from_results(payload.get("hosts"), "host", client_filter)
+    services = objects_from_results(payload.get("services"), "service", client_filter)
+    # A host's state in the service join is the truth at query time; the hosts query may have been
+    # answered a few milliseconds apart, so only fill in host_down where the join was missing.
+    return hosts + services
+
+
+# -- the source ----------------------------------------------------------------------------------
+
+class Icinga2Source(Source):
+    type = "icinga2"
+    Settings = Icinga2Settings
+    secrets = ("",)
+
+    def __init__(self, config: Any, secret_lookup: Any = None) -> None:
+        super().__init__(config, secret_lookup)
+        from tray.sources.icinga2_stream import LiveState
+        s: Icinga2Settings = self.settings
+        self.base_url = _api_base(s.url)
+        self.view = View(source=self.name, soft=s.soft, web_url=s.web_url, web_ui=s.web_ui)
+        # Becomes True (for good) once the server refused a filtered query from this ApiUser.
+        self.client_filter: bool = False
+        self.live = LiveState(self.view)
+        self._stream_resp: Any = None
+
+    # -- transport helpers -----------------------------------------------------------------------
+    @property
+    def verify(self) -> bool | str:
+        s: Icinga2Settings = self.settings
+        if s.ca_bundle:
+            return s.ca_bundle
+        return bool(s.verify_tls)
+
+    def auth(self) -> tuple[str, str]:
+        return (self.settings.username, self.secret("") or "")
+
+    def _query(self, http: Any, kind: str) -> tuple[Any, float | None]:
+        """One object query; returns (decoded answer, server time from its Date header)."""
+        body: dict[str, Any] = {"attrs": SERVICE_ATTRS if kind == "service" else HOST_ATTRS}
+        if kind == "service":
+            body["joins"] = SERVICE_JOINS
+        headers = {"Accept": "application/json", "X-HTTP-Method-Override": "GET"}
+        url = f"{self.base_url}/v1/objects/{kind}s"
+        common = dict(source=self.name, headers=headers, auth=self.auth(), timeout=self.config.timeout,
+                      verify=self.verify, max_bytes=self.max_bytes)
+        if not self.client_filter:
+            filtered = dict(body, filter=f"{kind}.state != 0")
+            resp = http.request("POST", url, json_body=filtered, ok_statuses=(403, 404), **common)
+            if resp.status not in (403, 404):
+                return resp.json(), _date(resp.headers)
+            # Newer Icinga refuses `filter` without the filter-expression permission (2.13: 404).
+            # Ask for everything instead; only if that works is the choice remembered.
+            resp = http.request("POST", url, json_body=body, **common)
+            self.client_filter = True
+            log.info("%s: the ApiUser may not send filters; filtering client-side from now on", self.name)
+            return resp.json(), _date(resp.headers)
+        resp = http.request("POST", url, json_body=body, **common)
+        return resp.json(), _date(resp.headers)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def fetch(self, http: Any) -> dict[str, Any]:
+        # Services first: their host join says whether the host is DOWN at that moment.
+        services, date = self._query(http, "service")
+        hosts, _ = self._query(http, "host")
+        return {"hosts": hosts, "services": services, "server_time": date,
+                "client_filter": self.client_filter}
+
+    def parse(self, payload: Any) -> list[Alert]:
+        payload = require(payload, dict, "the Icinga 2 answer")
+        objects = parse_payload(payload, self.view, bool(payload.get("client_filter")))
+        return alerts_from_objects(objects, self.view)
+
+    def poll(self, http: Any) -> Reading:
+        token = self.live.begin_poll()
+        try:
+            payload = self.fetch(http)
+            objects = parse_payload(payload, self.view, bool(payload.get("client_filter")))
+        except BaseException:
+            self.live.abort_poll()
+            raise
+        alerts = self.live.finish_poll(token, objects, payload.get("server_time"))
+        return Reading(alerts=tuple(alerts))
+
+    def watchers(self) -> list[Callable[[Any, Any], None]]:
+        if not self.settings.stream:
+            return []
+        from tray.sources import icinga2_stream as st
+        out: list[Callable[[Any, Any], None]] = [lambda http, ctx: st.run_stream(self, http, ctx)]
+        if self.settings.detect_interval > 0:
+            out.append(lambda http, ctx: st.run_detector(self, http, ctx))
+        return out
+
+    def close(self) -> None:
+        from tray.sources.icinga2_stream import close_stream
+        close_stream(self)
+
+    # -- actions ---------------------------------------------------------------------------------
+    def _action(self, http: Any, action: str, alert: Alert, body: dict[str, Any]) -> str:
+        host = alert.ref.get("host") if alert.ref else None
+        service = alert.ref.get("service") if alert.ref else None
+        if not host:
+            raise SourceError(f"{alert.id}: not an Icinga 2 object", kind="config")
+        if service:
+            target = {"type": "Service", "service": f"{host}!{service}"}
+        else:
+            target = {"type": "Host", "host": host}
+        resp = http.request("POST", f"{self.base_url}/v1/actions/{action}", source=self.name,
+                            params=target, json_body=dict(body, type=target["type"]),
+                            headers={"Accept": "application/json"}, auth=self.auth(),
+                            timeout=self.config.timeout, verify=self.verify, max_bytes=1024 * 1024,
+                            ok_statuses=(400, 404, 409, 500))
+        return _action_result(resp, action, alert.id)
+
+    def acknowledge(self, http: Any, alert: Alert, *, author: str, comment: str = "",
+                    duration_s: float = 7200) -> str:
+        import time
+        body: dict[str, Any] = {"author": author, "comment": comment or f"acknowledged by {author}",
+                                "sticky": True, "notify": False}
+        if duration_s and duration_s > 0:
+            body["expiry"] = time.time() + float(duration_s)
+        return self._action(http, "acknowledge-problem", alert, body)
+
+    def recheck(self, http: Any, alert: Alert) -> str:
+        return self._action(http, "reschedule-check", alert, {"force": True})
+
+
+def _action_result(resp: Any, action: str, alert_id: str) -> str:
+    try:
+        data = resp.json()
+    except SourceError:
+        data = None
+    results = data.get("results") if isinstance(data, dict) else None
+    first = results[0] if isinstance(results, list) and results and isinstance(results[0], dict) else {}
+    status = first.get("status") or (data.get("status") if isinstance(data, dict) else None) or ""
+    code = first.get("code", resp.status)
+    if resp.status >= 300 or not results or (isinstance(code, (int, float)) and code >= 300):
+        reason = str(status).strip() or f"HTTP {resp.status}"
+        raise SourceError(f"{action} on {alert_id} failed: {reason[:200]}", kind="http")
+    return str(status) or f"{action} done"
+
+
+def _api_base(url: str) -> str:
+    base = url.strip().rstrip("/")
+    if base.endswith("/v1"):
+        base = base[:-3]
+    return base
+
+
+def _date(headers: Mapping[str, str]) -> float | None:
+    import email.utils
+    raw = headers.get("date")
+    if not raw:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(raw).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+__all__ = ["Icinga2Source", "Icinga2Settings", "ObjectState", "View", "to_alert", "alerts_from_objects",
+           "parse_payload", "object_from_item", "web_link"]

@@ -1,0 +1,391 @@
+"""Icinga 2 push: the `/v1/events` stream, the `/v1/status/CIB` change detector, and the live alert set.
+
+Why two watchers
+    Measured on Debian's icinga2 2.13.6 (20 `process-check-result` calls, stream open): 14 of 20
+    StateChange events arrived within 2 ms, 6 of 20 only after 3.95-4.42 s (a server-side tick), while
+    the object query and the CIB counters showed the new state at once. The stream sends nothing at
+    all while nothing happens (no heartbeat in 100 s of silence).
+    So the stream alone gives p95 ~4.4 s. The cheapest addition that reaches sub-second detection is a
+    change detector: `GET /v1/status/CIB` every `detect_interval` (0.5 s) over the pooled keep-alive
+    connection. Its answer is ~1.2 KB whatever the size of the installation (counters such as
+    num_services_critical / _acknowledged / _in_downtime / _pending and the same for hosts); when a
+    counter moves, the detector asks the scheduler for a full (filtered) poll. A `last_state_change > T`
+    filtered object query was the alternative: a few bytes smaller, but it makes Icinga evaluate a
+    filter expression on every object each time and misses acknowledgements and downtimes.
+    Figures from bench/detect_latency.py are in the module docstring of that bench and the report.
+
+Applying events
+    `LiveState` holds the current non-OK objects (host / service `ObjectState`s). A poll replaces them;
+    an event changes one at once and the watcher publishes the whole list. Events are ordered against
+    polls by server time: an event stamped before the last poll's answer (its `Date` header, minus one
+    second for the header's rounding) is already in that poll and is dropped, so a delayed event can
+    never undo a newer poll; events applied while a poll is in flight are replayed over its result.
+    DowntimeRemoved cannot say whether another downtime still covers the object, so it also asks for a
+    reconciling poll. A malformed event is skipped with a reconciling poll (never a crash, never green).
+
+Stream life
+    One `POST /v1/events?queue=secondline-<name>-<random>&types=...` request with `stream=True`, read with
+    `raw.read1()` (the body is neither chunked nor length-delimited: `iter_lines()` would wait for 512
+    bytes). Read timeout `STREAM_IDLE_S`: a silent stream is reopened quietly (no error shown); a stream
+    that fails or drops raises SourceError(kind="stream"), which the scheduler shows on the source while
+    it restarts the watcher with back-off; `ctx.connected()` on each (re)start clears it and triggers the
+    reconciling poll. The detector closes the stream when the app stops, so no thread hangs in a read.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import secrets
+import threading
+from typing import Any, Mapping
+
+import requests
+
+from tray.errors import SourceError
+from tray.model import Alert
+from tray.sources.icinga2 import ObjectState, View, alerts_from_objects
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES = ("StateChange", "AcknowledgementSet", "AcknowledgementCleared", "DowntimeStarted",
+               "DowntimeRemoved")
+STREAM_IDLE_S = 300.0          # reopen a stream that said nothing for this long (no heartbeat in 2.13)
+MAX_LINE = 4 * 1024 * 1024     # one event is a few KB; a longer line means we are not reading events
+CIB_MAX_BYTES = 256 * 1024
+
+
+class BadEvent(ValueError):
+    """An event we cannot apply; the caller asks for a reconciling poll instead."""
+
+
+# -- pure event application ----------------------------------------------------------------------
+
+def _num(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadEvent(f"{what} is not a number")
+    return float(value)
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise BadEvent(f"{what} is not a name")
+    return value
+
+
+def _target(event: Mapping[str, Any]) -> tuple[str, str | None]:
+    host = _name(event.get("host"), "host")
+    service = event.get("service")
+    if service is not None and not isinstance(service, str):
+        raise BadEvent("service is not a name")
+    return host, (service or None)
+
+
+def _key(host: str, service: str | None) -> str:
+    return host if service is None else f"{host}!{service}"
+
+
+def _host_is_down(objects: Mapping[str, ObjectState], host: str) -> bool:
+    h = objects.get(host)
+    return h is not None and h.service is None and h.state != 0 and h.checked
+
+
+def apply_event(objects: Mapping[str, ObjectState], event: Any) -> tuple[dict[str, ObjectState], bool, bool]:
+    """Apply one event to the non-OK objects. Returns (objects, changed, needs_poll). Pure.
+
+    Raises BadEvent for an event of the wrong shape.
+    """
+    if not isinstance(event, Mapping):
+        raise BadEvent("event is not an object")
+    etype = event.get("type")
+    out = dict(objects)
+    if etype == "StateChange":
+        host, service = _target(event)
+        ts = _num(event.get("timestamp"), "timestamp")
+        state = int(_num(event.get("state"), "state"))
+        state_type = int(_num(event.get("state_type", 1), "state_type"))
+        depth = int(_num(event.get("downtime_depth", 0), "downtime_depth"))
+        cr = event.get("check_result")
+        output, reachable = "", True
+        if isinstance(cr, Mapping):
+            out_text = cr.get("output")
+            if isinstance(out_text, str) and out_text.strip():
+                output = out_text.strip().splitlines()[0][:400]
+            after = cr.get("vars_after")
+            if isinstance(after, Mapping) and after.get("reachable") is False:
+                reachable = False
+        key = _key(host, service)
+        prev = out.get(key)
+        if state == 0:
+            out.pop(key, None)
+        else:
+            host_obj = out.get(host)
+            out[key] = ObjectState(
+                host=host, service=service,
+                host_display=prev.host_display if prev else (host_obj.host_display if host_obj else host),
+                service_display=(prev.service_display if prev else service) if service else None,
+                state=state, state_type=state_type, acknowledged=_flag(event.get("acknowledgement")),
+                downtime_depth=max(depth, 0),
+                last_state_change=prev.last_state_change if prev and prev.state == state else ts,
+                output=output, checked=True, reachable=reachable,
+                host_down=_host_is_down(out, host) if service else False)
+        if service is None:
+            down = state != 0
+            for k, obj in list(out.items()):
+                if obj.service is not None and obj.host == host and obj.host_down != down:
+                    out[k] = _replace(obj, host_down=down)
+        return out, out != dict(objects), False
+    if etype in ("AcknowledgementSet", "AcknowledgementCleared"):
+        host, service = _target(event)
+        key = _key(host, service)
+        obj = out.get(key)
+        if obj is None:            # acknowledging an OK object changes nothing we show
+            return out, False, False
+        out[key] = _replace(obj, acknowledged=etype == "AcknowledgementSet")
+        return out, out[key] != obj, False
+    if etype in ("DowntimeStarted", "DowntimeRemoved"):
+        dt = event.get("downtime")
+        if not isinstance(dt, Mapping):
+            raise BadEvent("downtime is not an object")
+        host = _name(dt.get("host_name"), "downtime host_name")
+        service = dt.get("service_name")
+        if service is not None and not isinstance(service, str):
+            raise BadEvent("downtime service_name is not a name")
+        key = _key(host, service or None)
+        obj = out.get(key)
+        if obj is None:
+            return out, False, etype == "DowntimeRemoved"
+        if etype == "DowntimeStarted":
+            out[key] = _replace(obj, downtime_depth=max(obj.downtime_depth, 1))
+            return out, out[key] != obj, False
+        # Another downtime may still cover it: show the likely outcome now, then ask the server.
+        out[key] = _replace(obj, downtime_depth=max(obj.downtime_depth - 1, 0))
+        return out, out[key] != obj, True
+    raise BadEvent(f"unexpected event type {str(etype)[:40]!r}")
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def _replace(obj: ObjectState, **changes: Any) -> ObjectState:
+    import dataclasses
+    return dataclasses.replace(obj, **changes)
+
+
+def event_time(event: Any) -> float | None:
+    ts = event.get("timestamp") if isinstance(event, Mapping) else None
+    if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
+        return None
+    return float(ts)
+
+
+class LiveState:
+    """The current non-OK objects of one source, shared by the poll thread and the watcher threads."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+        self._lock = threading.Lock()
+        self.objects: dict[str, ObjectState] = {}
+        self.poll_time: float | None = None     # server time of the last poll's answer
+        self._seq = 0
+        self._in_flight = 0
+        self._log: list[tuple[int, Any]] = []   # events applied while a poll was in flight
+
+    def begin_poll(self) -> int:
+        with self._lock:
+            self._in_flight += 1
+            return self._seq
+
+    def abort_poll(self) -> None:
+        with self._lock:
+            self._in_flight = max(self._in_flight - 1, 0)
+            if not self._in_flight:
+                self._log.clear()
+
+    def finish_poll(self, token: int, objects: list[ObjectState], server_time: float | None) -> list[Alert]:
+        with self._lock:
+            self._in_flight = max(self._in_flight - 1, 0)
+            fresh = {o.id: o for o in objects}
+            cutoff = server_time - 1.0 if server_time is not None else None
+            for seq, event in self._log:
+                ts = event_time(event)
+                if seq > token and (cutoff is None or ts is None or ts >= cutoff):
+                    try:
+                        fresh = apply_event(fresh, event)[0]
+                    except BadEvent:
+                        pass
+            self.objects = fresh
+            if server_time is not None:
+                self.poll_time = server_time
+            if not self._in_flight:
+                self._log.clear()
+            return alerts_from_objects(fresh.values(), self.view)
+
+    def apply(self, event: Any) -> tuple[list[Alert] | None, bool]:
+        """Apply one event; returns (full alert list when something changed, needs_poll)."""
+        with self._lock:
+            ts = event_time(event)
+            if self.poll_time is not None and ts is not None and ts < self.poll_time - 1.0:
+                return None, False              # the last poll already saw this (a late event)
+            fresh, changed, needs_poll = apply_event(self.objects, event)
+            self._seq += 1
+            if self._in_flight:
+                self._log.append((self._seq, event))
+            if not changed:
+                return None, needs_poll
+            self.objects = fresh
+            return alerts_from_objects(fresh.values(), self.view), needs_poll
+
+    def alerts(self) -> list[Alert]:
+        with self._lock:
+            return alerts_from_objects(self.objects.values(), self.view)
+
+
+# -- the watchers (I/O) --------------------------------------------------------------------------
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+
+
+def open_stream(src: Any, http: Any) -> requests.Response:
+    """Open the event stream or raise SourceError with a one-line reason."""
+    host = _host(src.base_url)
+    params = [("queue", f"secondline-{src.name}-{secrets.token_hex(4)}")]
+    params += [("types", t) for t in EVENT_TYPES]
+    connect = min(float(src.config.timeout), 10.0)
+    try:
+        resp = http.session.post(f"{src.base_url}/v1/events", params=params,
+                                 headers={"Accept": "application/json"}, auth=src.auth(), verify=src.verify,
+                                 stream=True, timeout=(connect, STREAM_IDLE_S), allow_redirects=False)
+    except requests.exceptions.SSLError:
+        raise SourceError(f"event stream: TLS error talking to {host}: set `ca_bundle` to the server's CA "
+                          "file, or `verify_tls = false` to skip the check", kind="tls") from None
+    except requests.exceptions.Timeout:
+        raise SourceError(f"event stream: connection to {host} timed out", kind="stream") from None
+    except requests.exceptions.RequestException as exc:
+        text = str(exc)
+        why = "connection refused" if ("refused" in text or "Errno 111" in text) else "cannot connect"
+        raise SourceError(f"event stream: {why} ({host})", kind="stream") from None
+    if resp.status_code != 200:
+        status = resp.status_code
+        resp.close()
+        if status in (401, 403):
+            raise SourceError(f"event stream refused by {host} (HTTP {status}): the ApiUser needs the "
+                              "events/* permissions; check the credential: "
+                              f"`secondline login {src.name}`", kind="auth")
+        raise SourceError(f"event stream: unexpected answer from {host} (HTTP {status})", kind="stream")
+    return resp
+
+
+def read_events(resp: Any, on_event: Any, stop: threading.Event, host: str) -> None:
+    """Feed each decoded event to on_event until the stream goes quiet (returns) or fails (raises)."""
+    buf = b""
+    while not stop.is_set():
+        try:
+            chunk = resp.raw.read1(65536)
+        except Exception as exc:  # urllib3 ReadTimeoutError / ProtocolError / SSLError, OSError
+            if stop.is_set():
+                return
+            text = f"{type(exc).__name__} {exc}".lower()
+            if "timed out" in text or "timeout" in text:
+                return
+            raise SourceError(f"event stream from {host} dropped ({type(exc).__name__})", kind="stream") from None
+        if not chunk:
+            if stop.is_set():
+                return
+            raise SourceError(f"event stream from {host} was closed by the server", kind="stream")
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if line.strip():
+                try:
+                    event = json.loads(line)
+                except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                    event = None
+                on_event(event)
+        if len(buf) > MAX_LINE:
+            raise SourceError(f"event stream from {host} sent a line over {MAX_LINE // 1048576} MB",
+                              kind="stream")
+
+
+def run_stream(src: Any, http: Any, ctx: Any) -> None:
+    """Watcher: keep the event stream open and apply each event at once."""
+    host = _host(src.base_url)
+
+    def on_event(event: Any) -> None:
+        try:
+            alerts, needs_poll = src.live.apply(event)
+        except BadEvent as exc:
+            log.warning("%s: skipped an event (%s); reconciling with a poll", src.name, exc)
+            ctx.request_poll()
+            return
+        if alerts is not None:
+            ctx.publish(alerts)
+        if needs_poll:
+            ctx.request_poll()
+
+    first = True
+    while not ctx.stop.is_set():
+        resp = open_stream(src, http)
+        src._stream_resp = resp
+        try:
+            if first:
+                ctx.connected()               # clears a stream error, triggers the reconciling poll
+                first = False
+            elif src.settings.detect_interval <= 0:
+                ctx.request_poll()            # nobody else covered the moment between two streams
+            read_events(resp, on_event, ctx.stop, host)
+        finally:
+            src._stream_resp = None
+            resp.close()
+
+
+def close_stream(src: Any) -> None:
+    resp = getattr(src, "_stream_resp", None)
+    if resp is not None:
+        try:
+            resp.close()
+        except Exception:  # closing from another thread may race the reader: nothing to report
+            pass
+
+
+def cib_counters(payload: Any) -> dict[str, float]:
+    """The state counters of a /v1/status/CIB answer (uptime and check rates change on their own)."""
+    if not isinstance(payload, Mapping):
+        raise SourceError("unexpected response shape: CIB status is not an object", kind="bad_content")
+    results = payload.get("results")
+    if not isinstance(results, list) or not results or not isinstance(results[0], Mapping):
+        raise SourceError("unexpected response shape: CIB results", kind="bad_content")
+    status = results[0].get("status")
+    if not isinstance(status, Mapping):
+        raise SourceError("unexpected response shape: CIB status", kind="bad_content")
+    return {k: v for k, v in status.items()
+            if isinstance(k, str) and k.startswith(("num_hosts_", "num_services_"))}
+
+
+def run_detector(src: Any, http: Any, ctx: Any) -> None:
+    """Watcher: poll the O(1)-sized CIB counters; a change asks for a full poll at once."""
+    interval = float(src.settings.detect_interval)
+    url = f"{src.base_url}/v1/status/CIB"
+    last: dict[str, float] | None = None
+    try:
+        while not ctx.wait(interval):
+            resp = http.request("GET", url, source=src.name, headers={"Accept": "application/json"},
+                                auth=src.auth(), timeout=min(float(src.config.timeout), 5.0),
+                                verify=src.verify, max_bytes=CIB_MAX_BYTES, ok_statuses=(403, 404))
+            if resp.status in (403, 404):
+                # No status/query permission: the stream alone still works (slower); say it once.
+                log.warning("%s: the ApiUser may not read /v1/status (status/query): change detection "
+                            "falls back to the event stream alone", src.name)
+                ctx.wait(3600.0)
+                continue
+            counters = cib_counters(resp.json())
+            if last is not None and counters != last:
+                ctx.request_poll()
+            last = counters
+    finally:
+        if ctx.stop.is_set():
+            close_stream(src)
