@@ -1,0 +1,64 @@
+# secondline: the two commands of the README are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian packages the tests drive for real: a virtual X server and tray host, D-Bus with a
+# notification daemon, the Secret Service, icinga2, Alertmanager, Chromium.
+APT_TEST := xvfb trayer imagemagick x11-utils xdotool dbus dunst libnotify-bin gnome-keyring \
+            libsecret-tools icinga2 prometheus-alertmanager chromium openssl nodejs npm
+PYTEST_ARGS ?=
+
+.PHONY: run test test-fast deps-system extension bench dist screenshots clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,build]'
+	touch $@ $(VENV)/.installed
+
+## make run: install and start the demo (headless when there is no display)
+run: $(VENV)/.installed
+	$(BIN)/secondline run --demo
+
+## Debian packages for the tests: installed when missing and we are root (CI, a fresh machine).
+deps-system:
+	@missing=$$(for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages (run as root to install them): $$missing"; exit 1; \
+	  fi; \
+	fi
+
+extension/node_modules/.installed: extension/package.json extension/package-lock.json
+	cd extension && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## make test: system packages, Python test extras, npm packages, then every test
+test: deps-system $(VENV)/.installed-test extension/node_modules/.installed
+	cd extension && npm test --silent
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+extension: extension/node_modules/.installed
+	cd extension && npm run build --silent
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/run_all.py
+
+dist: $(VENV)/.installed-test
+	$(BIN)/pyinstaller --noconfirm --clean build.spec
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache extension/node_modules
