@@ -1,7 +1,7 @@
 """Rota parsing: CSV and iCalendar samples, and the errors a user sees for bad files."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from zoneinfo import ZoneInfo
@@ -148,8 +148,14 @@ def test_ical_is_recognised_without_a_hint_and_lf_only_files_work():
      "line 5: unknown time zone TZID='Mars/Olympus'"),
     (ics("BEGIN:VEVENT", "DTSTART:20261201T090000Z", "DTEND:20261201T080000Z", "SUMMARY:A", "END:VEVENT"),
      "line 4: event ends before it starts"),
-    (ics("BEGIN:VEVENT", "DTSTART:20261201T090000Z", "RRULE:FREQ=WEEKLY", "SUMMARY:A", "END:VEVENT"),
-     "line 6: repeating events (RRULE) are not supported"),
+    (ics("BEGIN:VEVENT", "DTSTART:20261201T090000Z", "RRULE:FREQ=MONTHLY", "SUMMARY:A", "END:VEVENT"),
+     "line 6: RRULE FREQ=MONTHLY is not supported"),
+    (ics("BEGIN:VEVENT", "DTSTART:20261201T090000Z", "RRULE:FREQ=WEEKLY;BYDAY=1MO", "SUMMARY:A", "END:VEVENT"),
+     "line 6: RRULE BYDAY must list plain days"),
+    (ics("BEGIN:VEVENT", "DTSTART:20261201T090000Z", "RRULE:FREQ=WEEKLY;BYMONTH=1", "SUMMARY:A", "END:VEVENT"),
+     "line 6: RRULE BYMONTH is not supported"),
+    (ics("BEGIN:VEVENT", "DTSTART:20261201T090000Z", "RRULE:FREQ=DAILY;COUNT=x", "SUMMARY:A", "END:VEVENT"),
+     "line 6: RRULE INTERVAL and COUNT must be whole numbers"),
     (ics("BEGIN:VEVENT", "DTSTART:20261201T090000Z", "DURATION:8 hours", "SUMMARY:A", "END:VEVENT"),
      "line 6: DURATION '8 hours' is not an iCalendar duration"),
     (ics("BEGIN:VEVENT", "this line has no colon", "END:VEVENT"), "line 5: not an iCalendar content line"),
@@ -169,3 +175,72 @@ def test_entries_for_matches_names_loosely_and_sorts():
             RotaEntry("Alice Smith", U("2026-12-01 00:00"), U("2026-12-02 00:00"))]
     assert [e.start.day for e in entries_for(rota, " ALICE smith ")] == [1, 3]
     assert entries_for(rota, "Alice") == []
+
+
+# --- repeating events ------------------------------------------------------------------------------
+
+def spans(rota):
+    return [(e.name, e.start, e.end) for e in rota]
+
+
+def test_rrule_three_weekly_rotation_keeps_the_wall_clock_across_dst():
+    text = ics("BEGIN:VEVENT", "UID:rot", "DTSTART;TZID=Europe/London:20260302T090000",
+               "DTEND;TZID=Europe/London:20260309T090000", "RRULE:FREQ=WEEKLY;INTERVAL=3;COUNT=4",
+               "SUMMARY:Alice", "END:VEVENT")
+    assert spans(load_rota_text(text, "ics", tz=LONDON)) == [
+        ("Alice", U("2026-03-02 09:00"), U("2026-03-09 09:00")),
+        ("Alice", U("2026-03-23 09:00"), U("2026-03-30 08:00")),    # hands over at 09:00 BST
+        ("Alice", U("2026-04-13 08:00"), U("2026-04-20 08:00")),
+        ("Alice", U("2026-05-04 08:00"), U("2026-05-11 08:00")),
+    ]
+
+
+def test_rrule_nightly_until_over_the_spring_change():
+    text = ics("BEGIN:VEVENT", "DTSTART;TZID=Europe/London:20260327T220000",
+               "DTEND;TZID=Europe/London:20260328T060000", "RRULE:FREQ=DAILY;UNTIL=20260329T230000Z",
+               "SUMMARY:Night", "END:VEVENT")
+    assert spans(load_rota_text(text, "ics", tz=LONDON)) == [
+        ("Night", U("2026-03-27 22:00"), U("2026-03-28 06:00")),
+        ("Night", U("2026-03-28 22:00"), U("2026-03-29 05:00")),
+        ("Night", U("2026-03-29 21:00"), U("2026-03-30 05:00")),
+    ]
+
+
+def test_rrule_byday_interval_all_day_and_weekdays_only():
+    text = ics("BEGIN:VEVENT", "DTSTART;VALUE=DATE:20261130", "RRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE,FR;COUNT=5",
+               "SUMMARY:A", "END:VEVENT",
+               "BEGIN:VEVENT", "DTSTART;VALUE=DATE:20261127", "RRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;COUNT=6",
+               "SUMMARY:B", "END:VEVENT")
+    rota = load_rota_text(text, "ics", tz=timezone.utc)
+    days = lambda who: [e.start.date().isoformat() for e in rota if e.name == who]  # noqa: E731
+    assert days("A") == ["2026-11-30", "2026-12-02", "2026-12-04", "2026-12-14", "2026-12-16"]
+    assert days("B") == ["2026-11-27", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04"]
+    assert all(e.all_day and e.end - e.start == timedelta(days=1) for e in rota)
+
+
+def test_rrule_exdate_moved_and_cancelled_instances():
+    text = ics(
+        "BEGIN:VEVENT", "UID:w1", "DTSTART:20261130T090000Z", "DTEND:20261130T170000Z",
+        "RRULE:FREQ=WEEKLY;COUNT=5", "EXDATE:20261207T090000Z", "EXDATE:20261228T090000Z,20990101T000000Z",
+        "SUMMARY:Alice", "END:VEVENT",
+        # Moved from Monday 14th to Tuesday 15th.
+        "BEGIN:VEVENT", "UID:w1", "RECURRENCE-ID:20261214T090000Z", "DTSTART:20261215T090000Z",
+        "DTEND:20261215T170000Z", "SUMMARY:Alice", "END:VEVENT",
+        # Cancelled on the 21st.
+        "BEGIN:VEVENT", "UID:w1", "RECURRENCE-ID:20261221T090000Z", "STATUS:CANCELLED",
+        "DTSTART:20261221T090000Z", "SUMMARY:Alice", "END:VEVENT")
+    assert spans(load_rota_text(text, "ics")) == [
+        ("Alice", U("2026-11-30 09:00"), U("2026-11-30 17:00")),
+        ("Alice", U("2026-12-15 09:00"), U("2026-12-15 17:00")),
+    ]
+
+
+def test_open_ended_rule_stops_a_year_or_so_after_now():
+    text = ics("BEGIN:VEVENT", "DTSTART;VALUE=DATE:20200101", "RRULE:FREQ=DAILY", "SUMMARY:A", "END:VEVENT")
+    now = U("2026-11-26 12:00")
+    rota = load_rota_text(text, "ics", tz=timezone.utc, now=now)
+    assert rota[0].start == U("2020-01-01 00:00")
+    assert rota[-1].start.date() == (now + timedelta(days=400)).date()
+    assert len(rota) == (rota[-1].start.date() - rota[0].start.date()).days + 1
+    # Without `now`: two years from the event's start.
+    assert load_rota_text(text, "ics", tz=timezone.utc)[-1].start == U("2021-12-31 00:00")
