@@ -14,11 +14,11 @@ from datetime import datetime, timezone, tzinfo
 from typing import Any, Mapping
 
 from tray.errors import ConfigError
-from tray.model import Alert, Event, EventKind, Severity
+from tray.model import Alert, Event, EventKind, Severity, Snapshot
 
 POPPING = (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN)   # INFO never pops up
 OUTSIDE_SHIFT = ("on_call_critical", "silent")
-KEYS = ("enabled", "rules", "recoveries", "outside_shift")
+KEYS = ("enabled", "min_gap", "rules", "recoveries", "outside_shift")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class NotificationRules:
     rules: Mapping[str, frozenset[Severity]] = field(default_factory=dict)
     recoveries: bool = True
     outside_shift: str = "on_call_critical"
+    min_gap: float = 5.0        # seconds between two pop-ups at most one (the notifier applies it)
 
     def severities(self, group: str) -> frozenset[Severity]:
         if group in self.rules:
@@ -50,6 +51,11 @@ class NotificationRules:
                 if not isinstance(d[k], bool):
                     raise ConfigError(path, f"notifications.{k}", f"must be true or false, got {d[k]!r}")
                 kw[k] = d[k]
+        if "min_gap" in d:
+            v = d["min_gap"]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                raise ConfigError(path, "notifications.min_gap", f"must be a number of seconds >= 0, got {v!r}")
+            kw["min_gap"] = float(v)
         if "outside_shift" in d:
             if d["outside_shift"] not in OUTSIDE_SHIFT:
                 raise ConfigError(path, "notifications.outside_shift",
@@ -144,6 +150,22 @@ def _quiet_alert(a: Alert) -> str | None:
     return None
 
 
+def on_call_from(snapshot: Snapshot, now_utc: datetime | None = None) -> bool | None:
+    """The user's on-call flag from the sources that report one (PagerDuty): True if any says on
+    call, False if all say not, None when none reports it. A source that cannot be read now keeps
+    its last answer: while on call, a missed page is worse than a stray pop-up. An on-call whose
+    `until` has passed (given `now_utc`) counts as over."""
+    flags = []
+    for s in snapshot.sources:
+        oc = s.on_call
+        if oc is None:
+            continue
+        flags.append(oc.on_call and not (now_utc is not None and oc.until is not None and now_utc >= oc.until))
+    if not flags:
+        return None
+    return any(flags)
+
+
 def decide(event: Event, *, now_utc: datetime, on_shift: bool, on_call: bool | None,
            snoozed_until: datetime | None, rules: NotificationRules,
            zone: tzinfo | None = None) -> Decision:
@@ -175,4 +197,4 @@ def decide(event: Event, *, now_utc: datetime, on_shift: bool, on_call: bool | N
     return Decision(True)
 
 
-__all__ = ("NotificationRules", "Decision", "decide", "POPPING")
+__all__ = ("NotificationRules", "Decision", "decide", "on_call_from", "POPPING")

@@ -163,3 +163,35 @@ def test_config_errors(table, key, fragment):
         NotificationRules.from_dict(table, "/etc/secondline.toml")
     assert (e.value.path, e.value.key) == ("/etc/secondline.toml", key)
     assert fragment in e.value.reason
+
+
+def test_min_gap_is_accepted_and_checked():
+    assert NotificationRules.from_dict({"min_gap": 10, "enabled": True}, "c.toml").min_gap == 10.0
+    with pytest.raises(ConfigError) as e:
+        NotificationRules.from_dict({"min_gap": -1}, "c.toml")
+    assert e.value.key == "notifications.min_gap"
+
+
+def _snap(*on_calls):
+    from tray.model import Counts, Health, Snapshot, SourceSnapshot
+    sources = tuple(SourceSnapshot(name=f"s{i}", type="pagerduty", group="g", health=Health.OK,
+                                   on_call=oc, error=err, checked_at=NOW)
+                    for i, (oc, err) in enumerate(on_calls))
+    return Snapshot(generated_at=NOW, health=Health.OK, handled_only=False, counts=Counts(),
+                    groups=(), sources=sources)
+
+
+def test_on_call_from_the_snapshot():
+    from tray.model import OnCall
+    from tray.policy import on_call_from
+    snap = _snap((None, None))
+    assert on_call_from(snap) is None
+    snap = _snap((OnCall(False), None), (None, None))
+    assert on_call_from(snap) is False
+    snap = _snap((OnCall(False), None), (OnCall(True, NOW + timedelta(hours=1)), None))
+    assert on_call_from(snap, NOW) is True
+    # The on-call ended at `until`.
+    assert on_call_from(snap, NOW + timedelta(hours=1)) is False
+    # An unreadable PagerDuty keeps its last answer.
+    snap = _snap((OnCall(True), "timed out"))
+    assert on_call_from(snap, NOW) is True
