@@ -1,0 +1,92 @@
+#!/bin/sh
+# usage: mk-icinga.sh DIR PORT -> a self-contained Icinga 2 instance in DIR, run as the current user.
+# Env: BULK_HOSTS / BULK_SERVICES (default 0) add BULK_HOSTS hosts "b<i>" with BULK_SERVICES passive
+# services each, for benchmarks that want a realistically sized object list.
+# Adapted from /work/shared/reference/recipes/mk-icinga.sh (measured on Debian's 2.13.6).
+set -eu
+export ICINGA2_USER=$(id -un) ICINGA2_GROUP=$(id -gn)   # else root switches to 'nagios' and aborts
+D=$(realpath -m "$1"); PORT=$2; NODE=${NODE:-icinga-test}
+BULK_HOSTS=${BULK_HOSTS:-0}; BULK_SERVICES=${BULK_SERVICES:-0}
+mkdir -p "$D/etc" "$D/data/certs" "$D/log" "$D/cache" "$D/spool" "$D/run"
+# PKI: a private CA + a node certificate signed by it, all under $D/data (nothing global).
+DEFS="-DDataDir=$D/data -DLogDir=$D/log"
+if [ ! -f "$D/data/certs/$NODE.crt" ]; then
+  icinga2 pki new-ca $DEFS >/dev/null
+  icinga2 pki new-cert $DEFS --cn "$NODE" --key "$D/data/certs/$NODE.key" --csr "$D/data/certs/$NODE.csr" >/dev/null
+  icinga2 pki sign-csr $DEFS --csr "$D/data/certs/$NODE.csr" --cert "$D/data/certs/$NODE.crt" >/dev/null
+  cp "$D/data/ca/ca.crt" "$D/data/certs/ca.crt"
+fi
+cat > "$D/etc/icinga2.conf" <<CONF
+const NodeName = "$NODE"
+const ZoneName = "$NODE"
+include <itl>                      // CheckCommand "dummy" / "passive"
+
+object Endpoint NodeName { }
+object Zone ZoneName { endpoints = [ NodeName ] }
+
+object ApiListener "api" {
+  bind_host = "127.0.0.1"
+  bind_port = $PORT
+  accept_config = false
+  accept_commands = false
+}
+
+object FileLogger "main-log" {
+  severity = "information"
+  path = LogDir + "/icinga2.log"
+}
+
+// The test driver: sets states, acknowledges, schedules downtimes.
+object ApiUser "test" {
+  password = "test-secret"
+  permissions = [ "objects/query/Host", "objects/query/Service", "status/query", "events/*", "actions/*",
+                  "filter-expression" ]
+}
+
+// What secondline is documented to need (read-only plus events and the two actions).
+object ApiUser "secondline" {
+  password = "sl-secret"
+  permissions = [ "objects/query/Host", "objects/query/Service", "status/query",
+                  "events/StateChange", "events/AcknowledgementSet", "events/AcknowledgementCleared",
+                  "events/DowntimeStarted", "events/DowntimeRemoved",
+                  "actions/acknowledge-problem", "actions/reschedule-check" ]
+}
+
+// Can query objects but not read /v1/status (the change detector must degrade, not fail the source).
+object ApiUser "nostatus" {
+  password = "ns-secret"
+  permissions = [ "objects/query/Host", "objects/query/Service", "events/*" ]
+}
+
+template Host "passive-host" {
+  check_command = "dummy"
+  enable_active_checks = false
+  max_check_attempts = 1
+  address = "127.0.0.1"
+}
+
+template Service "passive-service" {
+  check_command = "passive"
+  enable_active_checks = false
+  max_check_attempts = 1
+}
+
+object Host "h1" { import "passive-host"; display_name = "Host One" }
+object Host "h2" { import "passive-host" }
+object Host "h3" { import "passive-host"; max_check_attempts = 3 }
+
+for (s in [ "svc1", "svc2", "svc3", "svc4", "svc5" ]) {
+  object Service s { import "passive-service"; host_name = "h1" }
+}
+object Service "web" { import "passive-service"; host_name = "h2"; display_name = "Web Frontend" }
+object Service "db" { import "passive-service"; host_name = "h2" }
+// Three attempts: a first non-OK result is SOFT.
+object Service "flappy" { import "passive-service"; host_name = "h3"; max_check_attempts = 3 }
+
+for (i in range($BULK_HOSTS)) {
+  object Host "b" + i { import "passive-host" }
+  for (j in range($BULK_SERVICES)) {
+    object Service "s" + j { import "passive-service"; host_name = "b" + i }
+  }
+}
+CONF

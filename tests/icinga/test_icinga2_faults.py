@@ -1,0 +1,139 @@
+"""Never a false green: every fault of the shared list makes a poll raise SourceError of the right kind;
+the filter fallback (403/404 on a filtered query) and the event stream's own faults."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from werkzeug import Response
+
+from ichelp import FakeContext, make_source
+from support.faults import FAULTS, REASON_WORDS, FaultServer, expected_kind
+from tray.errors import SourceError
+from tray.net import Http
+from tray.sources.icinga2_stream import read_events, run_stream
+
+GOOD = {"results": [{"name": "h!s", "type": "Service", "attrs": {"name": "s", "host_name": "h", "state": 2.0,
+                                                                   "state_type": 1.0, "last_check": 1.0},
+                     "joins": {"host": {"name": "h", "state": 0.0}}}]}
+
+
+@pytest.fixture(scope="module")
+def srv():
+    with FaultServer() as s:
+        yield s
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_every_fault_is_a_typed_source_error(srv, fault):
+    srv.ok(GOOD)
+    src = make_source(url=srv.base_url(fault), timeout=2.0)
+    with pytest.raises(SourceError) as exc:
+        src.poll(Http())
+    assert exc.value.kind == expected_kind(fault), exc.value.reason
+    assert REASON_WORDS[fault].lower() in exc.value.reason.lower()
+    assert "test-secret" not in exc.value.reason and "\n" not in exc.value.reason
+    if fault == "tls":
+        assert "ca_bundle" in exc.value.reason
+
+
+def test_good_answer_through_the_fault_server(srv):
+    srv.ok(GOOD)
+    srv.route("/v1/objects/hosts", {"results": []})
+    src = make_source(url=srv.base_url())
+    [a] = src.poll(Http()).alerts
+    assert a.id == "h!s" and a.raises
+    sent = srv.requests[-1]
+    assert sent.headers.get("x-http-method-override") == "GET"
+    assert "test-secret" not in sent.path                   # Basic auth header, never the URL
+
+
+@pytest.mark.parametrize("refusal", [403, 404])
+def test_filter_refused_falls_back_to_client_side_filter_and_remembers(httpserver, refusal):
+    seen: list[dict] = []
+
+    def handler(request):
+        body = json.loads(request.data or b"{}")
+        seen.append(body)
+        if "filter" in body:
+            return Response(json.dumps({"error": refusal, "status": "No permission"}), status=refusal,
+                            content_type="application/json")
+        kind = request.path.rsplit("/", 1)[-1]
+        results = ([{"name": "h", "attrs": {"name": "h", "state": 0.0, "last_check": 1.0}},
+                    {"name": "g", "attrs": {"name": "g", "state": 1.0, "last_check": 1.0}}] if kind == "hosts" else
+                   [{"name": "h!ok", "attrs": {"name": "ok", "host_name": "h", "state": 0.0, "last_check": 1.0}},
+                    {"name": "h!bad", "attrs": {"name": "bad", "host_name": "h", "state": 2.0, "last_check": 1.0}}])
+        return Response(json.dumps({"results": results}), content_type="application/json")
+
+    httpserver.expect_request("/v1/objects/services", method="POST").respond_with_handler(handler)
+    httpserver.expect_request("/v1/objects/hosts", method="POST").respond_with_handler(handler)
+    src = make_source(url=httpserver.url_for("/").rstrip("/"))
+    http = Http()
+    assert [a.id for a in src.poll(http).alerts] == ["g", "h!bad"]
+    assert src.client_filter
+    n = len(seen)
+    assert [a.id for a in src.poll(http).alerts] == ["g", "h!bad"]
+    assert all("filter" not in b for b in seen[n:]) and len(seen) - n == 2   # no more refused tries
+
+
+def test_refused_everywhere_is_an_auth_error_not_a_fallback(srv):
+    src = make_source(url=srv.base_url("http403"))
+    with pytest.raises(SourceError) as exc:
+        src.poll(Http())
+    assert exc.value.kind == "auth" and "secondline login ic" in exc.value.reason
+    assert not src.client_filter
+
+
+@pytest.mark.parametrize("fault,kind", [("refused", "stream"), ("tls", "tls"), ("http401", "auth"),
+                                        ("http403", "auth"), ("http500", "stream")])
+def test_stream_faults_raise_source_errors(srv, fault, kind):
+    src = make_source(url=srv.base_url(fault), timeout=2.0)
+    ctx = FakeContext()
+    with pytest.raises(SourceError) as exc:
+        run_stream(src, Http(), ctx)
+    assert exc.value.kind == kind
+    assert ctx.connects == 0                                 # never reported as up
+
+
+def test_stream_closed_by_server_raises_and_skips_garbage_lines(srv):
+    # A 200 answer that ends: the stream was up (connected), then dropped -> SourceError for the back-off.
+    line = {"type": "StateChange", "timestamp": 5.0, "host": "h", "service": "s", "state": 2.0, "state_type": 1.0}
+    srv.ok(b"not json\n" + json.dumps(line).encode() + b"\n" + b'{"type": "Weird"}\n')
+    src = make_source(url=srv.base_url())
+    ctx = FakeContext()
+    with pytest.raises(SourceError) as exc:
+        run_stream(src, Http(), ctx)
+    assert exc.value.kind == "stream" and "closed" in exc.value.reason
+    assert ctx.connects == 1
+    assert [a.id for a in ctx.latest()] == ["h!s"]
+    assert ctx.polls >= 3                                    # connect + two unreadable lines reconcile
+
+
+class _Raw:
+    """A response body that delivers the given chunks, then blocks like a quiet stream until closed."""
+
+    def __init__(self, chunks):
+        self.chunks = list(chunks)
+        self.closed = threading.Event()
+
+    def read1(self, n):
+        if self.chunks:
+            return self.chunks.pop(0)
+        self.closed.wait(5)
+        raise OSError("closed")
+
+
+def test_events_split_across_reads_and_stop_ends_quietly():
+    class Resp:
+        raw = _Raw([b'{"type": "Sta', b'teChange", "x": 1}\n{"a"', b': 2}\n'])
+    got = []
+    stop = threading.Event()
+
+    def on_event(ev):
+        got.append(ev)
+        if len(got) == 2:
+            stop.set()
+            Resp.raw.closed.set()
+    read_events(Resp, on_event, stop, "h")                   # returns, does not raise, once stopping
+    assert got == [{"type": "StateChange", "x": 1}, {"a": 2}]
