@@ -17,13 +17,13 @@ import re
 import tempfile
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from tray.model import Alert, iso
-from tray.rota import RotaEntry
-from tray.shift import ShiftSettings, shift_end
+from tray.rota import RotaEntry, local_to_utc
+from tray.shift import ShiftSettings, shift_end, system_zone
 
 log = logging.getLogger(__name__)
 
@@ -177,13 +177,15 @@ def _fsync_dir(directory: Path) -> None:
 
 
 _DURATION = re.compile(r"^(\d+)\s*(m|min|h|d)$")
+_CLOCK = re.compile(r"^(?:until\s+)?(\d{1,2}):(\d{2})$")
 
 
 def snooze_until(preset: str, now: datetime, shift_settings: ShiftSettings | None = None,
                  rota: Sequence[RotaEntry] | None = None) -> datetime:
-    """The end of a snooze as aware UTC. `preset` is "15m", "1h", "end-of-shift", or any "<N>m",
-    "<N>h", "<N>d" (for `secondline snooze 30m`). "end-of-shift" raises ValueError when not on
-    shift (the menu greys that item out then)."""
+    """The end of a snooze as aware UTC. `preset` is "15m", "1h", "end-of-shift", any "<N>m",
+    "<N>h", "<N>d" (for `secondline snooze 30m`), or a time of day "HH:MM" (the next one, in the
+    shift's zone). "end-of-shift" raises ValueError when not on shift (the menu greys that item
+    out then)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     now = now.astimezone(timezone.utc)
@@ -195,6 +197,15 @@ def snooze_until(preset: str, now: datetime, shift_settings: ShiftSettings | Non
         if end is None:
             raise ValueError("not on shift now")
         return end
+    clock = _CLOCK.match(p)
+    if clock:
+        h, mi = int(clock.group(1)), int(clock.group(2))
+        if h > 23 or mi > 59:
+            raise ValueError(f"{preset!r} is not a time of day (HH:MM)")
+        zone = shift_settings.zone() if shift_settings is not None else system_zone()
+        today = now.astimezone(zone).date()
+        at = local_to_utc(today, time(h, mi), zone)
+        return at if at > now else local_to_utc(today + timedelta(days=1), time(h, mi), zone)
     m = _DURATION.match(p)
     if not m or int(m.group(1)) == 0:
         raise ValueError(f"unknown snooze {preset!r} (use 15m, 1h, end-of-shift, or e.g. 30m, 2h)")

@@ -190,6 +190,11 @@ LONDON_SHIFT = ShiftSettings(timezone="Europe/London")
     # End of shift: 17:30 London is 17:30 UTC in winter, 16:30 UTC in summer.
     ("end-of-shift", NOW, datetime(2026, 11, 26, 17, 30, tzinfo=timezone.utc)),
     ("end-of-shift", datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc), datetime(2026, 7, 1, 16, 30, tzinfo=timezone.utc)),
+    # A time of day in the shift's zone: today if still ahead, else tomorrow.
+    ("14:00", NOW, datetime(2026, 11, 26, 14, 0, tzinfo=timezone.utc)),
+    ("until 9:00", NOW, datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)),
+    ("14:00", datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc), datetime(2026, 7, 1, 13, 0, tzinfo=timezone.utc)),
+    ("12:00", NOW, datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)),
 ])
 def test_snooze_presets(preset, now, expected):
     assert snooze_until(preset, now, LONDON_SHIFT) == expected
@@ -200,6 +205,7 @@ def test_snooze_presets(preset, now, expected):
     ("forever", NOW, "unknown snooze 'forever'"),
     ("0m", NOW, "unknown snooze"),
     ("30d", NOW, "longer than a week"),
+    ("25:00", NOW, "not a time of day"),
     ("1h", datetime(2026, 11, 26, 12, 0), "timezone-aware"),
 ])
 def test_snooze_preset_errors(preset, now, fragment):
