@@ -127,7 +127,8 @@ def cards_of_list(cards: Any, list_id: str) -> list[Any]:
 
 
 def card_severity(labels: Any) -> Severity:
-    colours = {label.get("color") for label in labels if isinstance(label, dict)} \
+    colours = {label.get("color") for label in labels
+               if isinstance(label, dict) and isinstance(label.get("color"), str)} \
         if isinstance(labels, list) else set()
     if "red" in colours:
         return Severity.CRITICAL
