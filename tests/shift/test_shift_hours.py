@@ -316,3 +316,25 @@ def test_local_to_utc_gap_and_overlap():
     london = ZoneInfo("Europe/London")
     assert local_to_utc(date(2026, 3, 29), time(1, 30), london) == U("2026-03-29 01:30")
     assert local_to_utc(date(2026, 10, 25), time(1, 30), london) == U("2026-10-25 00:30")
+
+
+def test_local_zone_fallback_follows_the_c_library_dst(monkeypatch):
+    """Where no IANA name can be found (Windows without tzdata), the C library's local time is
+    used; it must still know DST."""
+    import time as _time
+
+    from tray.shift import _LocalZone
+    monkeypatch.setenv("TZ", "Europe/London")
+    _time.tzset()
+    try:
+        z = _LocalZone()
+        assert z.utcoffset(datetime(2026, 7, 1, 12)) == timedelta(hours=1)
+        assert z.utcoffset(datetime(2026, 12, 1, 12)) == timedelta(0)
+        assert local_to_utc(date(2026, 7, 1), time(9, 30), z) == U("2026-07-01 08:30")
+        assert U("2026-07-01 08:30").astimezone(z).strftime("%H:%M") == "09:30"
+        s = ShiftSettings()
+        monkeypatch.setattr("tray.shift.system_zone", lambda: z)
+        assert shift_end(s, U("2026-07-01 10:00")) == U("2026-07-01 16:30")
+    finally:
+        monkeypatch.undo()
+        _time.tzset()
