@@ -49,7 +49,7 @@ def _str_map(value: Any, what: str) -> dict[str, str]:
     out = {}
     for k, v in value.items():
         if not isinstance(v, (str, int, float)) or isinstance(v, bool):
-            raise SourceError(f"unexpected response shape: {what}.{k} is not text", kind="bad_content")
+            raise SourceError(f"unexpected response shape: {what}[{str(k)!r}] is not text", kind="bad_content")
         out[str(k)] = str(v)
     return out
 

@@ -166,6 +166,11 @@ class WebUISource(Source):
                      ref={"host": host, "service": service} if service is not None else {"host": host})
 
 
+def one_line(text: str, limit: int = 200) -> str:
+    """A server-supplied message made fit for the one-line source error."""
+    return " ".join(text.split())[:limit]
+
+
 def cgi_base(url: str) -> str:
     base = url.rstrip("/")
     return base if base.endswith("/cgi-bin") else base + "/cgi-bin"
@@ -200,7 +205,7 @@ class NagiosSource(WebUISource):
         for host, svcs in services.items():
             svcs = require(svcs, dict, f"services of {host!r}")
             for svc, d in svcs.items():
-                d = require(d, dict, f"service {host}!{svc}")
+                d = require(d, dict, f"service {host + '!' + svc!r}")
                 alerts.extend(self._one(host, svc, d))
         return alerts
 
@@ -210,7 +215,7 @@ class NagiosSource(WebUISource):
         result = answer.get("result")
         if isinstance(result, dict) and result.get("type_code") not in (None, 0, "0"):
             msg = as_text(result.get("message"), "result.message") or as_text(result.get("type_text"), "type_text")
-            raise SourceError(f"statusjson.cgi refused the query: {msg.strip()[:200] or 'error'}", kind="http")
+            raise SourceError(f"statusjson.cgi refused the query: {one_line(msg) or 'error'}", kind="http")
         data = require(answer.get("data"), dict, "statusjson data")
         return require(data.get(key), dict, f"data.{key}")
 

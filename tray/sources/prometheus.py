@@ -11,7 +11,7 @@ from tray.errors import SourceError
 from tray.model import Alert
 from tray.sources.alertmanager import ApiSource, _str_map, detail_of, labels_id, severity_of, title_of
 from tray.sources.base import require
-from tray.sources.nagios import parse_iso
+from tray.sources.nagios import one_line, parse_iso
 
 
 def unwrap_v1(payload: Any, what: str) -> list[Any]:
@@ -20,7 +20,7 @@ def unwrap_v1(payload: Any, what: str) -> list[Any]:
     status = payload.get("status")
     if status == "error":
         msg = payload.get("error")
-        msg = msg.strip().splitlines()[0][:200] if isinstance(msg, str) and msg.strip() else "unknown error"
+        msg = one_line(msg) if isinstance(msg, str) and msg.strip() else "unknown error"
         raise SourceError(f"the server answered with an error: {msg}", kind="http")
     data = require(payload.get("data"), dict, f"{what}: data")
     return require(data.get("alerts"), list, f"{what}: data.alerts")
