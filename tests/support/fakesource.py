@@ -1,0 +1,46 @@
+"""A scriptable source type for scheduler tests: each poll takes the next step of a script."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from tray.errors import SourceError
+from tray.model import Alert, Reading, Severity
+from tray.sources import REGISTRY
+from tray.sources.base import Source
+
+SCRIPTS: dict[str, list[Any]] = {}      # source name -> steps: "ok", "crit", SourceError, Exception, ("hang", s)
+POLLS: dict[str, list[float]] = {}
+WATCHERS: dict[str, list[Callable]] = {}
+
+
+@dataclass(frozen=True)
+class FakeSettings:
+    pass
+
+
+class FakeSource(Source):
+    type = "fake"
+    Settings = FakeSettings
+
+    def poll(self, http: Any) -> Reading:
+        POLLS.setdefault(self.name, []).append(time.monotonic())
+        script = SCRIPTS.get(self.name, ["ok"])
+        step = script.pop(0) if len(script) > 1 else script[0]
+        if isinstance(step, BaseException):
+            raise step
+        if isinstance(step, tuple) and step[0] == "hang":
+            time.sleep(step[1])
+            step = "ok"
+        if step == "crit":
+            return Reading(alerts=(Alert(source=self.name, id="x", title="x down", severity=Severity.CRITICAL),))
+        return Reading()
+
+    def watchers(self):
+        return list(WATCHERS.get(self.name, []))
+
+
+def register() -> None:
+    REGISTRY["fake"] = "support.fakesource:FakeSource"

@@ -1,0 +1,74 @@
+"""CLI: status exit codes (Nagios convention), check table, version and help."""
+import subprocess
+import sys
+
+import pytest
+
+from tray.cli import main
+from tray.model import Alert, Reading, Severity
+from tray.server import Endpoint
+from tray.sources.base import SourceConfig
+from tray.store import Store
+
+
+@pytest.fixture
+def running():
+    store = Store()
+    store.configure([SourceConfig(name="a", type="demo", group="production")])
+    ep = Endpoint(store, 0)
+    ep.start()
+    yield store, ep.port
+    ep.stop()
+    store.close()
+
+
+@pytest.mark.parametrize("severity,error,code,word", [
+    (None, None, 0, "all OK"),
+    ("warning", None, 1, "WARNING"),
+    ("critical", None, 2, "CRITICAL"),
+    (None, "connection refused", 3, "UNKNOWN"),
+])
+def test_status_exit_codes(running, capsys, severity, error, code, word):
+    store, port = running
+    if error:
+        store.record_error("a", error)
+    else:
+        alerts = (Alert(source="a", id="x", title="x", severity=Severity(severity)),) if severity else ()
+        store.record_reading("a", Reading(alerts=alerts))
+    assert main(["status", "--port", str(port)]) == code
+    out = capsys.readouterr().out
+    assert word in out and "production" in out
+    if error:
+        assert "connection refused" in out
+
+
+def test_status_not_running(capsys):
+    import socket
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    assert main(["status", "--port", str(port)]) == 3
+    assert "not answering" in capsys.readouterr().out
+
+
+def test_check_prints_table(tmp_path, capsys):
+    p = tmp_path / "c.toml"
+    p.write_text('[[sources]]\nname = "demo-production"\ntype = "demo"\ngroup = "production"\n'
+                 '[[sources]]\nname = "demo-staging"\ntype = "demo"\ngroup = "staging"\n')
+    assert main(["check", "--config", str(p)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[1].split()[:4] == ["SOURCE", "TYPE", "HEALTH", "ALERTS"]
+    assert any(line.startswith("demo-production") and " ok " in line for line in lines)
+
+
+def test_version_and_help():
+    r = subprocess.run([sys.executable, "-m", "tray", "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("secondline ")
+    for cmd in ("run", "check", "status", "login", "logout"):
+        r = subprocess.run([sys.executable, "-m", "tray", cmd, "--help"], capture_output=True, text=True)
+        assert r.returncode == 0 and "usage: secondline " + cmd in r.stdout
+
+
+def test_no_secret_on_command_line():
+    """login reads the secret from a prompt or stdin, never argv."""
+    r = subprocess.run([sys.executable, "-m", "tray", "login", "x", "--help"], capture_output=True, text=True)
+    assert "--password" not in r.stdout and "--secret" not in r.stdout

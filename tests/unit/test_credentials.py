@@ -1,0 +1,171 @@
+"""Keyring look-up (in-memory backend), env fallback, clear errors, never plaintext, redaction."""
+import io
+import logging
+
+import keyring
+import keyring.errors
+import pytest
+from keyring.backend import KeyringBackend
+
+from tray import credentials
+from tray.errors import CredentialError, SourceError
+from tray.sources.base import Source, SourceConfig
+
+
+class Memory(KeyringBackend):
+    priority = 1
+
+    def __init__(self):
+        super().__init__()
+        self.store = {}
+
+    def get_password(self, service, username):
+        return self.store.get((service, username))
+
+    def set_password(self, service, username, password):
+        self.store[(service, username)] = password
+
+    def delete_password(self, service, username):
+        try:
+            del self.store[(service, username)]
+        except KeyError:
+            raise keyring.errors.PasswordDeleteError(username)
+
+
+class Locked(Memory):
+    def get_password(self, service, username):
+        raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
+
+    set_password = get_password
+
+
+@pytest.fixture
+def mem():
+    saved = keyring.get_keyring()
+    kr = Memory()
+    keyring.set_keyring(kr)
+    yield kr
+    keyring.set_keyring(saved)
+
+
+def test_set_get_delete(mem):
+    credentials.set_secret("pd-team", "s3cret-token")
+    assert mem.store == {("secondline", "pd-team"): "s3cret-token"}
+    assert credentials.get_secret("pd-team") == "s3cret-token"
+    credentials.set_secret("trello", "k", field="key")
+    assert ("secondline", "trello:key") in mem.store
+    assert credentials.delete_secret("pd-team") is True
+    assert credentials.delete_secret("pd-team") is False
+    assert credentials.get_secret("pd-team") is None
+
+
+def test_env_fallback(mem, monkeypatch):
+    monkeypatch.setenv("SECONDLINE_SECRET_ICINGA_PROD", "from-env")
+    monkeypatch.setenv("SECONDLINE_SECRET_TRELLO_BOARD_TOKEN", "tok")
+    assert credentials.get_secret("icinga-prod") == "from-env"
+    assert credentials.get_secret("trello-board", "token") == "tok"
+    assert credentials.env_var("a-b", "key") == "SECONDLINE_SECRET_A_B_KEY"
+
+
+def test_no_backend_is_a_clear_error():
+    from keyring.backends import fail
+    saved = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        with pytest.raises(CredentialError) as err:
+            credentials.set_secret("x", "y")
+        assert "no usable keyring" in str(err.value) and "SECONDLINE_SECRET_X" in str(err.value)
+        with pytest.raises(SourceError) as err2:
+            credentials.secret_lookup("x")
+        assert err2.value.kind == "credential"
+    finally:
+        keyring.set_keyring(saved)
+
+
+def test_locked_keyring_is_a_clear_error():
+    saved = keyring.get_keyring()
+    keyring.set_keyring(Locked())
+    try:
+        with pytest.raises(CredentialError) as err:
+            credentials.get_secret("x")
+        assert "locked" in str(err.value) and "unlock" in str(err.value)
+    finally:
+        keyring.set_keyring(saved)
+
+
+def test_plaintext_backend_refused():
+    class PlaintextKeyring(Memory):
+        pass
+    PlaintextKeyring.__module__ = "keyrings.alt.file"
+    saved = keyring.get_keyring()
+    keyring.set_keyring(PlaintextKeyring())
+    try:
+        with pytest.raises(CredentialError) as err:
+            credentials.set_secret("x", "y")
+        assert "refuses" in str(err.value)
+    finally:
+        keyring.set_keyring(saved)
+
+
+def test_missing_secret_message(mem):
+    class NeedsSecret(Source):
+        type = "t"
+        secrets = ("",)
+    src = NeedsSecret(SourceConfig(name="pd-team", type="t"), credentials.secret_lookup)
+    with pytest.raises(SourceError) as err:
+        src.secret()
+    assert err.value.reason == "no credential: run `secondline login pd-team`"
+
+
+def test_redaction_filter():
+    r = credentials.Redactor()
+    r.add("hunter2-very-secret")
+    logger = logging.getLogger("test.redaction")
+    stream = io.StringIO()
+    h = logging.StreamHandler(stream)
+    h.addFilter(r)
+    logger.addHandler(h)
+    logger.propagate = False
+    try:
+        logger.warning("token is %s", "hunter2-very-secret")
+        logger.warning("GET /x?key=abc123&token=zzz999 Authorization: Bearer eyJabc.def")
+        try:
+            raise ValueError("bad hunter2-very-secret")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(h)
+    out = stream.getvalue()
+    assert "hunter2-very-secret" not in out and "abc123" not in out and "zzz999" not in out
+    assert "eyJabc" not in out and out.count("***") >= 4
+
+
+def test_secrets_read_are_registered_for_redaction(mem):
+    credentials.set_secret("svc", "registered-secret-1")
+    credentials.get_secret("svc")
+    assert "registered-secret-1" not in credentials.REDACTOR.redact("x registered-secret-1 y")
+
+
+def test_cli_login_from_stdin_and_logout(mem, monkeypatch, capsys):
+    from tray.cli import main
+    monkeypatch.setattr("sys.stdin", io.StringIO("line-secret\n"))
+    assert main(["login", "pd-team"]) == 0
+    assert mem.store[("secondline", "pd-team")] == "line-secret"
+    out = capsys.readouterr()
+    assert "line-secret" not in out.out + out.err
+    assert main(["logout", "pd-team"]) == 0
+    assert main(["logout", "pd-team"]) == 1
+
+
+def test_cli_login_without_keyring_fails_clearly(monkeypatch, capsys):
+    from keyring.backends import fail
+    from tray.cli import main
+    saved = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    monkeypatch.setattr("sys.stdin", io.StringIO("zzz\n"))
+    try:
+        assert main(["login", "pd-team"]) == 1
+    finally:
+        keyring.set_keyring(saved)
+    err = capsys.readouterr().err
+    assert "no usable keyring" in err and "Traceback" not in err

@@ -1,0 +1,200 @@
+"""The loopback endpoint: schema, ETag/304, SSE, Host rejection, CORS, methods, slow clients."""
+import http.client
+import json
+import socket
+import threading
+import time
+
+import jsonschema
+import pytest
+
+from support.faults import wait_until
+from tray.document import schema
+from tray.model import Alert, Reading, Severity
+from tray.server import Endpoint, PortInUse
+from tray.sources.base import SourceConfig
+from tray.store import Store
+
+
+@pytest.fixture
+def ep():
+    store = Store()
+    store.configure([SourceConfig(name="a", type="demo", group="production"),
+                     SourceConfig(name="b", type="demo", group="staging")])
+    e = Endpoint(store, 0, allowed_origins=("chrome-extension://abcdefghijklmnopabcdefghijklmnop",),
+                 links=lambda: [{"title": "Manual", "url": "https://example.com/m", "group": None}])
+    e.start()
+    yield e
+    e.stop()
+    store.close()
+
+
+def req(ep, method="GET", path="/status.json", headers=None, host=None):
+    c = http.client.HTTPConnection("127.0.0.1", ep.port, timeout=5)
+    h = {"Host": host or f"127.0.0.1:{ep.port}"}
+    h.update(headers or {})
+    c.request(method, path, headers=h)
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r, body
+
+
+def crit(source="a"):
+    return Reading(alerts=(Alert(source=source, id="web!http", title="web: http", severity=Severity.CRITICAL,
+                                 url="https://mon.example.com/x"),))
+
+
+def test_document_validates_against_schema(ep):
+    validator = jsonschema.Draft202012Validator(schema())
+    r, body = req(ep)
+    assert r.status == 200 and r.getheader("Content-Type") == "application/json"
+    validator.validate(json.loads(body))
+    ep.store.record_reading("a", crit())
+    ep.store.record_error("b", "connection refused by x")
+    r, body = req(ep)
+    doc = json.loads(body)
+    validator.validate(doc)
+    assert doc["health"] == "critical" and doc["counts"]["critical"] == 1 and doc["counts"]["unknown"] == 1
+    assert doc["sources"][0]["alerts"][0]["url"] == "https://mon.example.com/x"
+    assert doc["sources"][1]["error"] == "connection refused by x"
+    assert doc["links"][0]["title"] == "Manual"
+
+
+def test_etag_and_304(ep):
+    r, _ = req(ep)
+    etag = r.getheader("ETag")
+    assert etag
+    r2, body2 = req(ep, headers={"If-None-Match": etag})
+    assert r2.status == 304 and body2 == b""
+    ep.store.record_reading("a", crit())
+    time.sleep(1.1)   # generated_at has second resolution; content changed anyway
+    r3, _ = req(ep, headers={"If-None-Match": etag})
+    assert r3.status == 200 and r3.getheader("ETag") != etag
+
+
+@pytest.mark.parametrize("host", ["evil.example.com", "evil.example.com:{port}", "127.0.0.1:1", "localhost", ""])
+def test_foreign_host_is_refused(ep, host):
+    r, body = req(ep, host=host.format(port=ep.port) or " ")
+    assert r.status == 403
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "[::1]:{port}"])
+def test_loopback_hosts_accepted(ep, host):
+    r, _ = req(ep, host=host.format(port=ep.port))
+    assert r.status == 200
+
+
+def test_no_cors_by_default_and_only_for_configured_origin(ep):
+    r, _ = req(ep, headers={"Origin": "https://evil.example.com"})
+    assert r.getheader("Access-Control-Allow-Origin") is None
+    origin = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
+    r, _ = req(ep, headers={"Origin": origin})
+    assert r.getheader("Access-Control-Allow-Origin") == origin
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "BREW"])
+def test_other_methods_405(ep, method):
+    r, _ = req(ep, method=method)
+    assert r.status == 405 and "GET" in r.getheader("Allow")
+
+
+def test_head_healthz_dashboard_404(ep):
+    r, body = req(ep, "HEAD")
+    assert r.status == 200 and body == b""
+    r, body = req(ep, path="/healthz")
+    assert r.status == 200 and body.strip() == b"ok"
+    r, body = req(ep, path="/")
+    assert r.status == 200 and b"<title>secondline</title>" in body and b"--critical: #ff3200" in body
+    assert b"http://" not in body.replace(b"http://127.0.0.1", b"")  # no external assets
+    r, _ = req(ep, path="/nope")
+    assert r.status == 404
+
+
+def _sse_events(ep, out, stop):
+    s = socket.create_connection(("127.0.0.1", ep.port), timeout=20)
+    s.sendall(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{ep.port}\r\n\r\n".encode())
+    buf = b""
+    while not stop.is_set():
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n\n" in buf:
+            block, buf = buf.split(b"\n\n", 1)
+            out.append(block.decode())
+    s.close()
+
+
+def test_sse_delivers_a_change(ep):
+    out, stop = [], threading.Event()
+    t = threading.Thread(target=_sse_events, args=(ep, out, stop), daemon=True)
+    t.start()
+    wait_until(lambda: any(b.startswith("HTTP/1.1 200") or "event: status" in b for b in out))
+    wait_until(lambda: any("event: status" in b for b in out))
+    ep.store.record_reading("a", crit())
+    def got_critical():
+        for b in out:
+            if "event: status" in b:
+                data = json.loads(b.split("data: ", 1)[1])
+                if data["health"] == "critical":
+                    jsonschema.validate(data, schema())
+                    return True
+        return False
+    wait_until(got_critical, timeout=5)
+    assert ep.sse_clients == 1
+    stop.set()
+
+
+def test_sse_survives_vanishing_clients(ep):
+    for _ in range(5):
+        s = socket.create_connection(("127.0.0.1", ep.port))
+        s.sendall(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{ep.port}\r\n\r\n".encode())
+        s.recv(100)
+        s.close()
+    ep.store.record_reading("a", crit())
+    ep.store.record_reading("a", Reading())
+    r, _ = req(ep)
+    assert r.status == 200
+    wait_until(lambda: ep.sse_clients == 0, timeout=15)
+
+
+def test_slow_clients_do_not_block_others(ep):
+    idle = []
+    for _ in range(50):
+        s = socket.create_connection(("127.0.0.1", ep.port))
+        s.sendall(b"GET /status.json HTTP/1.1\r\nHo")   # and never finish the request
+        idle.append(s)
+    t0 = time.monotonic()
+    r, _ = req(ep)
+    assert r.status == 200
+    assert time.monotonic() - t0 < 2
+    for s in idle:
+        s.close()
+
+
+def test_huge_headers_refused(ep):
+    s = socket.create_connection(("127.0.0.1", ep.port), timeout=5)
+    s.sendall(b"GET /status.json HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Big: %s\r\n\r\n" % (ep.port, b"a" * 70000))
+    data = s.recv(200)
+    s.close()
+    assert data.startswith(b"HTTP/1.1 431") or data.startswith(b"HTTP/1.1 400") or data.startswith(b"HTTP/1.0 431")
+
+
+def test_port_in_use():
+    store = Store()
+    e1 = Endpoint(store, 0)
+    e1.start()
+    try:
+        with pytest.raises(PortInUse) as err:
+            Endpoint(store, e1.port).start()
+        assert str(e1.port) in str(err.value) and "--port" in str(err.value)
+    finally:
+        e1.stop()
+
+
+def test_binds_loopback_only(ep):
+    assert ep._server.server_address[0] == "127.0.0.1"

@@ -1,0 +1,105 @@
+"""Pop-ups come from events: composed, grouped in bursts, spaced, silent while snoozed."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from support.faults import wait_until
+from tray.model import Alert, Event, EventKind, Severity
+from tray.notify import ConsoleBackend, Notifier, compose, default_decide
+from tray.rules import reduce
+
+SNAP = reduce([], datetime.now(timezone.utc))
+
+
+def ev(kind=EventKind.RAISED, sev="critical", group="production", handled=False, pending=False, id="a", **kw):
+    a = Alert(source="s1", id=id, title=f"web01: {id}", severity=Severity(sev), detail="HTTP 503",
+              url=f"https://mon.example.com/{id}", handled=handled, pending=pending)
+    return Event(kind, "s1", group, alert=a, **kw)
+
+
+class Capture:
+    name = "capture"
+
+    def __init__(self):
+        self.shown = []
+
+    def show(self, n):
+        self.shown.append(n)
+
+
+def test_single_event_text_and_link():
+    n = compose([ev()], "http://127.0.0.1:1/")
+    assert n.title == "CRITICAL: web01: a" and "s1 · production" in n.body and "HTTP 503" in n.body
+    assert n.url == "https://mon.example.com/a" and n.critical
+
+
+def test_burst_combined():
+    n = compose([ev(id="a"), ev(id="b"), ev(id="c", sev="warning")], "http://127.0.0.1:1/")
+    assert n.title == "3 new alerts in production"
+    assert n.url == "http://127.0.0.1:1/"     # a combined pop-up opens the dashboard
+    assert "CRITICAL: web01: a" in n.body
+
+
+def test_unreachable_and_recovered_text():
+    n = compose([Event(EventKind.UNREACHABLE, "pd", "team", reason="rate limited")], None)
+    assert n.title == "pd (team) cannot be read" and n.body == "rate limited"
+    assert compose([Event(EventKind.RECOVERED, "pd", "team")], None).title == "pd (team) can be read again"
+
+
+@pytest.mark.parametrize("event,held", [
+    (ev(), None),
+    (ev(pending=True), "soft or pending state"),
+    (ev(handled=True), "already handled"),
+    (ev(sev="info"), "already handled"),
+    (ev(EventKind.CHANGED, handled=True), "became handled"),
+    (ev(EventKind.CLEARED), None),
+])
+def test_default_decide(event, held):
+    assert default_decide(event, SNAP) == held
+
+
+def test_notifier_groups_burst_and_keeps_gap():
+    cap = Capture()
+    n = Notifier(cap, min_gap=1.5)
+    n.on_change(SNAP, [ev(id="a")])
+    n.on_change(SNAP, [ev(id="b")])      # within the burst window: one pop-up
+    wait_until(lambda: len(cap.shown) == 1, timeout=5)
+    assert cap.shown[0].title == "2 new alerts in production"
+    n.on_change(SNAP, [ev(id="c")])
+    wait_until(lambda: len(cap.shown) == 2, timeout=6)
+    n.close()
+
+
+def test_snoozed_is_silent_and_disabled_is_silent():
+    cap = Capture()
+    n = Notifier(cap, min_gap=0)
+    n.snoozed_until = datetime.now(timezone.utc) + timedelta(hours=1)
+    n.on_change(SNAP, [ev()])
+    assert n.held and "snoozed" in n.held[-1][1]
+    n.snoozed_until = None
+    n.enabled = False
+    n.on_change(SNAP, [ev(id="z")])
+    assert n.held[-1][1] == "notifications are off"
+    import time
+    time.sleep(1.5)
+    assert cap.shown == []
+    n.close()
+
+
+def test_console_backend_prints(capsys):
+    import logging
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = []
+    try:
+        ConsoleBackend().show(compose([ev()], None))
+    finally:
+        root.handlers = saved
+    assert "[notification] CRITICAL: web01: a" in capsys.readouterr().out
+
+
+def test_no_session_bus_reason(monkeypatch):
+    from tray import notify
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    assert "no D-Bus session bus" in notify.notification_service_reason()
+    assert notify.make_backend(False).name == "console"
