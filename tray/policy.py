@@ -133,7 +133,7 @@ def _subject(event: Event) -> tuple[Severity | None, str | None]:
     if event.kind is EventKind.CHANGED and prev is not None:
         was_quiet = _quiet_alert(prev) is not None
         if not was_quiet and prev.severity is a.severity:
-            return None, "no change in state"    # e.g. acknowledgement removed, title reworded
+            return None, "no change in state"    # same severity, nothing that matters to a pop-up
         # Soft -> hard, handled -> unhandled at a new severity, or a severity change: pops.
         if was_quiet and prev.handled and not prev.pending and prev.severity is a.severity:
             return None, "handled state changed"
