@@ -155,9 +155,13 @@ class ApiSource(Source):
             if secret is None:
                 raise SourceError(f"no credential: run `secondline login {self.name}`", kind="credential")
             if mode == "basic":
-                kw["auth"] = (self.settings.username or "", secret)
+                # UTF-8 bytes: requests would encode str as latin-1 and crash on anything outside it.
+                kw["auth"] = ((self.settings.username or "").encode(), secret.encode())
             else:
-                headers["Authorization"] = f"Bearer {secret}"
+                if not secret.isascii() or any(c in secret for c in "\r\n"):
+                    raise SourceError(f"the stored token is not a valid token (non-ASCII or line breaks): "
+                                      f"run `secondline login {self.name}`", kind="credential")
+                headers["Authorization"] = f"Bearer {secret.strip()}"
         kw["headers"] = headers
         return kw
 

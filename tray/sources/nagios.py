@@ -135,14 +135,15 @@ class WebUISource(Source):
     secrets = ("",)
     secret_optional = True   # only needed when `username` is set
 
-    def _auth(self) -> tuple[str, str] | None:
+    def _auth(self) -> tuple[bytes, bytes] | None:
         user = self.settings.username
         if not user:
             return None
         password = self.secret("")
         if password is None:
             raise SourceError(f"no credential: run `secondline login {self.name}`", kind="credential")
-        return (user, password)
+        # UTF-8 bytes: requests would encode str as latin-1 and crash on anything outside it.
+        return (user.encode(), password.encode())
 
     def _verify(self) -> bool | str:
         return self.settings.ca_bundle or self.settings.verify_tls

@@ -1,0 +1,143 @@
+"""Local HTTP servers (pytest-httpserver) replaying the documented shapes: each type asks for the right
+paths and queries, really sends its credential (Basic + Accept: application/json for the web UIs,
+Bearer for Grafana) and turns the answers into the right alerts."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+from werkzeug import Request
+
+from monhelp import make_source, summary
+from test_mon_parse import am, db_host, db_svc, gstate, i1, i1host, i1svc, iw_host, iw_svc, nhost, nsvc, pa, sj
+from tray.errors import SourceError
+from tray.net import Http
+
+USER, PASSWORD = "ops", "pa:ss wörd €"   # outside latin-1 on purpose
+BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+WEB_HEADERS = {"Authorization": BASIC, "Accept": "application/json"}
+
+
+def test_icingaweb2_monitoring_module(httpserver):
+    httpserver.expect_oneshot_request("/icingaweb2/monitoring/list/hosts", headers=WEB_HEADERS,
+                                      query_string={"host_problem": "1", "format": "json"}) \
+        .respond_with_json([iw_host("db01", "1")])
+    httpserver.expect_oneshot_request("/icingaweb2/monitoring/list/services", headers=WEB_HEADERS,
+                                      query_string={"service_problem": "1", "format": "json"}) \
+        .respond_with_json([iw_svc(), iw_svc("web02", "disk", state="1", ack="1")])
+    src = make_source("icingaweb2", url=httpserver.url_for("/icingaweb2/"), username=USER, secret=PASSWORD)
+    reading = src.poll(Http())
+    httpserver.check_assertions()
+    assert summary(list(reading.alerts)) == [("db01", "critical", None, False),
+                                             ("web01!http", "critical", None, False),
+                                             ("web02!disk", "warning", "acknowledged", False)]
+
+
+def test_icingadb_web(httpserver):
+    def columns_ok(req: Request) -> bool:
+        return "service.state.soft_state" in req.args.get("columns", "") or "host.state.soft_state" in \
+            req.args.get("columns", "")
+    httpserver.expect_oneshot_request("/icingaweb2/icingadb/hosts", headers=WEB_HEADERS) \
+        .respond_with_json([db_host("db01", soft=1, hard=1, reach=False)])
+    httpserver.expect_oneshot_request("/icingaweb2/icingadb/services", headers=WEB_HEADERS) \
+        .respond_with_json([db_svc(), db_svc("web02", "load", soft=1, hard=0, st="soft")])
+    src = make_source("icingadb", url=httpserver.url_for("/icingaweb2"), username=USER, secret=PASSWORD)
+    reading = src.poll(Http())
+    httpserver.check_assertions()
+    reqs = [r for r, _ in httpserver.log]
+    assert [r.args.get("host.state.is_problem") or r.args.get("service.state.is_problem") for r in reqs] == ["y", "y"]
+    assert all(r.args.get("format") == "json" and columns_ok(r) for r in reqs)
+    assert summary(list(reading.alerts)) == [("db01", "unknown", None, False),
+                                             ("web01!http", "critical", None, False),
+                                             ("web02!load", "warning", None, True)]
+
+
+def test_nagios_statusjson(httpserver):
+    httpserver.expect_oneshot_request("/nagios/cgi-bin/statusjson.cgi", headers=WEB_HEADERS, query_string={
+        "query": "servicelist", "details": "true", "servicestatus": "warning critical unknown pending"}) \
+        .respond_with_json(sj("servicelist", {"web01": {"http": nsvc(16), "ssh": nsvc(4, st=0)}}))
+    httpserver.expect_oneshot_request("/nagios/cgi-bin/statusjson.cgi", headers=WEB_HEADERS, query_string={
+        "query": "hostlist", "details": "true", "hoststatus": "down unreachable pending"}) \
+        .respond_with_json(sj("hostlist", {"db01": nhost(4)}))
+    src = make_source("nagios", url=httpserver.url_for("/nagios"), username=USER, secret=PASSWORD)
+    reading = src.poll(Http())
+    httpserver.check_assertions()
+    assert summary(list(reading.alerts)) == [("db01", "critical", None, False),
+                                             ("web01!http", "critical", None, False),
+                                             ("web01!ssh", "warning", None, True)]
+
+
+def test_icinga1_classic_cgi(httpserver):
+    payload = i1([i1svc("CRITICAL")], [i1host("db01", "DOWN")])
+    httpserver.expect_oneshot_request("/icinga/cgi-bin/status.cgi", headers=WEB_HEADERS, query_string={
+        "host": "all", "style": "servicedetail", "servicestatustypes": "29", "jsonoutput": "1"}) \
+        .respond_with_json(payload["services"])
+    httpserver.expect_oneshot_request("/icinga/cgi-bin/status.cgi", headers=WEB_HEADERS, query_string={
+        "hostgroup": "all", "style": "hostdetail", "hoststatustypes": "13", "jsonoutput": "1"}) \
+        .respond_with_json(payload["hosts"])
+    src = make_source("icinga1", url=httpserver.url_for("/icinga/cgi-bin/"), username=USER, secret=PASSWORD)
+    reading = src.poll(Http())
+    httpserver.check_assertions()
+    assert summary(list(reading.alerts)) == [("db01", "critical", None, False),
+                                             ("web01!http", "critical", None, False)]
+
+
+def test_web_ui_without_username_sends_no_auth(httpserver):
+    httpserver.expect_request("/icingaweb2/monitoring/list/hosts").respond_with_json([])
+    httpserver.expect_request("/icingaweb2/monitoring/list/services").respond_with_json([])
+    src = make_source("icingaweb2", url=httpserver.url_for("/icingaweb2"))
+    assert src.poll(Http()).alerts == ()
+    assert all("Authorization" not in r.headers and r.headers["Accept"] == "application/json"
+               for r, _ in httpserver.log)
+
+
+def test_prometheus_bearer_and_basic(httpserver):
+    body = {"status": "success", "data": {"alerts": [pa("Up", "firing", "critical"), pa("Slow", "pending")]}}
+    httpserver.expect_oneshot_request("/api/v1/alerts", headers={"Authorization": "Bearer tok"}) \
+        .respond_with_json(body)
+    httpserver.expect_oneshot_request("/api/v1/alerts", headers={"Authorization": BASIC}).respond_with_json(body)
+    bearer = make_source("prometheus", url=httpserver.url_for("/"), auth="bearer", secret="tok")
+    basic = make_source("prometheus", url=httpserver.url_for("/"), username=USER, secret=PASSWORD)
+    for src in (bearer, basic):
+        alerts = src.poll(Http()).alerts
+        assert [(a.title, a.severity.value, a.pending) for a in alerts] == [("Up", "critical", False),
+                                                                          ("Slow", "warning", True)]
+    httpserver.check_assertions()
+
+
+def test_grafana(httpserver):
+    bearer = {"Authorization": "Bearer glsa_token"}
+    httpserver.expect_oneshot_request("/api/alertmanager/grafana/api/v2/alerts", headers=bearer) \
+        .respond_with_json([am("CPU", "critical", gen="https://graf/alerting/grafana/uid1/view"),
+                            am("Mem", "warning", silenced=["s"])])
+    httpserver.expect_oneshot_request("/api/prometheus/grafana/api/v1/alerts", headers=bearer) \
+        .respond_with_json({"status": "success", "data": {"alerts": [
+            gstate("CPU", "Alerting"), gstate("Disk", "NoData"), gstate("Net", "Normal (NoData)")]}})
+    src = make_source("grafana", url=httpserver.url_for("/"), secret="glsa_token", filters=['team="ops"'])
+    alerts = src.poll(Http()).alerts
+    httpserver.check_assertions()
+    am_req = httpserver.log[0][0]
+    assert am_req.args.getlist("filter") == ['team="ops"']
+    assert sorted((a.title, a.severity.value, a.handled) for a in alerts) == [
+        ("CPU", "critical", False), ("Disk (NoData)", "unknown", False), ("Mem", "warning", True)]
+
+
+def test_grafana_login_page_is_not_green(httpserver):
+    """An SSO proxy answering 200 with its login page must make the source unknown."""
+    httpserver.expect_request("/api/alertmanager/grafana/api/v2/alerts").respond_with_data(
+        "<html><body>Sign in with SSO</body></html>", content_type="text/html")
+    src = make_source("grafana", url=httpserver.url_for("/"), secret="t")
+    with pytest.raises(SourceError) as err:
+        src.poll(Http())
+    assert err.value.kind == "bad_content" and "HTML" in err.value.reason
+
+
+def test_alertmanager_filters_are_repeated(httpserver):
+    httpserver.expect_request("/api/v2/alerts").respond_with_json([])
+    src = make_source("alertmanager", url=httpserver.url_for("/"), filters=['team="db"', 'env=~"prod|stage"'])
+    src.poll(Http())
+    req = httpserver.log[0][0]
+    assert req.args.getlist("filter") == ['team="db"', 'env=~"prod|stage"']
+    assert {k: req.args[k] for k in ("active", "silenced", "inhibited")} == {
+        "active": "true", "silenced": "true", "inhibited": "true"}
+    assert "Authorization" not in req.headers
