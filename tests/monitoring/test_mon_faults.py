@@ -76,7 +76,7 @@ def test_tls_with_verify_off_reads(srv):
 
 def test_bad_token_is_a_credential_error(srv):
     src = source_for("grafana", srv.url)
-    src._secret_lookup = lambda name, field: "tök\n"
+    src._secret_lookup = lambda name, field: "tök\n"   # a trailing newline alone is stripped, not refused
     with pytest.raises(SourceError) as err:
         src.poll(Http())
     assert err.value.kind == "credential" and "tök" not in err.value.reason

@@ -96,7 +96,7 @@ def test_prometheus_bearer_and_basic(httpserver):
     httpserver.expect_oneshot_request("/api/v1/alerts", headers={"Authorization": "Bearer tok"}) \
         .respond_with_json(body)
     httpserver.expect_oneshot_request("/api/v1/alerts", headers={"Authorization": BASIC}).respond_with_json(body)
-    bearer = make_source("prometheus", url=httpserver.url_for("/"), auth="bearer", secret="tok")
+    bearer = make_source("prometheus", url=httpserver.url_for("/"), auth="bearer", secret="tok\n")
     basic = make_source("prometheus", url=httpserver.url_for("/"), username=USER, secret=PASSWORD)
     for src in (bearer, basic):
         alerts = src.poll(Http()).alerts

@@ -158,10 +158,11 @@ class ApiSource(Source):
                 # UTF-8 bytes: requests would encode str as latin-1 and crash on anything outside it.
                 kw["auth"] = ((self.settings.username or "").encode(), secret.encode())
             else:
+                secret = secret.strip()   # a token pasted or piped into the keyring often ends in a newline
                 if not secret.isascii() or any(c in secret for c in "\r\n"):
                     raise SourceError(f"the stored token is not a valid token (non-ASCII or line breaks): "
                                       f"run `secondline login {self.name}`", kind="credential")
-                headers["Authorization"] = f"Bearer {secret.strip()}"
+                headers["Authorization"] = f"Bearer {secret}"
         kw["headers"] = headers
         return kw
 
