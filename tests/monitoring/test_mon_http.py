@@ -20,10 +20,12 @@ WEB_HEADERS = {"Authorization": BASIC, "Accept": "application/json"}
 
 def test_icingaweb2_monitoring_module(httpserver):
     httpserver.expect_oneshot_request("/icingaweb2/monitoring/list/hosts", headers=WEB_HEADERS,
-                                      query_string={"host_problem": "1", "format": "json"}) \
+                                      query_string={"host_problem": "1", "addColumns": "host_state_type",
+                                                    "format": "json"}) \
         .respond_with_json([iw_host("db01", "1")])
     httpserver.expect_oneshot_request("/icingaweb2/monitoring/list/services", headers=WEB_HEADERS,
-                                      query_string={"service_problem": "1", "format": "json"}) \
+                                      query_string={"service_problem": "1", "addColumns": "service_state_type",
+                                                    "format": "json"}) \
         .respond_with_json([iw_svc(), iw_svc("web02", "disk", state="1", ack="1")])
     src = make_source("icingaweb2", url=httpserver.url_for("/icingaweb2/"), username=USER, secret=PASSWORD)
     reading = src.poll(Http())
@@ -141,3 +143,34 @@ def test_alertmanager_filters_are_repeated(httpserver):
     assert {k: req.args[k] for k in ("active", "silenced", "inhibited")} == {
         "active": "true", "silenced": "true", "inhibited": "true"}
     assert "Authorization" not in req.headers
+
+
+def test_grafana_acknowledge_creates_a_grafana_silence(httpserver):
+    httpserver.expect_oneshot_request("/api/alertmanager/grafana/api/v2/silences", method="POST",
+                                      headers={"Authorization": "Bearer glsa_token"}) \
+        .respond_with_json({"silenceID": "9f3c"}, status=202)
+    src = make_source("grafana", url=httpserver.url_for("/"), secret="glsa_token")
+    [alert] = src.parse({"alerts": [am("CPU", "critical", instance="web1")],
+                         "rules": {"status": "success", "data": {"alerts": []}}})
+    assert src.acknowledge(Http(), alert, author="carol", comment="on it", duration_s=3600) == "9f3c"
+    httpserver.check_assertions()
+    body = httpserver.log[0][0].get_json()
+    assert body["createdBy"] == "carol" and body["comment"] == "on it"
+    assert {m["name"]: m["value"] for m in body["matchers"]} == {"alertname": "CPU", "instance": "web1",
+                                                                "severity": "critical"}
+    assert all(m["isEqual"] and not m["isRegex"] for m in body["matchers"])
+
+
+def test_acknowledge_needs_labels():
+    from tray.model import Alert, Severity
+    src = make_source("alertmanager")
+    with pytest.raises(SourceError) as err:
+        src.acknowledge(Http(), Alert(source="mon", id="x", title="x", severity=Severity.CRITICAL), author="a")
+    assert err.value.kind == "config"
+
+
+def test_web_ui_types_cannot_acknowledge():
+    from tray.model import Alert, Severity
+    with pytest.raises(SourceError):
+        make_source("nagios").acknowledge(Http(), Alert(source="mon", id="h", title="h",
+                                                        severity=Severity.CRITICAL), author="a")

@@ -32,9 +32,11 @@ class IcingaWeb2Source(WebUISource):
 
     def fetch(self, http: Any) -> dict[str, Any]:
         base = self.settings.url.rstrip("/")
-        hosts = self._get(http, f"{base}/monitoring/list/hosts", {"host_problem": "1", "format": "json"})
+        # addColumns: the state type is not among every version's default list columns.
+        hosts = self._get(http, f"{base}/monitoring/list/hosts",
+                          {"host_problem": "1", "addColumns": "host_state_type", "format": "json"})
         services = self._get(http, f"{base}/monitoring/list/services",
-                             {"service_problem": "1", "format": "json"})
+                             {"service_problem": "1", "addColumns": "service_state_type", "format": "json"})
         return {"hosts": hosts, "services": services}
 
     def parse(self, payload: Any) -> list[Alert]:
