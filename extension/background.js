@@ -126,7 +126,7 @@ async function poll(port) {
   } catch {
     doc = "not JSON";
   }
-  return apply(port, { doc }, res.headers.get("ETag"));
+  return apply(port, { doc, polled: true }, res.headers.get("ETag"));
 }
 
 function generatedAt(doc) {
@@ -142,8 +142,10 @@ function apply(port, reading, etag = null) {
 
 async function applyNow(port, reading, etag) {
   if (!settings || port !== settings.port) return;
-  if (reading.doc && latest && latest.port === port && latest.doc && generatedAt(reading.doc) < latest.time) {
-    return;   // an older document overtaken by a newer one (poll answer racing a stream event)
+  if (reading.polled && latest && latest.port === port && generatedAt(reading.doc) < latest.time) {
+    // A poll answer overtaken by a newer stream event. Stream events themselves arrive in order and are
+    // always applied, so a tray clock stepping back cannot freeze the badge.
+    return;
   }
   const [palette, schema] = await contract;
   const view = interpret({ ...reading, port }, schema);
@@ -162,17 +164,21 @@ async function applyNow(port, reading, etag) {
 
 async function show(view, palette) {
   const badge = badgeFor(view, palette);
-  // Colour first, text last: whoever reads the badge text sees a colour that already matches it.
-  await chrome.action.setBadgeBackgroundColor({ color: badge.color });
-  if (chrome.action.setBadgeTextColor) await chrome.action.setBadgeTextColor({ color: badge.textColor });
+  const imageData = drawToolbarIcon(view, palette);
+  // Text and colours are set back to back (the slow icon work is done before), so no one sees a new count
+  // on an old colour for more than an instant.
+  await Promise.all([
+    chrome.action.setBadgeBackgroundColor({ color: badge.color }),
+    chrome.action.setBadgeText({ text: badge.text }),
+    chrome.action.setBadgeTextColor?.({ color: badge.textColor }),
+  ]);
   await chrome.action.setTitle({ title: badge.title });
-  await drawToolbarIcon(view, palette);
-  await chrome.action.setBadgeText({ text: badge.text });
+  if (imageData) await chrome.action.setIcon({ imageData });
   console.info(`secondline badge "${badge.text}" ${view.state} ${badge.color}`);
 }
 
-async function drawToolbarIcon(view, palette) {
-  if (typeof OffscreenCanvas === "undefined") return;
+function drawToolbarIcon(view, palette) {
+  if (typeof OffscreenCanvas === "undefined") return null;
   const states = iconStates(view, settings.splitIcon);
   const imageData = {};
   for (const size of [16, 32]) {
@@ -181,7 +187,7 @@ async function drawToolbarIcon(view, palette) {
     drawIcon(ctx, iconBlocks(states, size), palette, size);
     imageData[size] = ctx.getImageData(0, 0, size, size);
   }
-  await chrome.action.setIcon({ imageData });
+  return imageData;
 }
 
 async function notifyChanges(doc) {

@@ -3,7 +3,7 @@
 // document only ever goes through textContent, links only through safeUrl().
 
 import { tiles, sourceSections, safeUrl, age } from "./lib/popup_model.js";
-import { problems, describeCounts } from "./lib/status.js";
+import { problems } from "./lib/status.js";
 import { baseUrl, normalise } from "./lib/settings.js";
 
 const palettePromise = fetch(chrome.runtime.getURL("shared/palette.json")).then((r) => r.json());
@@ -115,7 +115,7 @@ function render(last, port, palette) {
   }
   const doc = view.doc;
   const n = problems(doc.counts);
-  $("headline").textContent = n ? `${n} unhandled · ${describeCounts(doc.counts)}` : STATE_LABEL[view.state];
+  $("headline").textContent = n ? `${STATE_LABEL[view.state]}: ${n} unhandled` : STATE_LABEL[view.state];
   const shift = shiftLine(doc);
   if (shift) {
     $("shift").textContent = shift;

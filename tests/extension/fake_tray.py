@@ -1,0 +1,217 @@
+"""A stand-in for the tray's endpoint: GET /status.json (ETag / 304) and GET /events (SSE), serving
+schema-valid status documents that a test sets, with a log of what the browser asked for.
+
+Used where the test needs control the demo does not give: exact documents (popup links), a second port
+(options page) and the no-debugger run, which observes the extension only through this log.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "shared" / "status.schema.json").read_text())
+GROUPS = ("production", "staging", "integration")
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def alert(source: str, n: int, severity: str, *, handled: str | None = None, minutes_ago: int = 5,
+          url: str | None = "default") -> dict[str, Any]:
+    return {
+        "id": f"{source}-{n}", "source": source, "title": f"{source} problem {n} ({severity})",
+        "detail": f"detail of problem {n}", "severity": severity,
+        "since": iso(datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)),
+        "url": f"https://monitor.example/{source}/{n}" if url == "default" else url,
+        "handled": handled is not None, "handled_reason": handled, "pending": False,
+    }
+
+
+def _counts(alerts: list[dict[str, Any]], unreachable: int = 0) -> dict[str, int]:
+    c = {"critical": 0, "warning": 0, "unknown": unreachable, "handled": 0, "pending": 0}
+    for a in alerts:
+        if a["handled"]:
+            c["handled"] += 1
+        elif a["pending"]:
+            c["pending"] += 1
+        elif a["severity"] in c:
+            c[a["severity"]] += 1
+    return c
+
+
+def _health(c: dict[str, int]) -> str:
+    for h in ("critical", "unknown", "warning"):
+        if c[h]:
+            return h
+    return "ok"
+
+
+def document(alerts_by_source: dict[str, list[dict[str, Any]]] | None = None, *,
+             errors: dict[str, str] | None = None, schema: int = 1, **extra: Any) -> dict[str, Any]:
+    """A status document for sources icinga-<group> (one per group) with the given alerts and errors."""
+    alerts_by_source = alerts_by_source or {}
+    errors = errors or {}
+    now = datetime.now(timezone.utc)
+    sources, groups = [], []
+    total = {"critical": 0, "warning": 0, "unknown": 0, "handled": 0, "pending": 0}
+    for g in GROUPS:
+        name = f"icinga-{g}"
+        alerts = alerts_by_source.get(name, [])
+        err = errors.get(name)
+        c = _counts(alerts, 1 if err else 0)
+        sources.append({"name": name, "type": "icinga2", "group": g, "health": _health(c),
+                        "checked_at": None if err else iso(now), "error": err, "stale": False,
+                        "on_call": None, "alerts": alerts})
+        groups.append({"name": g, "health": _health(c), "handled_only": _health(c) == "ok" and c["handled"] > 0,
+                       "counts": c})
+        total = {k: total[k] + c[k] for k in total}
+    doc = {"schema": schema, "generated_at": iso(now), "health": _health(total),
+           "handled_only": _health(total) == "ok" and total["handled"] > 0, "counts": total,
+           "groups": groups, "sources": sources, "notifications": {"snoozed_until": None}, **extra}
+    if schema == 1:
+        jsonschema.validate(doc, SCHEMA)
+    return doc
+
+
+def demo_step(state: str) -> dict[str, Any]:
+    """Documents for the states the badge must follow: ok, warning, critical, handled_only, unknown."""
+    if state == "ok":
+        return document()
+    if state == "warning":
+        return document({"icinga-staging": [alert("icinga-staging", 1, "warning")]})
+    if state == "critical":
+        return document({"icinga-production": [alert("icinga-production", 1, "critical"),
+                                               alert("icinga-production", 2, "warning")]})
+    if state == "handled_only":
+        return document({"icinga-production": [alert("icinga-production", 1, "critical", handled="acknowledged")]})
+    if state == "unknown":
+        return document(errors={"icinga-integration": "connection refused"})
+    raise ValueError(state)
+
+
+class FakeTray:
+    def __init__(self, port: int = 0, doc: dict[str, Any] | None = None, ping_every: float = 10.0):
+        self.doc = doc or document()
+        self.version = 1
+        self.ping_every = ping_every
+        self.log: list[dict[str, Any]] = []
+        self.cond = threading.Condition()
+        self.port = port
+        self.server: ThreadingHTTPServer | None = None
+        self.stopping = False
+
+    def note(self, kind: str, **kw: Any) -> None:
+        with self.cond:
+            self.log.append({"t": time.time(), "kind": kind, **kw})
+
+    def set(self, doc: dict[str, Any]) -> float:
+        """Publish a new document; returns the time it was published."""
+        with self.cond:
+            self.doc = copy.deepcopy(doc)
+            self.version += 1
+            t = time.time()
+            self.log.append({"t": t, "kind": "set", "version": self.version})
+            self.cond.notify_all()
+        return t
+
+    def events(self, kind: str) -> list[dict[str, Any]]:
+        with self.cond:
+            return [e for e in self.log if e["kind"] == kind]
+
+    def start(self) -> "FakeTray":
+        tray = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path.split("?")[0] == "/status.json":
+                    with tray.cond:
+                        body = json.dumps(tray.doc).encode()
+                        etag = f'"v{tray.version}"'
+                    if self.headers.get("If-None-Match") == etag:
+                        tray.note("status", code=304)
+                        self.send_response(304)
+                        self.send_header("ETag", etag)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    tray.note("status", code=200)
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("ETag", etag)
+                    self.send_header("Cache-Control", "no-cache")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                elif self.path == "/events":
+                    self.stream()
+                else:
+                    self.send_error(404)
+
+            def stream(self) -> None:
+                conn = id(self)
+                tray.note("events_open", conn=conn)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                with tray.cond:
+                    seen = tray.version
+                reason = "server stopping"
+                try:
+                    while not tray.stopping:
+                        with tray.cond:
+                            if seen == tray.version:
+                                tray.cond.wait(timeout=tray.ping_every)
+                            if seen != tray.version:
+                                seen = tray.version
+                                msg, kind = f"event: status\ndata: {json.dumps(tray.doc)}\n\n", "sent"
+                            else:
+                                msg, kind = ": ping\n\n", "ping"
+                        self.wfile.write(msg.encode())
+                        self.wfile.flush()
+                        tray.note(kind, conn=conn, version=seen)
+                except (BrokenPipeError, ConnectionResetError) as e:
+                    reason = type(e).__name__
+                tray.note("events_closed", conn=conn, reason=reason)
+
+        self.stopping = False
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.stopping = True
+            with self.cond:
+                self.cond.notify_all()
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "FakeTray":
+        return self.start()
+
+    def __exit__(self, *a: Any) -> None:
+        self.stop()

@@ -1,0 +1,83 @@
+"""The toolbar badge in real headless Chromium, against the fake tray (exact documents, fast):
+states and colours, tooltip, '?' when the tray stops and recovery when it comes back, '!' for a newer schema."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .conftest import PALETTE
+from .fake_tray import FakeTray, demo_step, document
+
+pytestmark = pytest.mark.slow
+
+# state -> badge text for fake_tray.demo_step documents
+STEPS = [("ok", ""), ("warning", "1"), ("critical", "2"), ("handled_only", ""), ("unknown", "1")]
+
+
+def test_badge_follows_each_state_with_its_colour_and_tooltip(browser):
+    with FakeTray(doc=demo_step("ok")) as tray:
+        browser.set_port(tray.port)
+        browser.wait_badge("", PALETTE["ok"])
+        lags = {}
+        for state, text in STEPS[1:]:
+            t0 = time.monotonic()
+            tray.set(demo_step(state))
+            lags[state] = browser.wait_badge(text, PALETTE[state], timeout=2) - t0
+        print("badge lag over /events (s):", {k: round(v, 3) for k, v in lags.items()})
+        title = browser.title()
+        assert title.splitlines() == [
+            "secondline: 1 unhandled problem",
+            "production: ok",
+            "staging: ok",
+            "integration: 1 unknown — icinga-integration unreachable: connection refused",
+        ]
+        # Badge text colour follows the palette's text_on too (white on the dark colours).
+        tray.set(demo_step("critical"))
+        browser.wait_badge("2", PALETTE["critical"], timeout=2)
+        assert browser.eval("chrome.action.getBadgeTextColor({})")[:3] == [255, 255, 255]
+
+
+def test_tray_stopped_shows_question_mark_and_restart_recovers(browser):
+    tray = FakeTray(doc=demo_step("critical")).start()
+    port = tray.port
+    browser.set_port(port)
+    browser.wait_badge("2", PALETTE["critical"])
+    tray.stop()
+    t0 = time.monotonic()
+    browser.wait_badge("?", PALETTE["no_data"], timeout=10)
+    print(f"tray stopped -> '?' after {time.monotonic() - t0:.2f}s")
+    title = browser.title()
+    assert f"127.0.0.1:{port}" in title and "secondline run" in title
+    # Back on the same port: the worker's retry finds it and reopens the stream.
+    tray = FakeTray(port=port, doc=demo_step("warning")).start()
+    try:
+        t0 = time.monotonic()
+        browser.wait_badge("1", PALETTE["warning"], timeout=10)
+        print(f"tray restarted -> badge back after {time.monotonic() - t0:.2f}s")
+        wait_open = time.monotonic() + 5
+        while not tray.events("events_open") and time.monotonic() < wait_open:
+            time.sleep(0.05)
+        assert tray.events("events_open"), "the stream was not reopened"
+        t0 = time.monotonic()
+        tray.set(demo_step("ok"))
+        browser.wait_badge("", PALETTE["ok"], timeout=2)
+    finally:
+        tray.stop()
+
+
+def test_newer_schema_shows_bang_and_never_its_colour(browser):
+    with FakeTray(doc=demo_step("warning")) as tray:
+        browser.set_port(tray.port)
+        browser.wait_badge("1", PALETTE["warning"])
+        newer = document(schema=2)
+        newer.update(health="critical", counts={"critical": 3, "warning": 0, "unknown": 0, "handled": 0, "pending": 0})
+        tray.set(newer)
+        browser.wait_badge("!", PALETTE["no_data"], timeout=2)
+        assert "schema 2" in browser.title() and "Update" in browser.title()
+        broken = demo_step("ok")
+        del broken["groups"]
+        tray.set(broken)
+        time.sleep(0.5)
+        assert browser.badge() == ("!", PALETTE["no_data"])
+        assert 'missing "groups"' in browser.title()

@@ -1,0 +1,66 @@
+"""The options page in real Chromium: the port set there takes effect at once; a bad port is refused;
+the split-icon and notification toggles are stored in chrome.storage.sync."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .conftest import PALETTE
+from .fake_tray import FakeTray, demo_step
+
+pytestmark = pytest.mark.slow
+
+
+def test_options_page_changes_the_port_at_once(browser):
+    with FakeTray(doc=demo_step("warning")) as first, FakeTray(doc=demo_step("critical")) as second:
+        page = browser.page("options.html", width=700, height=600)
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.input_value("#port") == "17474"   # the default
+
+        page.fill("#port", str(first.port))
+        page.dispatch_event("#port", "change")
+        browser.wait_badge("1", PALETTE["warning"], timeout=5)
+
+        t0 = time.monotonic()
+        page.fill("#port", str(second.port))
+        page.dispatch_event("#port", "change")
+        browser.wait_badge("2", PALETTE["critical"], timeout=2)
+        print(f"port change -> badge from the new tray after {time.monotonic() - t0:.3f}s")
+        assert browser.eval("chrome.storage.sync.get('port')") == {"port": second.port}
+        # The new tray's stream is the live one: a change there shows at once.
+        second.set(demo_step("ok"))
+        browser.wait_badge("", PALETTE["ok"], timeout=2)
+
+        # A wrong port is refused with a message and not stored.
+        page.fill("#port", "99999")
+        page.dispatch_event("#port", "change")
+        assert "1 to 65535" in page.inner_text("#port-error")
+        assert browser.eval("chrome.storage.sync.get('port')") == {"port": second.port}
+
+        # Reloaded, the page shows what is stored.
+        page.reload()
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.input_value("#port") == str(second.port)
+
+
+def test_options_split_icon_and_notification_toggles_are_stored(browser):
+    with FakeTray(doc=demo_step("critical")) as tray:
+        browser.set_port(tray.port)
+        browser.wait_badge("2", PALETTE["critical"])
+        page = browser.page("options.html", width=700, height=600)
+        page.wait_for_selector("body[data-ready='1']")
+        # Off by default: the tray already notifies.
+        assert page.is_checked("#notifications") is False
+        assert page.is_checked("#splitIcon") is True
+        # The table lists the groups the tray reported, plus "any other group".
+        rows = page.eval_on_selector_all("#notify-table tbody th", "ths => ths.map(t => t.textContent)")
+        assert rows == ["production", "staging", "integration", "Any other group"]
+        page.uncheck("#splitIcon")
+        page.check("#notifications")
+        page.check('#notify-table input[data-group="production"][data-state="critical"]')
+        stored = browser.eval("chrome.storage.sync.get(null)")
+        assert stored["splitIcon"] is False
+        assert stored["notifications"] is True
+        assert stored["notify"]["production"]["critical"] is True
+        assert stored["notify"]["staging"]["critical"] is False
