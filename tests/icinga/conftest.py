@@ -39,7 +39,7 @@ class Icinga:
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"https://localhost:{self.port}"   # the certificate names localhost
 
     @property
     def ca(self) -> str:

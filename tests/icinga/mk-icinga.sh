@@ -5,7 +5,7 @@
 # Adapted from /work/shared/reference/recipes/mk-icinga.sh (measured on Debian's 2.13.6).
 set -eu
 export ICINGA2_USER=$(id -un) ICINGA2_GROUP=$(id -gn)   # else root switches to 'nagios' and aborts
-D=$(realpath -m "$1"); PORT=$2; NODE=${NODE:-icinga-test}
+D=$(realpath -m "$1"); PORT=$2; NODE=${NODE:-localhost}   # the certificate CN: connect to https://localhost:PORT to verify it
 BULK_HOSTS=${BULK_HOSTS:-0}; BULK_SERVICES=${BULK_SERVICES:-0}
 mkdir -p "$D/etc" "$D/data/certs" "$D/log" "$D/cache" "$D/spool" "$D/run"
 # PKI: a private CA + a node certificate signed by it, all under $D/data (nothing global).
@@ -80,6 +80,9 @@ for (s in [ "svc1", "svc2", "svc3", "svc4", "svc5" ]) {
 }
 object Service "web" { import "passive-service"; host_name = "h2"; display_name = "Web Frontend" }
 object Service "db" { import "passive-service"; host_name = "h2" }
+// h4 sits behind h2: when both are DOWN, h4 is unreachable.
+object Host "h4" { import "passive-host" }
+object Dependency "h4-behind-h2" { parent_host_name = "h2"; child_host_name = "h4" }
 // Three attempts: a first non-OK result is SOFT.
 object Service "flappy" { import "passive-service"; host_name = "h3"; max_check_attempts = 3 }
 

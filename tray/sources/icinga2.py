@@ -312,7 +312,7 @@ class Icinga2Source(Source):
         # Becomes True (for good) once the server refused a filtered query from this ApiUser.
         self.client_filter: bool = False
         self.live = LiveState(self.view)
-        self._stream_resp: Any = None
+        self._stream_sock: Any = None       # the event stream's socket, to wake its reader on close()
 
     # -- transport helpers -----------------------------------------------------------------------
     @property

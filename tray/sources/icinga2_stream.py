@@ -37,6 +37,7 @@ import json
 import logging
 import math
 import secrets
+import socket
 import threading
 from typing import Any, Mapping
 
@@ -330,7 +331,7 @@ def run_stream(src: Any, http: Any, ctx: Any) -> None:
     first = True
     while not ctx.stop.is_set():
         resp = open_stream(src, http)
-        src._stream_resp = resp
+        src._stream_sock = _socket_of(resp)
         try:
             if first:
                 ctx.connected()               # clears a stream error, triggers the reconciling poll
@@ -339,16 +340,34 @@ def run_stream(src: Any, http: Any, ctx: Any) -> None:
                 ctx.request_poll()            # nobody else covered the moment between two streams
             read_events(resp, on_event, ctx.stop, host)
         finally:
-            src._stream_resp = None
+            src._stream_sock = None
             resp.close()
+
+
+def _socket_of(resp: Any) -> socket.socket | None:
+    # urllib3 keeps the connection on a streamed response; its socket is what a blocked read waits on.
+    # urllib3 2.x drops `_connection.sock` for a read-until-close body: fall back to http.client's.
+    raw = getattr(resp, "raw", None)
+    candidates = [getattr(getattr(raw, "_connection", None), "sock", None)]
+    fp = getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None)
+    candidates.append(getattr(fp, "_sock", None))
+    for sock in candidates:
+        if isinstance(sock, socket.socket):
+            return sock
+    return None
 
 
 def close_stream(src: Any) -> None:
-    resp = getattr(src, "_stream_resp", None)
-    if resp is not None:
+    """Wake a reader blocked in read1() from another thread.
+
+    `Response.close()` from another thread blocks on the reader's buffer lock until data arrives (a quiet
+    stream: never), so shut the socket down instead; the reader sees EOF and closes the response itself.
+    """
+    sock = getattr(src, "_stream_sock", None)
+    if sock is not None:
         try:
-            resp.close()
-        except Exception:  # closing from another thread may race the reader: nothing to report
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed by the reader: nothing to wake
             pass
 
 
