@@ -30,7 +30,7 @@ def srv():
 def source_for(type_name: str, base: str, **extra):
     setup = dict(SETUP[type_name])
     path = setup.pop("path")
-    return make_source(type_name, name="mon-x", secret="s3cret", timeout=1.5, url=base + path, **setup, **extra)
+    return make_source(type_name, name="mon-x", secret="s3cret", timeout=1.0, url=base + path, **setup, **extra)
 
 
 @pytest.mark.parametrize("fault", FAULTS)
