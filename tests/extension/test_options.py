@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from .conftest import PALETTE
+from .conftest import PALETTE, wait_for
 from .fake_tray import FakeTray, demo_step
 
 pytestmark = pytest.mark.slow
@@ -64,3 +64,27 @@ def test_options_split_icon_and_notification_toggles_are_stored(browser):
         assert stored["notifications"] is True
         assert stored["notify"]["production"]["critical"] is True
         assert stored["notify"]["staging"]["critical"] is False
+
+
+def test_browser_notification_for_a_switched_on_group_state(browser):
+    """Off by default; switched on for production x critical, a change to critical raises one notification
+    whose click target is that alert's web UI (never on the first reading, nothing for other states)."""
+    with FakeTray(doc=demo_step("ok")) as tray:
+        browser.set_port(tray.port)
+        browser.wait_badge("", PALETTE["ok"])
+        tray.set(demo_step("warning"))
+        browser.wait_badge("1", PALETTE["warning"])
+        assert browser.eval("chrome.notifications.getAll()") == {}   # off by default
+
+        browser.eval("chrome.storage.sync.set({notifications: true, notify: {production: {critical: true}}})")
+        tray.set(demo_step("critical"))
+        browser.wait_badge("2", PALETTE["critical"])
+        shown = wait_for(lambda: browser.eval("chrome.notifications.getAll()"), timeout=5, what="a notification")
+        assert len(shown) == 1
+        links = browser.eval("chrome.storage.session.get('links').then(r => r.links)")
+        assert list(links.values()) == ["https://monitor.example/icinga-production/1"]
+        # Back to ok: not switched on, so nothing new.
+        tray.set(demo_step("ok"))
+        browser.wait_badge("", PALETTE["ok"])
+        time.sleep(0.5)
+        assert len(browser.eval("chrome.notifications.getAll()")) == 1
