@@ -111,11 +111,12 @@ def serve_good(srv: Any, type_name: str) -> None:
     srv.ok(spec.default if spec.default is not None else b"{}")
 
 
-def toml_for(type_name: str, base_url: str, name: str, *, interval: float = 30, timeout: float = 2) -> str:
+def toml_for(type_name: str, base_url: str, name: str, *, interval: float = 30, timeout: float = 2,
+             **overrides: Any) -> str:
     """The `[[sources]]` table for this type, as a user would write it."""
     lines = ["[[sources]]", f'name = "{name}"', f'type = "{type_name}"', 'group = "reliability"',
              f"interval = {interval}", f"timeout = {timeout}"]
-    for k, v in SPECS[type_name].settings(base_url).items():
+    for k, v in {**SPECS[type_name].settings(base_url), **overrides}.items():
         lines.append(f"{k} = {_toml_value(v)}")
     return "\n".join(lines) + "\n"
 
