@@ -44,7 +44,7 @@ def labels_id(labels: Mapping[str, str]) -> str:
     return hashlib.sha1(json.dumps(dict(labels), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _str_map(value: Any, what: str) -> dict[str, str]:
+def str_map(value: Any, what: str) -> dict[str, str]:
     value = require(value if value is not None else {}, dict, what)
     out = {}
     for k, v in value.items():
@@ -84,8 +84,8 @@ def parse_am_alerts(payload: Any, *, source: str, fallback_link: Callable[[dict[
     alerts = []
     for item in require(payload, list, "the alert list"):
         item = require(item, dict, "an alert")
-        labels = _str_map(item.get("labels"), "labels")
-        annotations = _str_map(item.get("annotations"), "annotations")
+        labels = str_map(item.get("labels"), "labels")
+        annotations = str_map(item.get("annotations"), "annotations")
         status = require(item.get("status") if item.get("status") is not None else {}, dict, "status")
         state = status.get("state", "active")
         if not isinstance(state, str):

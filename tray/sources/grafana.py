@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tray.model import Alert, Severity
-from tray.sources.alertmanager import (GRAFANA_UNKNOWN_NAMES, ApiSource, _str_map, create_silence, detail_of,
+from tray.sources.alertmanager import (GRAFANA_UNKNOWN_NAMES, ApiSource, str_map, create_silence, detail_of,
                                        labels_id, parse_am_alerts, title_of)
 from tray.sources.base import require
 from tray.sources.nagios import parse_iso
@@ -71,10 +71,10 @@ class GrafanaSource(ApiSource):
             word = state.strip().split(" ", 1)[0].lower() if isinstance(state, str) else ""
             if word not in _BLIND_STATES:
                 continue   # Normal, Alerting (already in the Alertmanager answer), Pending, Recovering
-            labels = _str_map(item.get("labels"), "labels")
+            labels = str_map(item.get("labels"), "labels")
             if labels.get("alertname") in covered:
                 continue
-            annotations = _str_map(item.get("annotations"), "annotations")
+            annotations = str_map(item.get("annotations"), "annotations")
             detail = detail_of(annotations) or f"the rule reports {_BLIND_STATES[word]}"
             alerts.append(Alert(source=self.name, id="state:" + labels_id(labels),
                                 title=f"{title_of(labels)} ({_BLIND_STATES[word]})", severity=Severity.UNKNOWN,

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from tray.errors import SourceError
 from tray.model import Alert
-from tray.sources.alertmanager import ApiSource, _str_map, detail_of, labels_id, severity_of, title_of
+from tray.sources.alertmanager import ApiSource, str_map, detail_of, labels_id, severity_of, title_of
 from tray.sources.base import require
 from tray.sources.nagios import one_line, parse_iso
 
@@ -40,14 +40,14 @@ class PrometheusSource(ApiSource):
         alerts = []
         for item in unwrap_v1(payload, "the Prometheus alerts answer"):
             item = require(item, dict, "an alert")
-            labels = _str_map(item.get("labels"), "labels")
+            labels = str_map(item.get("labels"), "labels")
             state = item.get("state")
             if state not in ("firing", "pending", "inactive"):
                 raise SourceError("unexpected response shape: alert state is not firing/pending",
                                   kind="bad_content")
             if state == "inactive":
                 continue
-            annotations = _str_map(item.get("annotations"), "annotations")
+            annotations = str_map(item.get("annotations"), "annotations")
             alerts.append(Alert(source=self.name, id=labels_id(labels), title=title_of(labels),
                                 severity=severity_of(labels), detail=detail_of(annotations),
                                 since=parse_iso(item.get("activeAt")), url=rule_link(self._ui_base(), labels),
