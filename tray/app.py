@@ -1,33 +1,45 @@
-"""The imperative shell: wires config, keyring, scheduler, store, endpoint, notifier and icon."""
+"""The imperative shell: wires config, keyring, scheduler, store, endpoint, notifier and icon, and
+the shift context (hours, rota, on-call, snooze, "new" marks) that decides about pop-ups."""
 from __future__ import annotations
 
 import logging
 import os
 import signal
 import threading
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 from tray import config as config_mod
+from tray import policy
+from tray.actions import Actions
 from tray.config import Config
 from tray.credentials import secret_lookup
 from tray.errors import ConfigError
+from tray.model import Alert, Event, Snapshot, iso
 from tray.net import Http
-from tray.notify import ConsoleBackend, Notification, Notifier, make_backend
+from tray.notify import ConsoleBackend, Notification, Notifier
+from tray.pairing import Pairing, load_or_create_token
 from tray.scheduler import Scheduler
 from tray.server import Endpoint
+from tray.shiftctx import ShiftContext
+from tray.state import State, alert_key, snooze_until
 from tray.store import Store
 
 log = logging.getLogger(__name__)
 
 CONFIG_POLL = 2.0   # seconds between checks of the config file's mtime
+MAX_HELD = 20
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class App:
     def __init__(self, config: Config, *, headless: bool = False, port: int | None = None,
-                 watch_config: bool = True, backend: Any = None) -> None:
+                 watch_config: bool = True, backend: Any = None, state_path: str | None = None,
+                 token: str | None = None) -> None:
         self.config = config
         self.headless = headless
         self.port = port if port is not None else config.server.port
@@ -36,13 +48,25 @@ class App:
         self.http = Http()
         self.store = Store()
         self.scheduler = Scheduler(self.store, self.http, secret_lookup)
+        self.state = State.load(state_path)
+        self.shift = ShiftContext(config, self.http)
+        self.rules = policy.NotificationRules.from_dict(dict(config.notifications.raw), config.path)
+        if token is None:
+            token, persistent = load_or_create_token()
+        self.pairing = Pairing(token)
+        self.actions = Actions(self)
         self.endpoint = Endpoint(self.store, self.port, allowed_origins=config.server.allowed_origins,
-                                 links=self._links, extra=self._extra)
-        self.notifier = Notifier(backend or ConsoleBackend(), enabled=config.notifications.enabled,
-                                 min_gap=config.notifications.min_gap)
+                                 links=self._links, extra=self._extra, decorate=self._decorate,
+                                 action_handler=self.actions.handle)
+        self.notifier = Notifier(backend or ConsoleBackend(), min_gap=self.rules.min_gap, decide=self._decide)
+        self.notifier.is_snoozed = lambda: self.state.is_snoozed(utcnow())
+        self.held: list[dict[str, str]] = []
         self.tray: Any = None
         self._config_mtime = self._mtime()
         self._last_config_error: str | None = None
+        self._new: set[str] = set()
+        if self.state.snoozed_until and self.state.is_snoozed(utcnow()):
+            self.store.set_snoozed(self.state.snoozed_until)
 
     # -- lifecycle ----------------------------------------------------------------------------
     @property
@@ -53,7 +77,9 @@ class App:
         """Bind the endpoint first (a taken port is a start-up error), then start polling."""
         self.endpoint.start()
         self.notifier.dashboard_url = self.dashboard_url
+        self.store.subscribe(self._observe)
         self.store.subscribe(self.notifier.on_change)
+        self.shift.start(self.stop_event)
         self.scheduler.start(self.config.sources)
         if self.watch_config and self.config.path and Path(self.config.path).exists():
             threading.Thread(target=self._watch_config, name="config-watch", daemon=True).start()
@@ -87,35 +113,132 @@ class App:
         self.stop_event.set()
 
     def shutdown(self) -> None:
+        self.stop_event.set()
         self.scheduler.stop()
         self.endpoint.stop()
         self.notifier.close()
         self.store.close()
         log.info("stopped")
 
+    # -- pop-up decisions ---------------------------------------------------------------------
+    def _decide(self, event: Event, snap: Snapshot) -> str | None:
+        now = utcnow()
+        d = policy.decide(event, now_utc=now, on_shift=self.shift.on_shift(now),
+                          on_call=policy.on_call_from(snap, now), snoozed_until=self.state.snoozed_until,
+                          rules=self.rules, zone=self.shift.zone())
+        if d.notify:
+            return None
+        what = event.alert.title if event.alert else event.source
+        self.held.append({"at": iso(now), "title": what, "reason": d.held or "held"})
+        del self.held[:-MAX_HELD]
+        return d.held or "held"
+
+    def announce(self, title: str, body: str = "") -> None:
+        """A direct message to the user (action results, config errors): not subject to the rules."""
+        try:
+            self.notifier.backend.show(Notification(title, body, self.dashboard_url))
+        except Exception:
+            log.exception("cannot show: %s", title)
+
+    # -- "new" marks --------------------------------------------------------------------------
+    def _observe(self, snap: Snapshot, events: list[Event]) -> None:
+        # Alerts of a source that cannot be read right now are still there (held): keep their marks.
+        held = {alert_key(a) for s in snap.sources for a in s.held}
+        keys = {alert_key(a) for a in snap.alerts() if a.raises}
+        self.state.observe(keys, utcnow())
+        pruned = self.state.prune(keys | held)
+        with self.state._lock:
+            for k in [k for k in self.state.cards if k not in keys | held]:
+                del self.state.cards[k]
+                pruned = True
+        self._new = self.state.new_keys(keys)
+        if pruned or events:
+            self._save_state()
+
+    def mark_seen(self) -> None:
+        keys = {alert_key(a) for a in self.store.latest.alerts()}
+        self.state.mark_seen(keys)
+        self._new = set()
+        self._save_state()
+        self.store.touch()
+
+    def is_new(self, alert: Alert) -> bool:
+        return alert_key(alert) in self._new
+
+    def _save_state(self) -> None:
+        try:
+            self.state.save()
+        except OSError as exc:
+            log.warning("cannot save the app state: %s", exc)
+
     # -- actions from the menu / endpoint -----------------------------------------------------
     def refresh(self) -> None:
         self.scheduler.refresh_all()
 
-    def snoozed(self) -> bool:
-        return self.notifier.snoozed()
+    def refresh_source(self, name: str) -> None:
+        r = self.scheduler.runners.get(name)
+        if r is not None:
+            r.trigger()
 
-    def snooze(self, seconds: float) -> None:
-        until = datetime.now(timezone.utc) + timedelta(seconds=seconds)
-        self.notifier.snoozed_until = until
+    def snoozed(self) -> bool:
+        return self.state.is_snoozed(utcnow())
+
+    def snooze(self, preset: str | float) -> datetime:
+        """Snooze pop-ups: a preset ("15m", "1h", "end-of-shift", "30m", "14:00") or seconds."""
+        if isinstance(preset, (int, float)):
+            preset = f"{max(1, int(preset // 60))}m"
+        until = snooze_until(preset, utcnow(), self.shift.settings, self.shift.rota)
+        self.state.snooze(until)
+        self._save_state()
         self.store.set_snoozed(until)
-        log.info("notifications snoozed until %s UTC", until.strftime("%H:%M"))
+        log.info("notifications snoozed until %s", iso(until))
+        return until
 
     def resume(self) -> None:
-        self.notifier.snoozed_until = None
+        self.state.resume()
+        self._save_state()
         self.store.set_snoozed(None)
         log.info("notifications resumed")
 
+    def remember_card(self, alert: Alert, url: str) -> None:
+        with self.state._lock:
+            self.state.cards[alert_key(alert)] = url
+        self._save_state()
+        self.store.touch()
+
+    def card_for(self, alert: Alert) -> str | None:
+        return self.state.cards.get(alert_key(alert))
+
+    def run_action(self, name: str, source: str, alert_id: str) -> None:
+        """From the menu: the same code path as POST /actions/NAME (results are announced)."""
+        from tray.actions import ActionError
+        try:
+            getattr(self.actions, f"do_{name}")({"source": source, "id": alert_id})
+        except ActionError as exc:
+            log.warning("%s failed: %s", name, exc.reason)
+
+    def config_actions(self) -> Mapping[str, Any]:
+        return self.config.actions
+
     def menu_lines(self) -> tuple[str, ...]:
-        return ()
+        now = utcnow()
+        lines = []
+        if self.shift.settings is not None:
+            lines.append(self.shift.text(now))
+        oc = policy.on_call_from(self.store.latest, now)
+        if oc is not None:
+            lines.append("On call now" if oc else "Not on call")
+        if self.state.is_snoozed(now):
+            lines.append(f"Notifications snoozed until {self.shift.local_hhmm(self.state.snoozed_until)}")
+        if self.held:
+            h = self.held[-1]
+            lines.append(f"Held back: {h['title']} ({h['reason']})")
+        for req in self.pairing.pending():
+            lines.append(f"Pairing request {req.code} from {req.client}")
+        return tuple(lines)
 
     # -- config reload ------------------------------------------------------------------------
-    def _mtime(self) -> float | None:
+    def _mtime(self) -> int | None:
         try:
             return os.stat(self.config.path).st_mtime_ns
         except (OSError, TypeError):
@@ -132,43 +255,49 @@ class App:
         """Apply an edited config. An invalid one keeps the last good config running and says why."""
         try:
             new = config_mod.load(self.config.path)
+            rules = policy.NotificationRules.from_dict(dict(new.notifications.raw), new.path)
         except ConfigError as exc:
             text = str(exc)
             log.error("config not reloaded, keeping the last good one: %s", text)
             if text != self._last_config_error:
                 self._last_config_error = text
-                self.notifier.backend.show(Notification("secondline: config not reloaded", text))
+                self.announce("secondline: config not reloaded", text)
             return False
         self._last_config_error = None
         if new.server.port != self.config.server.port:
             log.warning("server.port changed: restart secondline to use the new port")
         self.config = new
-        self.notifier.enabled = new.notifications.enabled
-        self.notifier.min_gap = new.notifications.min_gap
+        self.rules = rules
+        self.notifier.min_gap = rules.min_gap
         self.endpoint.allowed_origins = new.server.allowed_origins
+        self.shift.reconfigure(new)
         self.scheduler.set_sources(new.sources)
         log.info("config reloaded from %s (%d sources)", new.path, len(new.sources))
         return True
 
     # -- status document extras ---------------------------------------------------------------
     def _links(self) -> list[Mapping[str, Any]]:
-        return [{"title": l.title, "url": l.url, "group": l.group} for l in self.config.links]
+        return [{"title": link.title, "url": link.url, "group": link.group} for link in self.config.links]
 
     def _extra(self) -> Mapping[str, Any]:
-        return {}
+        now = utcnow()
+        extra: dict[str, Any] = {"notifications": {"held": self.held[-5:], "enabled": self.rules.enabled}}
+        oc = policy.on_call_from(self.store.latest, now)
+        if self.shift.settings is not None or oc is not None:
+            extra["shift"] = {
+                "on_shift": self.shift.on_shift(now) if self.shift.settings is not None else None,
+                "text": self.shift.text(now) if self.shift.settings is not None else None,
+                "on_call": oc,
+            }
+        return extra
 
-
-def make_notification_backend(headless: bool) -> Any:
-    return make_backend(headless)
-
-
-def wait_for_port(port: int, timeout: float = 10.0) -> bool:
-    import socket
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+    def _decorate(self, doc: dict[str, Any]) -> dict[str, Any]:
+        cards = self.state.cards
+        new = self._new
+        for s in doc["sources"]:
+            for a in s["alerts"]:
+                key = f"{a['source']}/{a['id']}"
+                a["new"] = key in new
+                if key in cards:
+                    a["card_url"] = cards[key]
+        return doc

@@ -53,6 +53,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print the status document")
     _config_arg(s)
 
+    sn = sub.add_parser("snooze", help="snooze pop-ups of a running instance",
+                        description="Snooze pop-ups: 15m, 1h, end-of-shift, any Nm/Nh/Nd, a time of day "
+                        "HH:MM, or 'off' to resume. The icon keeps showing the truth; the state survives a "
+                        "restart.")
+    sn.add_argument("preset", help="15m | 1h | end-of-shift | 30m | 14:00 | off")
+    sn.add_argument("--port", type=int, default=None)
+    _config_arg(sn)
+
+    pa = sub.add_parser("pair", help="approve a browser extension's pairing request",
+                        description="Approve (or --deny) the pairing request showing this code, so that the "
+                        "extension may call actions on the local endpoint.")
+    pa.add_argument("code")
+    pa.add_argument("--deny", action="store_true")
+    pa.add_argument("--port", type=int, default=None)
+    _config_arg(pa)
+
+    d = sub.add_parser("doctor", help="explain what works and what does not on this machine",
+                       description="Print the config path, keyring, notification and tray backends, the port, "
+                       "the log file, and whether each source has a credential.")
+    _config_arg(d)
+
+    au = sub.add_parser("autostart", help="start secondline when you log in",
+                        description="XDG autostart on Linux, a LaunchAgent on macOS, the Startup folder on "
+                        "Windows.")
+    au.add_argument("action", choices=("enable", "disable", "status"))
+
     for name, text in (("login", "store a source's secret in the OS keyring"),
                        ("logout", "delete a source's secret from the OS keyring")):
         lp = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + " (service 'secondline', "
@@ -72,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return {"run": cmd_run, "check": cmd_check, "status": cmd_status, "login": cmd_login,
-                "logout": cmd_logout}[args.command](args)
+                "logout": cmd_logout, "snooze": cmd_snooze, "pair": cmd_pair, "doctor": cmd_doctor,
+                "autostart": cmd_autostart}[args.command](args)
     except ConfigError as exc:
         print(f"secondline: config error: {exc}", file=sys.stderr)
         return 2
@@ -229,3 +256,76 @@ def cmd_logout(args: argparse.Namespace) -> int:
         return 0
     print(f"no secret stored for {label}")
     return 1
+
+
+def _port(args: argparse.Namespace) -> int:
+    if getattr(args, "port", None):
+        return args.port
+    try:
+        return _load(args).server.port
+    except ConfigError:
+        return config_mod.DEFAULT_PORT
+
+
+def _post_action(port: int, action: str, body: dict) -> tuple[int, dict]:
+    """POST /actions/ACTION to a running instance with the token from the keyring."""
+    from tray.pairing import read_token
+    token = read_token()
+    if not token:
+        raise CredentialError("no action token in the keyring: start `secondline run` once (it creates one)")
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/actions/{action}", data=json.dumps(body).encode(),
+                                 method="POST", headers={"Authorization": f"Bearer {token}",
+                                                         "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        try:
+            return exc.code, json.loads(exc.read() or b"{}")
+        except ValueError:
+            return exc.code, {"error": exc.reason}
+
+
+def _action_cli(port: int, action: str, body: dict) -> tuple[int, dict] | None:
+    try:
+        return _post_action(port, action, body)
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"secondline is not answering on 127.0.0.1:{port} ({getattr(exc, 'reason', exc)})", file=sys.stderr)
+        return None
+
+
+def cmd_snooze(args: argparse.Namespace) -> int:
+    port = _port(args)
+    off = args.preset.lower() in ("off", "resume", "none")
+    res = _action_cli(port, "resume" if off else "snooze", {} if off else {"preset": args.preset})
+    if res is None:
+        return 1
+    status, data = res
+    if status != 200:
+        print(f"secondline: {data.get('error', status)}", file=sys.stderr)
+        return 1
+    print("notifications resumed" if off else f"notifications snoozed until {data.get('snoozed_until')}")
+    return 0
+
+
+def cmd_pair(args: argparse.Namespace) -> int:
+    res = _action_cli(_port(args), "pair-approve", {"code": args.code, "deny": args.deny})
+    if res is None:
+        return 1
+    status, data = res
+    if status != 200:
+        print(f"secondline: {data.get('error', status)}", file=sys.stderr)
+        return 1
+    print(f"pairing {'denied' if args.deny else 'approved'} for {data.get('client')}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from tray import doctor
+    print(doctor.report(args.config))
+    return 0
+
+
+def cmd_autostart(args: argparse.Namespace) -> int:
+    from tray import autostart
+    return autostart.main(args.action)

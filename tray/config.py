@@ -27,11 +27,12 @@ DEFAULT_PORT = 17474
 NAME_RE = re.compile(r"^[A-Za-z0-9-]+$")
 MIN_INTERVAL = 1.0
 
-TOP_KEYS = ("server", "notifications", "sources", "shift", "links", "user")
+TOP_KEYS = ("server", "notifications", "sources", "shift", "links", "user", "actions")
 SERVER_KEYS = ("port", "allowed_origins")
 NOTIFY_KEYS = ("enabled", "min_gap", "rules", "recoveries", "outside_shift")
 LINK_KEYS = ("title", "url", "group")
 USER_KEYS = ("name", "email")
+ACTION_KEYS = ("trello", "trello_list_id", "silence_hours")
 
 
 def default_config_path() -> Path:
@@ -73,6 +74,7 @@ class Config:
     shift: Mapping[str, Any] | None = None
     links: tuple[Link, ...] = ()
     user: UserConfig = UserConfig()
+    actions: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _unknown(path: str, key: str, got: str, valid: typing.Iterable[str], what: str = "key") -> ConfigError:
@@ -266,11 +268,27 @@ def parse_config(data: Mapping[str, Any], path: str) -> Config:
     _check_keys(path, "user", user_t, USER_KEYS)
     user = UserConfig(name=coerce(path, "user.name", user_t.get("name", ""), str),
                       email=coerce(path, "user.email", user_t.get("email", ""), str))
+    actions_t = data.get("actions", {})
+    if not isinstance(actions_t, dict):
+        raise ConfigError(path, "actions", "must be a table ([actions])")
+    _check_keys(path, "actions", actions_t, ACTION_KEYS)
+    actions: dict[str, Any] = {}
+    for k in ("trello", "trello_list_id"):
+        if k in actions_t:
+            actions[k] = coerce(path, f"actions.{k}", actions_t[k], str)
+    if "silence_hours" in actions_t:
+        hours = coerce(path, "actions.silence_hours", actions_t["silence_hours"], float)
+        if not 0 < hours <= 24 * 14:
+            raise ConfigError(path, "actions.silence_hours", f"must be between 0 and 336 hours, got {hours:g}")
+        actions["silence_hours"] = hours
+    if "trello" in actions and actions["trello"] not in {s.name for s in sources}:
+        raise ConfigError(path, "actions.trello", f"no source named {actions['trello']!r}")
     shift = data.get("shift")
     if shift is not None and not isinstance(shift, dict):
         raise ConfigError(path, "shift", "must be a table ([shift])")
     config = Config(path=path, server=ServerConfig(port=port, allowed_origins=origins),
-                    notifications=notifications, sources=sources, shift=shift, links=tuple(links), user=user)
+                    notifications=notifications, sources=sources, shift=shift, links=tuple(links), user=user,
+                    actions=actions)
     _validate_extensions(config)
     return config
 

@@ -11,7 +11,6 @@ import threading
 import time
 import webbrowser
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Callable, Protocol, Sequence
 
 from tray.model import Event, EventKind, Severity, Snapshot
@@ -192,18 +191,19 @@ def make_backend(headless: bool, open_url: Callable[[str], None] = webbrowser.op
 
 
 class Notifier:
-    """Subscriber of the Store. Never blocks it: events go to a queue served by one thread."""
+    """Subscriber of the Store. Never blocks it: events go to a queue served by one thread.
 
-    def __init__(self, backend: Backend, *, enabled: bool = True, min_gap: float = 5.0,
-                 decide: Decide = default_decide, dashboard_url: str | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    `decide(event, snapshot)` is the only gate (rules, shift, on-call, snooze: tray.policy via the
+    App); `is_snoozed()` is checked again at send time, as a burst may straddle a snooze."""
+
+    def __init__(self, backend: Backend, *, min_gap: float = 5.0, decide: Decide = default_decide,
+                 dashboard_url: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.backend = backend
-        self.enabled = enabled
         self.min_gap = min_gap
         self.decide = decide
         self.dashboard_url = dashboard_url
         self.clock = clock
-        self.snoozed_until: datetime | None = None
+        self.is_snoozed: Callable[[], bool] = lambda: False
         self.sent: list[Notification] = []
         self.held: list[tuple[Event, str]] = []
         self._pending: list[Event] = []
@@ -213,22 +213,16 @@ class Notifier:
         self._thread = threading.Thread(target=self._run, name="notifier", daemon=True)
         self._thread.start()
 
-    def snoozed(self, now: datetime | None = None) -> bool:
-        now = now or datetime.now(timezone.utc)
-        return self.snoozed_until is not None and now < self.snoozed_until
-
     def on_change(self, snapshot: Snapshot, events: list[Event]) -> None:
         if not events:
             return
         keep = []
         for e in events:
-            reason = None
-            if not self.enabled:
-                reason = "notifications are off"
-            elif self.snoozed():
-                reason = f"snoozed until {self.snoozed_until:%H:%M} UTC"
-            else:
+            try:
                 reason = self.decide(e, snapshot)
+            except Exception:
+                log.exception("notification rule failed; showing the event")
+                reason = None
             if reason is None:
                 keep.append(e)
             else:
@@ -253,7 +247,7 @@ class Notifier:
                 time.sleep(wait)
             with self._cv:
                 batch, self._pending = self._pending, []
-            if self.snoozed():
+            if self.is_snoozed():
                 continue
             n = compose(batch, self.dashboard_url)
             if n is None:

@@ -109,7 +109,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(403, "forbidden: Host must be 127.0.0.1, localhost or [::1] with this port")
         path = urlsplit(self.path).path
         ep = self.server.endpoint
-        if self.command == "POST" and ep.action_handler is not None and path.startswith("/actions/"):
+        if (self.command == "POST" and ep.action_handler is not None
+                and (path.startswith("/actions/") or path in ("/pair", "/pair/status"))):
             return self._action(path)
         if self.command not in ("GET", "HEAD"):
             self.close_connection = True
@@ -193,19 +194,20 @@ class Endpoint:
     def __init__(self, store: Store, port: int, *, allowed_origins: tuple[str, ...] = (),
                  extra: Callable[[], Mapping[str, Any]] | None = None,
                  links: Callable[[], list[Mapping[str, Any]]] | None = None,
-                 action_handler: ActionHandler | None = None) -> None:
+                 action_handler: ActionHandler | None = None,
+                 decorate: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self.store = store
         self.port = port
         self.allowed_origins = tuple(allowed_origins)
         self.extra = extra
         self.links = links
         self.action_handler = action_handler
+        self.decorate = decorate
         self.stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._clients = 0
         self._clients_lock = threading.Lock()
-        self._cache: tuple[int, bytes] | None = None
         self._html: bytes | None = None
 
     @property
@@ -217,8 +219,9 @@ class Endpoint:
             self._clients += d
 
     def document(self) -> dict[str, Any]:
-        return document.to_document(self.store.latest, links=self.links() if self.links else (),
-                                    extra=self.extra() if self.extra else None)
+        doc = document.to_document(self.store.latest, links=self.links() if self.links else (),
+                                   extra=self.extra() if self.extra else None)
+        return self.decorate(doc) if self.decorate else doc
 
     def document_bytes(self) -> bytes:
         return document.dumps(self.document())

@@ -58,6 +58,7 @@ class State:
     snoozed_until: datetime | None = None
     seen: set[str] = field(default_factory=set)
     first_seen: dict[str, str] = field(default_factory=dict)
+    cards: dict[str, str] = field(default_factory=dict)      # alert key -> Trello card URL
     # The menu thread, the endpoint and the scheduler all touch the state.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
@@ -86,7 +87,10 @@ class State:
                 raise ValueError("'first_seen' is not a table of times")
             for v in first.values():
                 _parse_time(v)
-            return cls(p, _parse_time(doc.get("snoozed_until")), set(seen), dict(first))
+            cards = doc.get("cards", {})
+            if not isinstance(cards, dict) or not all(isinstance(v, str) for v in cards.values()):
+                raise ValueError("'cards' is not a table of URLs")
+            return cls(p, _parse_time(doc.get("snoozed_until")), set(seen), dict(first), dict(cards))
         except ValueError as e:
             log.warning("state file %s is corrupt (%s); starting with an empty state", p, e)
             return cls(p)
@@ -94,7 +98,8 @@ class State:
     def to_dict(self) -> dict[str, Any]:
         with self._lock:
             return {"version": VERSION, "snoozed_until": iso(self.snoozed_until),
-                    "seen": sorted(self.seen), "first_seen": dict(sorted(self.first_seen.items()))}
+                    "seen": sorted(self.seen), "first_seen": dict(sorted(self.first_seen.items())),
+                    "cards": dict(sorted(self.cards.items()))}
 
     def save(self) -> None:
         """Write atomically: readers see the old file or the new one, never a partial one."""

@@ -135,6 +135,14 @@ class Store:
             self._snoozed_until = until
             self._publish()
 
+    def touch(self) -> None:
+        """Tell readers to re-read (something outside the snapshot changed: "new" marks, card links)."""
+        with self._lock:
+            with self._changed:
+                self._version += 1
+                self._changed.notify_all()
+            self._queue.put((self._latest, []))
+
     def refresh_stale(self) -> None:
         """Mark sources whose last good poll is older than 3 intervals (called every second)."""
         with self._lock:

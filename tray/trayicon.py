@@ -27,7 +27,26 @@ def _label(text: str, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def menu_model(snap: Snapshot, *, snoozed: bool, extra_lines: tuple[str, ...] = ()) -> list[Any]:
+def _alert_item(a: Any, new: bool, card: str | None, can_act: bool) -> tuple[str, Any]:
+    tag = a.handled_reason or ("pending" if a.pending else a.severity.value)
+    label = _label(f"{'● ' if new else ''}[{tag}] {a.title}")
+    if not can_act or a.handled or a.pending:
+        return (label, ("open", a.url) if a.url else None)
+    sub: list[Any] = []
+    if a.url:
+        sub.append(("Open", ("open", a.url)))
+    sub.append(("Acknowledge", ("ack", a.source, a.id)))
+    sub.append(("Recheck", ("recheck", a.source, a.id)))
+    if card:
+        sub.append((_label(f"Trello card: {card}"), ("open", card)))
+    else:
+        sub.append(("Record on Trello", ("trello", a.source, a.id)))
+    return (label, sub)
+
+
+def menu_model(snap: Snapshot, *, snoozed: bool, extra_lines: tuple[str, ...] = (),
+               is_new: Any = lambda a: False, card_for: Any = lambda a: None,
+               pairing_codes: tuple[str, ...] = ()) -> list[Any]:
     """The menu as plain data (testable without a display): a list of
     ("label", action-or-None) | ("---",) | ("label", [submenu...])."""
     items: list[Any] = [(summary_line(snap), None)]
@@ -47,8 +66,7 @@ def menu_model(snap: Snapshot, *, snoozed: bool, extra_lines: tuple[str, ...] = 
             if s.error:
                 s_items.append((_label(f"{'stale: ' if s.stale else ''}{s.error}"), None))
             for a in s.alerts[:MAX_MENU_ALERTS]:
-                tag = a.handled_reason or ("pending" if a.pending else a.severity.value)
-                s_items.append((_label(f"[{tag}] {a.title}"), ("open", a.url) if a.url else None))
+                s_items.append(_alert_item(a, is_new(a), card_for(a), s.type not in ("secondline", "demo")))
             if len(s.alerts) > MAX_MENU_ALERTS:
                 s_items.append((f"… {len(s.alerts) - MAX_MENU_ALERTS} more on the dashboard", ("dashboard",)))
             if not s_items:
@@ -58,8 +76,14 @@ def menu_model(snap: Snapshot, *, snoozed: bool, extra_lines: tuple[str, ...] = 
     items.append(("---",))
     items.append(("Open dashboard", ("dashboard",)))
     items.append(("Refresh now", ("refresh",)))
-    items.append(("Resume notifications" if snoozed else "Snooze notifications for 1 hour",
-                  ("resume",) if snoozed else ("snooze", 3600)))
+    for code in pairing_codes:
+        items.append((f"Approve pairing {code}", ("pair", code)))
+    if snoozed:
+        items.append(("Resume notifications", ("resume",)))
+    else:
+        items.append(("Snooze notifications for 1 hour", ("snooze", "1h")))
+        items.append(("Snooze notifications", [("15 minutes", ("snooze", "15m")), ("1 hour", ("snooze", "1h")),
+                                               ("Until the end of the shift", ("snooze", "end-of-shift"))]))
     items.append(("Reload config", ("reload",)))
     items.append(("Quit", ("quit",)))
     return items
@@ -81,6 +105,7 @@ class TrayIcon:
         def run(icon: Any = None, item: Any = None) -> None:
             kind = action[0]
             try:
+                self.app.mark_seen()
                 if kind == "open":
                     webbrowser.open(action[1])
                 elif kind == "dashboard":
@@ -95,6 +120,12 @@ class TrayIcon:
                     self.app.reload_config()
                 elif kind == "quit":
                     self.app.quit()
+                elif kind == "pair":
+                    self.app.pairing.decide(action[1])
+                elif kind in ("ack", "recheck", "trello"):
+                    name = {"ack": "acknowledge", "recheck": "recheck", "trello": "trello"}[kind]
+                    threading.Thread(target=self.app.run_action, args=(name, action[1], action[2]),
+                                     daemon=True).start()
             except Exception:
                 log.exception("menu action %s failed", kind)
         return run
@@ -117,7 +148,9 @@ class TrayIcon:
 
     def _items(self) -> list[Any]:
         return self._build(menu_model(self.app.store.latest, snoozed=self.app.snoozed(),
-                                      extra_lines=self.app.menu_lines()))
+                                      extra_lines=self.app.menu_lines(), is_new=self.app.is_new,
+                                      card_for=self.app.card_for,
+                                      pairing_codes=tuple(r.code for r in self.app.pairing.pending())))
 
     # -- updates ------------------------------------------------------------------------------
     def on_change(self, snap: Snapshot, events: list) -> None:

@@ -44,3 +44,32 @@ class FakeSource(Source):
 
 def register() -> None:
     REGISTRY["fake"] = "support.fakesource:FakeSource"
+
+
+ACTIONS: list[tuple] = []          # (action, source name, alert id, kwargs)
+FAIL_ACTIONS: set[str] = set()     # actions that answer with a SourceError
+
+
+def _act(name: str, src: "FakeSource", alert: Alert, **kw: Any) -> str:
+    if name in FAIL_ACTIONS:
+        raise SourceError(f"{name} refused by the server (HTTP 403)", kind="auth")
+    ACTIONS.append((name, src.name, alert.id, kw))
+    return f"{name} ok"
+
+
+def _acknowledge(self, http, alert, *, author, comment="", duration_s=7200):
+    return _act("acknowledge", self, alert, author=author, comment=comment, duration_s=duration_s)
+
+
+def _recheck(self, http, alert):
+    return _act("recheck", self, alert)
+
+
+def _create_card(self, http, alert, list_id):
+    _act("trello", self, alert, list_id=list_id)
+    return f"https://trello.com/c/{alert.id}"
+
+
+FakeSource.acknowledge = _acknowledge
+FakeSource.recheck = _recheck
+FakeSource.create_card = _create_card

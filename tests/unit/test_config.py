@@ -49,7 +49,7 @@ def src(extra: str = "", name: str = "s1", type_: str = "demo") -> str:
 
 
 @pytest.mark.parametrize("text,key,words", [
-    ("bogus = 1", "bogus", ["unknown key 'bogus'", "valid keys: links, notifications, server, shift, sources, user"]),
+    ("bogus = 1", "bogus", ["unknown key 'bogus'", "valid keys: actions, links, notifications, server, shift, sources, user"]),
     ("[server]\nport = 'x'", "server.port", ["must be an integer", "'x'"]),
     ("[server]\nport = 70000", "server.port", ["between 1 and 65535"]),
     ("[server]\nbind = '0.0.0.0'", "server.bind", ["unknown key 'bind'", "allowed_origins, port"]),

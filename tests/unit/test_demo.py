@@ -25,12 +25,29 @@ def run_step(t, origin=1000.0):
 
 
 def test_scenario_states_in_order():
-    states = [run_step(1000.0 + 4 * i + 1).state for i in range(12)]
+    states = [run_step(1000.0 + 4 * i + 2).state for i in range(12)]
     assert states == ["ok", "warning", "critical", "handled_only", "unknown", "ok"] * 2
 
 
+def test_no_unscripted_transients():
+    """Sampled every 0.1 s over a cycle, the state only ever moves forward through the script."""
+    seq = []
+    for k in range(240):
+        st = run_step(1000.0 + k * 0.1).state
+        if not seq or seq[-1] != st:
+            seq.append(st)
+    assert seq == ["ok", "warning", "critical", "handled_only", "unknown", "ok"]
+
+
+def test_changes_in_one_step_are_a_poll_interval_apart():
+    from tray.sources.demo import ACKED_FROM, CRITICAL_PRODUCTION, UNREACHABLE_INTEGRATION, WARNING_STAGING
+    step_seconds, max_poll_gap = 4.0, 1.1
+    assert (ACKED_FROM - WARNING_STAGING[1]) * step_seconds > max_poll_gap
+    assert (UNREACHABLE_INTEGRATION[1] - CRITICAL_PRODUCTION[1]) * step_seconds > max_poll_gap
+
+
 def test_unreachable_step_names_the_reason():
-    snap = run_step(1000.0 + 4 * 4 + 1)
+    snap = run_step(1000.0 + 4 * 4 + 2)
     integ = snap.source("demo-integration")
     assert integ.error and "simulated outage" in integ.error
 

@@ -3,6 +3,8 @@
 All demo sources of a process share one clock origin, so they step together:
   0 all ok -> 1 a warning (staging) -> 2 a critical (production) -> 3 the critical acknowledged,
   the warning gone (handled only) -> 4 integration unreachable -> 5 everything recovered -> repeat.
+Where one step changes two sources, their changes are 0.4 step apart (more than a poll interval),
+so the overall state never passes through a transient that the script does not name.
 It goes through the same scheduler, reducer, icon, notifier and endpoint as a real source.
 """
 from __future__ import annotations
@@ -51,8 +53,20 @@ class DemoSettings:
             raise ValueError(f"role: must be one of {', '.join(ROLES)}, got {self.role!r}")
 
 
+# When (in steps, within one cycle) each role shows what.
+WARNING_STAGING = (1.0, 3.0)
+CRITICAL_PRODUCTION = (2.0, 5.0)
+ACKED_FROM = 3.4
+UNREACHABLE_INTEGRATION = (4.0, 5.4)
+
+
+def position(now: float, origin: float, step_seconds: float) -> float:
+    """Where in the cycle we are, in steps (0 <= position < len(STEPS))."""
+    return (max(0.0, now - origin) / step_seconds) % len(STEPS)
+
+
 def step_at(now: float, origin: float, step_seconds: float) -> int:
-    return int(max(0.0, now - origin) // step_seconds) % len(STEPS)
+    return int(position(now, origin, step_seconds))
 
 
 def _alert(source: str, aid: str, title: str, severity: Severity, detail: str, since: datetime,
@@ -63,18 +77,26 @@ def _alert(source: str, aid: str, title: str, severity: Severity, detail: str, s
                  ref={"host": host, "service": service}, **kw)
 
 
+def _within(pos: float, span: tuple[float, float]) -> bool:
+    return span[0] <= pos < span[1]
+
+
 def parse(payload: dict[str, Any], *, source: str) -> list[Alert]:
-    """payload: {"step": int, "role": str, "since": epoch seconds of the scenario start}."""
-    step, role = payload["step"], payload["role"]
-    since = datetime.fromtimestamp(payload["since"], tz=timezone.utc)
+    """payload: {"pos": position in the cycle (steps), "role": str, "cycle": epoch of this cycle's start,
+    "step_seconds": float}."""
+    pos, role = payload["pos"], payload["role"]
+
+    def since(start: float) -> datetime:
+        return datetime.fromtimestamp(payload["cycle"] + start * payload["step_seconds"], tz=timezone.utc)
+
     alerts: list[Alert] = []
-    if role == "staging" and step in (1, 2):
+    if role == "staging" and _within(pos, WARNING_STAGING):
         alerts.append(_alert(source, "app-staging-1!disk", "app-staging-1: disk /var 91%",
-                             Severity.WARNING, "DISK WARNING - free space: /var 9%", since))
-    if role == "production" and step in (2, 3, 4):
-        acked = step >= 3
+                             Severity.WARNING, "DISK WARNING - free space: /var 9%", since(WARNING_STAGING[0])))
+    if role == "production" and _within(pos, CRITICAL_PRODUCTION):
+        acked = pos >= ACKED_FROM
         alerts.append(_alert(source, "web01!http", "web01: http", Severity.CRITICAL,
-                             "HTTP CRITICAL - 503 Service Unavailable", since,
+                             "HTTP CRITICAL - 503 Service Unavailable", since(CRITICAL_PRODUCTION[0]),
                              handled=acked, handled_reason="acknowledged" if acked else None))
     return alerts
 
@@ -93,11 +115,12 @@ class DemoSource(Source):
 
     def fetch(self, http: Any) -> dict[str, Any]:
         now = self.clock()
-        step = step_at(now, self.origin, self.settings.step_seconds)
-        if step == 4 and self.role == "integration":
+        step_s = self.settings.step_seconds
+        pos = position(now, self.origin, step_s)
+        if self.role == "integration" and _within(pos, UNREACHABLE_INTEGRATION):
             raise SourceError("demo: connection refused by integration.example.com (simulated outage)",
                               kind="refused")
-        return {"step": step, "role": self.role, "since": self.origin + step * self.settings.step_seconds}
+        return {"pos": pos, "role": self.role, "cycle": now - pos * step_s, "step_seconds": step_s}
 
     def parse(self, payload: Any) -> list[Alert]:
         return parse(payload, source=self.name)
