@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Debian packages the tests drive for real: a virtual X server and tray host, D-Bus with a
 # notification daemon, the Secret Service, icinga2, Alertmanager, Chromium.
 APT_TEST := xvfb trayer imagemagick x11-utils xdotool dbus dunst libnotify-bin gnome-keyring \
-            libsecret-tools icinga2 prometheus-alertmanager chromium openssl nodejs npm
+            libsecret-tools icinga2 prometheus-alertmanager chromium openssl
 PYTEST_ARGS ?=
 
 .PHONY: run test test-fast deps-system extension bench dist screenshots clean
@@ -30,6 +30,7 @@ run: $(VENV)/.installed
 ## Debian packages for the tests: installed when missing and we are root (CI, a fresh machine).
 deps-system:
 	@missing=$$(for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing: $$missing"; \
