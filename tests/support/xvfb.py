@@ -1,0 +1,116 @@
+"""A virtual X display with a system tray, for tests and screenshots of the real tray icon.
+
+`Xvfb` picks a free display number itself (-displayfd). `Trayer` is a real XEmbed tray host
+(trayer), ready once `_NET_SYSTEM_TRAY_S0` has an owner. `screenshot()` uses ImageMagick's
+`import -window root`, as a person's screenshot would.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+
+def _stop(proc: subprocess.Popen | None, timeout: float = 5) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+
+
+class Xvfb:
+    def __init__(self, width: int = 800, height: int = 200) -> None:
+        self.size = (width, height)
+        self.proc: subprocess.Popen | None = None
+        self.display = ""
+
+    def start(self) -> "Xvfb":
+        r, w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0",
+                                          f"{self.size[0]}x{self.size[1]}x24", "-nolisten", "tcp"],
+                                         pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            os.close(w)
+            w = -1
+            with os.fdopen(r, "r") as f:
+                r = -1
+                number = f.readline().strip()
+        finally:
+            for fd in (r, w):
+                if fd >= 0:
+                    os.close(fd)
+        if not number:
+            raise RuntimeError(f"Xvfb did not start (exit {self.proc.poll()})")
+        self.display = f":{number}"
+        return self
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"DISPLAY": self.display}
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+    def __enter__(self) -> "Xvfb":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def tray_owner(display: str) -> int:
+    """The window id owning the system tray selection on `display` (0 = no tray host)."""
+    from Xlib import X
+    from Xlib import display as xdisplay
+    d = xdisplay.Display(display)
+    try:
+        atom = d.intern_atom("_NET_SYSTEM_TRAY_S%d" % d.get_default_screen())
+        owner = d.get_selection_owner(atom)
+        return 0 if owner == X.NONE else int(owner.id if hasattr(owner, "id") else owner)
+    finally:
+        d.close()
+
+
+class Trayer:
+    """trayer docked at the top right, white, 32 px high."""
+
+    def __init__(self, xvfb: Xvfb) -> None:
+        self.xvfb = xvfb
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 10) -> "Trayer":
+        self.proc = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
+                                      "--height", "32", "--SetDockType", "true", "--transparent", "false",
+                                      "--tint", "0xffffff"], env={**os.environ, **self.xvfb.env},
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"trayer exited with {self.proc.returncode}")
+            if tray_owner(self.xvfb.display):
+                return self
+            time.sleep(0.1)
+        raise TimeoutError("trayer did not take the system tray selection")
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+    def __enter__(self) -> "Trayer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def screenshot(display: str, path: Path) -> Path:
+    """The whole screen as a PNG (ImageMagick `import -window root`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["import", "-display", display, "-window", "root", str(path)], check=True,
+                   capture_output=True, timeout=20)
+    return path
