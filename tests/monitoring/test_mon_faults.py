@@ -27,16 +27,17 @@ def srv():
         yield s
 
 
-def source_for(type_name: str, base: str, **extra):
+def source_for(type_name: str, base: str, timeout: float = 1.0, **extra):
     setup = dict(SETUP[type_name])
     path = setup.pop("path")
-    return make_source(type_name, name="mon-x", secret="s3cret", timeout=1.0, url=base + path, **setup, **extra)
+    return make_source(type_name, name="mon-x", secret="s3cret", timeout=timeout, url=base + path, **setup, **extra)
 
 
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("type_name", MY_TYPES)
 def test_fault(srv, type_name, fault):
-    src = source_for(type_name, srv.configure(fault))
+    # The trickle sends a byte a second: the timeout must exceed that gap, or it reads as a stalled answer.
+    src = source_for(type_name, srv.configure(fault), timeout=2.5 if fault == "trickle" else 1.0)
     try:
         with pytest.raises(SourceError) as err:
             src.poll(Http())
