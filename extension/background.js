@@ -220,8 +220,9 @@ chrome.alarms.onAlarm.addListener(async (alarm) => {
 chrome.storage.onChanged.addListener((changes, area) => {
   if (area !== "sync") return;
   const before = settings?.port;
-  settings = null;
-  loadSettings().then(async (s) => {
+  // Swap in the new settings only once read, so a status arriving meanwhile is not dropped.
+  chrome.storage.sync.get(null).then(async (stored) => {
+    const s = (settings = normalise(stored));
     if (s.port !== before) {
       // A new port takes effect at once: drop the old stream and everything learnt from it.
       latest = null;
@@ -231,7 +232,6 @@ chrome.storage.onChanged.addListener((changes, area) => {
       ensureStream();
       poll(s.port);
     } else if (changes.splitIcon) {
-      poll(s.port);
       const { last } = await chrome.storage.session.get("last");
       if (last) await show(last.view, (await contract)[0]);
     }

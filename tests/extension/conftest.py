@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -79,6 +80,12 @@ def read_badge(target) -> tuple[str, str]:
 def built_extension(tmp_path_factory) -> dict[str, Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    override = os.environ.get("SECONDLINE_TEST_EXTENSION_DIR")
+    if override:
+        # Test an already built (or deliberately altered) Chrome package instead of building one.
+        chrome = Path(override).resolve()
+        manifest = json.loads((chrome / "manifest.json").read_text())
+        return {"dir": chrome, "id": extension_id(manifest), "zip": None, "out": chrome.parent}
     out = tmp_path_factory.mktemp("ext-build")
     subprocess.run(["node", str(REPO / "extension" / "build.mjs"), "--out", str(out)], check=True,
                    capture_output=True, text=True)
