@@ -138,6 +138,9 @@ class Http:
         trickles one byte a second cannot hold the poll forever.
         """
         host = _host(url)
+        if isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(x, str) for x in auth):
+            # requests encodes str Basic credentials as latin-1 and raises on anything else.
+            auth = (auth[0].encode("utf-8"), auth[1].encode("utf-8"))
         connect = connect_timeout if connect_timeout is not None else min(timeout, 5.0)
         deadline = time.monotonic() + timeout
         try:
@@ -161,8 +164,15 @@ class Http:
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema) as exc:
             raise SourceError(f"invalid URL for {host}: {type(exc).__name__}", kind="config") from None
+        except requests.exceptions.InvalidHeader:
+            raise SourceError(f"request to {host} could not be built (a header value is invalid): check the "
+                              "credential for stray characters", kind="config") from None
         except requests.exceptions.RequestException as exc:
             raise SourceError(f"request to {host} failed: {type(exc).__name__}", kind="error") from None
+        except (UnicodeError, ValueError) as exc:
+            # e.g. a header value that cannot be encoded: say so without echoing the value.
+            raise SourceError(f"request to {host} could not be built ({type(exc).__name__}): check the "
+                              "credential and the URL for unusual characters", kind="config") from None
         try:
             return self._finish(resp, host, deadline, timeout, max_bytes, source, ok_statuses)
         finally:

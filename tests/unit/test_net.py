@@ -71,3 +71,17 @@ def test_rate_limit_reset_headers():
     assert rate_limit_wait({"ratelimit-reset": "30"}, now=1000) == 30
     assert rate_limit_wait({"x-ratelimit-reset": "2000000000"}, now=1999999990) == 10
     assert rate_limit_wait({}, now=0) is None
+
+
+def test_basic_auth_outside_latin1(srv):
+    srv.ok({"ok": True})
+    assert Http().get_json(srv.url + "/a", auth=("jane", "pässwörd€"), timeout=3) == {"ok": True}
+    import base64
+    sent = srv.requests[-1].headers["authorization"].split()[1]
+    assert base64.b64decode(sent).decode("utf-8") == "jane:pässwörd€"
+
+
+def test_unencodable_header_is_a_source_error(srv):
+    with pytest.raises(SourceError) as err:
+        Http().get_json(srv.url + "/a", headers={"Authorization": "Bearer t€ken\n"}, timeout=3)
+    assert err.value.kind == "config" and "t€ken" not in err.value.reason
