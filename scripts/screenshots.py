@@ -1,0 +1,402 @@
+"""Regenerate the README pictures in docs/img/ from the real code (`make screenshots`).
+
+  icons.png           tray.icon.render: every state, with unhandled-problem counts (the images the
+                      tray shows, drawn by the app's own code, at 64 px and at a 22 px panel size)
+  tray-xvfb.png       the real tray icon docked in trayer (an XEmbed tray host) on Xvfb, pystray's
+                      xorg backend, while the demo is critical: a screenshot of the X screen
+  tray-menu.png       the tray menu: tray.trayicon.menu_model() for the demo's critical step, drawn
+                      with Pillow. Not a screenshot: pystray's xorg backend (the one that runs without
+                      PyGObject) has no menus, so the menu model the gtk/appindicator backends show is
+                      rendered here instead
+  dashboard.png       http://127.0.0.1:PORT/ of a running `secondline run --headless` with the demo
+                      scenario, at the critical step, in headless Chromium
+  popup.png           the browser extension's popup (extension/ built and loaded unpacked in headless
+                      Chromium) reading that same running instance
+
+The demo is the built-in scenario (tray.sources.demo.demo_config_toml, as `run --demo` uses) with a
+slower step, so that the critical step lasts long enough to be photographed.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/img] [--only icons,menu,tray,dashboard,popup]
+
+Needs: Pillow; for tray-xvfb.png Xvfb, trayer and ImageMagick's `import`; for dashboard/popup
+Debian's /usr/bin/chromium, Playwright (never `playwright install`) and node (extension build).
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from PIL import Image, ImageDraw, ImageFont  # noqa: E402
+
+from tray import icon as icons  # noqa: E402
+from tray.document import palette  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"]
+STEP_SECONDS = 8.0            # the demo's step length here (run --demo uses 4 s)
+CRITICAL_STEP = 2             # tray.sources.demo.STEPS: "a critical"
+FONT_DIRS = ["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/TTF", "/Library/Fonts", "C:/Windows/Fonts"]
+
+
+def font(size: int, bold: bool = False) -> ImageFont.ImageFont:
+    for d in FONT_DIRS:
+        p = Path(d) / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")
+        if p.exists():
+            return ImageFont.truetype(str(p), size)
+    return ImageFont.load_default(size=size)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(fn: Callable[[], Any], timeout: float, what: str, step: float = 0.1) -> Any:
+    end = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < end:
+        try:
+            last = fn()
+        except Exception as exc:   # not up yet
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(step)
+    raise TimeoutError(f"timed out waiting for {what} (last: {last!r})")
+
+
+# -- icons ---------------------------------------------------------------------------------------------
+
+ICON_COUNTS = (0, 1, 7, 120)
+
+
+def icons_strip() -> Image.Image:
+    """A grid: one row per state, columns: counts at 64 px, then the same at 22 px."""
+    label_w, cell, small, pad = 150, 76, 30, 12
+    head_h = 34
+    states = icons.STATES
+    w = label_w + cell * len(ICON_COUNTS) + pad + small * len(ICON_COUNTS) + pad
+    h = head_h + cell * len(states) + pad
+    img = Image.new("RGB", (w, h), "white")
+    d = ImageDraw.Draw(img)
+    f, fb = font(14), font(13, bold=True)
+    for j, n in enumerate(ICON_COUNTS):
+        d.text((label_w + j * cell + cell / 2, head_h / 2), f"count {n}", font=fb, fill="#333", anchor="mm")
+    d.text((label_w + cell * len(ICON_COUNTS) + pad + small * len(ICON_COUNTS) / 2, head_h / 2), "22 px",
+           font=fb, fill="#333", anchor="mm")
+    for i, state in enumerate(states):
+        y = head_h + i * cell
+        d.text((10, y + cell / 2), state.replace("_", " "), font=f, fill="#111", anchor="lm")
+        for j, n in enumerate(ICON_COUNTS):
+            im = icons.render(state, n)
+            img.paste(im, (label_w + j * cell + (cell - im.width) // 2, y + (cell - im.height) // 2), im)
+            tiny = im.resize((22, 22), Image.LANCZOS)
+            x0 = label_w + cell * len(ICON_COUNTS) + pad + j * small
+            img.paste(tiny, (x0 + (small - 22) // 2, y + (cell - 22) // 2), tiny)
+    return img
+
+
+# -- the demo snapshot, in process (for the menu) ---------------------------------------------------
+
+def demo_snapshot(step: int):
+    """The Snapshot the app holds at a demo step: the demo sources polled at that step's time and
+    reduced by the real rules."""
+    from tray import config as config_mod
+    from tray.errors import SourceError
+    from tray.rules import apply_filters, reduce, source_snapshot
+    from tray.sources import demo
+    cfg = config_mod.loads(demo.demo_config_toml(step_seconds=STEP_SECONDS), "<demo>")
+    origin = time.time() - (step + 0.5) * STEP_SECONDS
+    demo.reset_origin(origin)
+    now = datetime.now(timezone.utc)
+    snaps = []
+    for sc in cfg.sources:
+        src = demo.DemoSource(sc, None)
+        try:
+            alerts, err = apply_filters(src.poll(None).alerts, sc.include, sc.exclude), None
+        except SourceError as exc:
+            alerts, err = (), exc.reason
+        snaps.append(source_snapshot(name=sc.name, type=sc.type, group=sc.group, alerts=alerts, checked_at=now,
+                                     error=err))
+    demo.reset_origin()
+    return reduce(snaps, now)
+
+
+# -- the menu, drawn ---------------------------------------------------------------------------------
+
+class MenuPainter:
+    """Draws a menu model (tray.trayicon.menu_model) like a desktop menu: disabled lines grey,
+    separators, a ▸ for submenus; `open_path` names the labels of the submenus shown opened."""
+    ROW, SEP, PADX, MINW = 28, 11, 14, 180
+
+    def __init__(self) -> None:
+        self.f = font(14)
+        self.fb = font(14, bold=True)
+
+    def size(self, items: list) -> tuple[int, int]:
+        probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+        w = self.MINW
+        h = 8
+        for e in items:
+            if e[0] == "---":
+                h += self.SEP
+                continue
+            w = max(w, int(probe.textlength(e[0], font=self.f)) + 2 * self.PADX + 24)
+            h += self.ROW
+        return w, h
+
+    def draw(self, canvas: Image.Image, items: list, x: int, y: int, open_label: str | None,
+             highlight: str | None) -> tuple[int, int, int] | None:
+        """Draw one menu at (x, y); returns (right edge, row top, row index) of the opened submenu row."""
+        w, h = self.size(items)
+        d = ImageDraw.Draw(canvas)
+        d.rectangle((x + 3, y + 3, x + w + 3, y + h + 3), fill="#c9ccd1")                # shadow
+        d.rectangle((x, y, x + w, y + h), fill="#ffffff", outline="#b8b8b8")
+        cy = y + 4
+        opened = None
+        for e in items:
+            if e[0] == "---":
+                d.line((x + 6, cy + self.SEP // 2, x + w - 6, cy + self.SEP // 2), fill="#d6d6d6")
+                cy += self.SEP
+                continue
+            label, target = e
+            if label == highlight:
+                d.rectangle((x + 2, cy, x + w - 2, cy + self.ROW - 1), fill="#3584e4")
+            enabled = target is not None
+            colour = "#ffffff" if label == highlight else ("#1a1a1a" if enabled else "#8a8a8a")
+            fnt = self.fb if target == ("dashboard",) else self.f    # the default action, as pystray marks it
+            d.text((x + self.PADX, cy + self.ROW / 2), label, font=fnt, fill=colour, anchor="lm")
+            if isinstance(target, list):
+                d.text((x + w - self.PADX, cy + self.ROW / 2), "▸", font=self.f, fill=colour, anchor="rm")
+                if label == open_label:
+                    opened = (x + w, cy)
+            cy += self.ROW
+        return opened
+
+
+def menu_picture(snap) -> Image.Image:
+    from tray.trayicon import menu_model
+    model = menu_model(snap, snoozed=False)
+    p = MenuPainter()
+    # Open the worst group and, in it, the first source with alerts: what a user would look at.
+    group_row = next((e for e in model if isinstance(e[1] if len(e) > 1 else None, list)
+                      and "critical" in e[0]), None)
+    sub = group_row[1] if group_row else []
+    source_row = next((e for e in sub if isinstance(e[1], list)), None)
+    leaf = source_row[1] if source_row else []
+    w0, h0 = p.size(model)
+    w1, h1 = p.size(sub) if sub else (0, 0)
+    w2, h2 = p.size(leaf) if leaf else (0, 0)
+    W = 20 + w0 + w1 + w2 + 20
+    H = max(h0, h1 + 120, h2 + 160) + 80
+    img = Image.new("RGB", (W, H), "#eef0f2")
+    img.paste(icons.render(snap.state, snap.counts.problems).resize((24, 24), Image.LANCZOS), (20, 12),
+              icons.render(snap.state, snap.counts.problems).resize((24, 24), Image.LANCZOS))
+    ImageDraw.Draw(img).text((52, 24), "secondline tray menu (drawn from menu_model, not a screenshot)",
+                             font=font(12), fill="#555", anchor="lm")
+    top = 48
+    opened = p.draw(img, model, 20, top, group_row[0] if group_row else None,
+                    group_row[0] if group_row else None)
+    if opened and sub:
+        x1, y1 = opened
+        opened2 = p.draw(img, sub, x1 - 2, y1 - 4, source_row[0] if source_row else None,
+                         source_row[0] if source_row else None)
+        if opened2 and leaf:
+            p.draw(img, leaf, opened2[0] - 2, opened2[1] - 4, None, None)
+    return img
+
+
+# -- a running secondline ---------------------------------------------------------------------------
+
+class RunningDemo:
+    """`secondline run` with the demo config (slower steps), headless or on an X display."""
+
+    def __init__(self, display: str | None = None) -> None:
+        self.display = display
+        self.tmp = Path(tempfile.mkdtemp(prefix="sl-shots-"))
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.t0 = 0.0
+
+    def __enter__(self) -> "RunningDemo":
+        from tray.sources.demo import demo_config_toml
+        cfg = self.tmp / "config.toml"
+        cfg.write_text(demo_config_toml(port=self.port, step_seconds=STEP_SECONDS))
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY",
+                                                                "DBUS_SESSION_BUS_ADDRESS")}
+        env.update(HOME=str(self.tmp), XDG_CONFIG_HOME=str(self.tmp / "config"),
+                   XDG_STATE_HOME=str(self.tmp / "state"), XDG_CACHE_HOME=str(self.tmp / "cache"),
+                   XDG_DATA_HOME=str(self.tmp / "data"))
+        cmd = [sys.executable, "-m", "tray", "run", "--config", str(cfg), "--port", str(self.port)]
+        if self.display:
+            env.update(DISPLAY=self.display, PYSTRAY_BACKEND="xorg")
+        else:
+            cmd.append("--headless")
+        self.log = open(self.tmp / "app.log", "w")
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.t0 = time.monotonic()
+        return self
+
+    def doc(self) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/status.json", timeout=2) as r:
+            return json.loads(r.read())
+
+    def wait_state(self, state: str, timeout: float = 60) -> dict:
+        def ok():
+            if self.proc.poll() is not None:
+                raise SystemExit("secondline exited:\n" + (self.tmp / "app.log").read_text()[-2000:])
+            d = self.doc()
+            return d if d["state"] == state else None
+        return wait_for(ok, timeout, f"the demo to reach {state}", 0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# -- the tray icon on Xvfb ---------------------------------------------------------------------------
+
+def tray_on_xvfb(out: Path) -> Path:
+    r, w = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "480x120x24", "-wr", "-nolisten", "tcp"],
+                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as f:
+        display = ":" + f.readline().strip()
+    trayer = None
+    try:
+        # A white desktop (-wr), trayer along the top, 32 px high.
+        trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
+                                   "--height", "32", "--SetDockType", "true", "--transparent", "false",
+                                   "--tint", "0x303030"], env={**os.environ, "DISPLAY": display},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        with RunningDemo(display) as app:
+            app.wait_state("critical", timeout=60)
+            time.sleep(1.0)      # the icon image follows the store's change callback
+            shot = app.tmp / "root.png"
+            subprocess.run(["import", "-display", display, "-window", "root", str(shot)], check=True,
+                           capture_output=True, timeout=30)
+            img = Image.open(shot).convert("RGB")
+            strip = img.crop((img.width - 120, 0, img.width, 40)).resize((360, 120), Image.NEAREST)
+            canvas = Image.new("RGB", (480, 150), "white")
+            canvas.paste(strip, (120, 0))
+            ImageDraw.Draw(canvas).rectangle((120, 0, 479, 119), outline="#999999")
+            ImageDraw.Draw(canvas).text((8, 135), "trayer on Xvfb, pystray xorg backend, demo at its critical "
+                                        "step (zoomed 3x)", font=font(12), fill="#444", anchor="lm")
+            path = out / "tray-xvfb.png"
+            canvas.save(path, optimize=True)
+            return path
+    finally:
+        for p in (trayer, xvfb):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                p.wait(5)
+
+
+# -- Chromium: dashboard and popup -----------------------------------------------------------------
+
+def extension_id(manifest: dict) -> str:
+    digest = hashlib.sha256(base64.b64decode(manifest["key"])).hexdigest()[:32]
+    return "".join(chr(ord("a") + int(c, 16)) for c in digest)
+
+
+def browser_shots(out: Path, want: set[str]) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+    made: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="sl-shots-ext-") as tmp, RunningDemo() as app:
+        ext = Path(tmp) / "build"
+        subprocess.run(["node", str(REPO / "extension" / "build.mjs"), "--out", str(ext)], check=True,
+                       capture_output=True, text=True)
+        chrome = ext / "extension-chrome"
+        ext_id = extension_id(json.loads((chrome / "manifest.json").read_text()))
+        with sync_playwright() as p:
+            ctx = p.chromium.launch_persistent_context(
+                str(Path(tmp) / "profile"), executable_path=CHROMIUM, headless=True,
+                args=[f"--disable-extensions-except={chrome}", f"--load-extension={chrome}", *BROWSER_ARGS])
+            try:
+                sw = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker",
+                                                                                            timeout=15000)
+                sw.evaluate(f"chrome.storage.sync.set({{port: {app.port}}})")
+                app.wait_state("critical", timeout=60)
+                if "dashboard" in want:
+                    page = ctx.new_page()
+                    page.set_viewport_size({"width": 1100, "height": 560})
+                    page.goto(f"http://127.0.0.1:{app.port}/")
+                    wait_for(lambda: page.locator(".s-critical").count() > 0, 15, "the dashboard's critical tile")
+                    page.wait_for_timeout(300)
+                    path = out / "dashboard.png"
+                    page.screenshot(path=str(path), full_page=True)
+                    made.append(path)
+                    page.close()
+                if "popup" in want:
+                    wait_for(lambda: sw.evaluate("chrome.action.getBadgeText({})") not in ("", "?"), 20,
+                             "the extension's badge")
+                    page = ctx.new_page()
+                    page.set_viewport_size({"width": 380, "height": 300})
+                    page.goto(f"chrome-extension://{ext_id}/popup.html")
+                    wait_for(lambda: page.get_attribute("#overall", "data-state") == "critical", 15,
+                             "the popup's critical state")
+                    page.wait_for_timeout(300)
+                    path = out / "popup.png"
+                    page.screenshot(path=str(path), full_page=True)
+                    made.append(path)
+                    page.close()
+            finally:
+                ctx.close()
+    return made
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "img")
+    ap.add_argument("--only", default="icons,menu,tray,dashboard,popup")
+    args = ap.parse_args(argv)
+    want = {w.strip() for w in args.only.split(",") if w.strip()}
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
+    if "icons" in want:
+        made.append(out / "icons.png")
+        icons_strip().save(made[-1], optimize=True)
+    if "menu" in want:
+        made.append(out / "tray-menu.png")
+        menu_picture(demo_snapshot(CRITICAL_STEP)).save(made[-1], optimize=True)
+    if "tray" in want:
+        if shutil.which("Xvfb") and shutil.which("trayer") and shutil.which("import"):
+            made.append(tray_on_xvfb(out))
+        else:
+            print("skipped tray-xvfb.png: Xvfb, trayer or ImageMagick is not installed", file=sys.stderr)
+    if want & {"dashboard", "popup"}:
+        made += browser_shots(out, want)
+    for p in made:
+        print(p.relative_to(REPO) if p.is_relative_to(REPO) else p)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

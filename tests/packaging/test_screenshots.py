@@ -1,0 +1,78 @@
+"""scripts/screenshots.py draws the README pictures from the real code: the icon grid holds exactly
+tray.icon.render's images, the menu picture comes from menu_model at the demo's critical step, and
+the full run (Xvfb tray, dashboard and popup in Chromium) writes every picture with the critical
+colour in it."""
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tray import icon as icons
+from tray.document import palette
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("screenshots", REPO / "scripts" / "screenshots.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def rgb(hex_colour: str) -> tuple[int, int, int]:
+    h = hex_colour.lstrip("#")
+    return tuple(int(h[i:i + 2], 16) for i in (0, 2, 4))
+
+
+def has_colour(img: Image.Image, colour: tuple[int, int, int], at_least: int = 50) -> bool:
+    rgb_img = img.convert("RGB")
+    return sum(n for n, c in rgb_img.getcolors(maxcolors=1 << 20) if c == colour) >= at_least
+
+
+def test_icon_grid_is_the_apps_own_icons():
+    shots = load_script()
+    grid = shots.icons_strip()
+    # Every cell at 64 px is pasted from tray.icon.render: compare the pixels where the icon is opaque.
+    label_w, cell, head_h = 150, 76, 34
+    for i, state in enumerate(icons.STATES):
+        for j, n in enumerate(shots.ICON_COUNTS):
+            want = icons.render(state, n)
+            x0 = label_w + j * cell + (cell - want.width) // 2
+            y0 = head_h + i * cell + (cell - want.height) // 2
+            got = grid.crop((x0, y0, x0 + want.width, y0 + want.height))
+            for xy in ((32, 10), (12, 32), (52, 52)):
+                r, g, b, a = want.getpixel(xy)
+                if a == 255:
+                    assert got.getpixel(xy) == (r, g, b), (state, n, xy)
+    for state in icons.STATES:
+        assert has_colour(grid, rgb(palette()[state]))
+
+
+def test_menu_picture_is_the_critical_step_of_the_demo():
+    shots = load_script()
+    snap = shots.demo_snapshot(shots.CRITICAL_STEP)
+    assert snap.state == "critical" and snap.counts.critical == 1 and snap.counts.warning == 1
+    img = shots.menu_picture(snap)
+    assert img.width > 400 and img.height > 200
+    assert has_colour(img, rgb(palette()["critical"]))     # the icon drawn beside it
+    assert shots.demo_snapshot(4).sources[2].error           # step 4: integration cannot be read
+
+
+@pytest.mark.slow
+def test_full_run_writes_every_picture(tmp_path):
+    out = subprocess.run([sys.executable, "scripts/screenshots.py", "--out", str(tmp_path)], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert names == ["dashboard.png", "icons.png", "popup.png", "tray-menu.png", "tray-xvfb.png"]
+    critical = rgb(palette()["critical"])
+    for name in ("dashboard.png", "popup.png", "tray-xvfb.png"):
+        img = Image.open(tmp_path / name)
+        assert has_colour(img, critical, 200), name          # photographed at the critical step
+    assert has_colour(Image.open(tmp_path / "dashboard.png"), rgb(palette()["warning"]), 200)
