@@ -5,6 +5,7 @@
 import { tiles, sourceSections, safeUrl, age } from "./lib/popup_model.js";
 import { problems } from "./lib/status.js";
 import { baseUrl, normalise } from "./lib/settings.js";
+import { snoozed } from "./lib/notify.js";
 
 const palettePromise = fetch(chrome.runtime.getURL("shared/palette.json")).then((r) => r.json());
 const $ = (id) => document.getElementById(id);
@@ -91,6 +92,7 @@ function render(last, port, palette) {
   for (const id of ["tiles", "sources", "links"]) $(id).replaceChildren();
   $("links").hidden = true;
   $("shift").hidden = true;
+  $("snooze").hidden = true;
   message.hidden = true;
   if (!view) {
     paint(overall, "no_data", palette);
@@ -120,6 +122,10 @@ function render(last, port, palette) {
   if (shift) {
     $("shift").textContent = shift;
     $("shift").hidden = false;
+  }
+  if (snoozed(doc)) {
+    $("snooze").textContent = `Notifications snoozed until ${new Date(doc.notifications.snoozed_until).toLocaleTimeString()}`;
+    $("snooze").hidden = false;
   }
   $("tiles").append(...tiles(doc).map((t) => renderTile(t, palette)));
   $("sources").append(...sourceSections(doc).map((s) => renderSource(s, palette)));

@@ -31,14 +31,16 @@ export function linkFor(doc, group) {
 
 /**
  * Notifications to raise going from `previous` ({group: state} or null on the first reading) to `doc`.
- * Returns [{group, state, title, message, url}].
+ * Returns [{group, state, title, message, url}]. Nothing while the tray's notifications are snoozed.
  */
-export function transitions(previous, doc, settings) {
+export function transitions(previous, doc, settings, now = Date.now()) {
   if (!previous) return [];
-  const now = groupStates(doc);
+  // The tray's snooze silences the browser too: one "quiet" switch for the user.
+  if (snoozed(doc, now)) return [];
+  const current = groupStates(doc);
   const out = [];
   for (const g of doc.groups) {
-    const state = now[g.name];
+    const state = current[g.name];
     const before = previous[g.name];
     if (before === undefined || before === state || state === "no_data") continue;
     if (!enabled(settings, g.name, state)) continue;
@@ -52,4 +54,10 @@ export function transitions(previous, doc, settings) {
     });
   }
   return out;
+}
+
+/** True while the tray's notifications are snoozed. */
+export function snoozed(doc, now = Date.now()) {
+  const until = Date.parse(doc.notifications?.snoozed_until ?? "");
+  return !Number.isNaN(until) && until > now;
 }

@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { transitions, groupStates, linkFor } from "../lib/notify.js";
+import { transitions, groupStates, linkFor, snoozed } from "../lib/notify.js";
 import { normalise } from "../lib/settings.js";
 import { doc, group, alert } from "./helpers.js";
 
@@ -40,4 +40,15 @@ test("groupStates and linkFor skip handled alerts", () => {
   d.sources[0].alerts[1].handled = true;
   assert.equal(linkFor(d, "production"), "https://mon.example/w");
   assert.deepEqual(groupStates(d), { production: "critical", staging: "ok" });
+});
+
+test("nothing while the tray's notifications are snoozed", () => {
+  const d = critical();
+  const now = Date.parse("2026-11-26T12:00:00Z");
+  d.notifications.snoozed_until = "2026-11-26T13:00:00Z";
+  assert.equal(snoozed(d, now), true);
+  assert.deepEqual(transitions({ production: "ok" }, d, on({ production: { critical: true } }), now), []);
+  d.notifications.snoozed_until = "2026-11-26T11:00:00Z";
+  assert.equal(snoozed(d, now), false);
+  assert.equal(transitions({ production: "ok" }, d, on({ production: { critical: true } }), now).length, 1);
 });

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from .conftest import PALETTE
-from .fake_tray import FakeTray, alert, demo_step, document
+from datetime import datetime, timedelta, timezone
+
+from .fake_tray import FakeTray, alert, demo_step, document, iso
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +28,7 @@ def rich_document() -> dict:
         links=[{"title": "Grafana", "url": "https://grafana.example/d/1", "group": "production"},
                {"title": "Bad", "url": "javascript:alert(2)", "group": None}],
         shift={"on_shift": True, "text": "On shift until 18:00 UTC"},
+        notifications={"snoozed_until": iso(datetime.now(timezone.utc) + timedelta(hours=1))},
     )
 
 
@@ -75,6 +78,7 @@ def test_popup_renders_groups_alerts_and_links(browser, artifacts):
             "unreachable: HTTP 503 from https://icinga-int.example"
         # Shift line, team links (unsafe one dropped), dashboard link on the configured port.
         assert page.inner_text("#shift") == "On shift until 18:00 UTC"
+        assert page.inner_text("#snooze").startswith("Notifications snoozed until")
         assert page.eval_on_selector_all("#links a", "as => as.map(a => [a.textContent, a.href])") == [
             ["Grafana (production)", "https://grafana.example/d/1"]]
         assert page.get_attribute("#dashboard", "href") == f"http://127.0.0.1:{tray.port}/"
