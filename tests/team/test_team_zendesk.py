@@ -146,3 +146,15 @@ def test_429_retry_after_is_passed_on(api, http):
 def test_bad_settings_are_refused(settings):
     with pytest.raises(ValueError):
         ZendeskSource.Settings(**settings).validate()
+
+
+def test_search_that_never_ends_is_cut_off(api, http):
+    def endless(req):
+        page = int(req.arg("page", "1"))
+        return 200, {}, {"results": [dict(zd_ticket(page), result_type="ticket")],
+                         "next_page": f"{api.url}/api/v2/search.json?page={page + 1}"}
+    api.get("/api/v2/search.json", endless)
+    with pytest.raises(SourceError) as err:
+        zd(api, query="status<solved", max_pages=4).poll(http)
+    assert err.value.kind == "bad_content" and "4 pages" in err.value.reason
+    assert len(api.requests) == 4

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tray.errors import SourceError
-from tray.model import Alert, Reading, Severity
+from tray.model import Alert, Severity
 from tray.sources.base import Source, require
 
 ALERT_ID = "check"
@@ -56,9 +56,6 @@ class HttpCheckSource(Source):
     Settings = HttpCheckSettings
     secrets = ()
     max_bytes = 5 * 1024 * 1024
-
-    def poll(self, http: Any) -> Reading:
-        return Reading(alerts=tuple(self.parse(self.fetch(http))))
 
     def fetch(self, http: Any) -> Probe:
         s = self.settings
