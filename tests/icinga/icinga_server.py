@@ -198,7 +198,7 @@ class App:
 
 
 def icinga_config(path: Path, ic: Icinga, *, name: str = "ic", interval: float = 60, stream: bool = True,
-                  detect_interval: float = 0.5, extra: str = "") -> Path:
+                  detect_interval: float = 0.25, extra: str = "") -> Path:
     path.write_text(f"""
 [[sources]]
 name = "{name}"

@@ -86,10 +86,11 @@ object Dependency "h4-behind-h2" { parent_host_name = "h2"; child_host_name = "h
 // Three attempts: a first non-OK result is SOFT.
 object Service "flappy" { import "passive-service"; host_name = "h3"; max_check_attempts = 3 }
 
+// Object bodies are evaluated later, outside the loop: only names may use the loop variable.
 for (i in range($BULK_HOSTS)) {
-  object Host "b" + i { import "passive-host" }
-  for (j in range($BULK_SERVICES)) {
-    object Service "s" + j { import "passive-service"; host_name = "b" + i }
-  }
+  object Host "b" + i { import "passive-host"; vars.bulk = true }
+}
+for (j in range($BULK_SERVICES)) {
+  apply Service "s" + j { import "passive-service"; assign where host.vars.bulk }
 }
 CONF

@@ -40,9 +40,17 @@ def obj(host, service=None, state=2, **kw):
     return ObjectState(host=host, service=service, host_display=host, service_display=service, state=state, **kw)
 
 
-def live_with(*objects, poll_time=T):
-    live = LiveState(VIEW)
-    live.finish_poll(live.begin_poll(), list(objects), poll_time)
+class Clock:
+    def __init__(self, now=T):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def live_with(*objects, clock=None):
+    live = LiveState(VIEW, clock or Clock())
+    live.finish_poll(live.begin_poll(), list(objects))
     return live
 
 
@@ -108,33 +116,62 @@ def test_display_names_survive_events():
 
 
 def test_late_event_older_than_the_last_poll_is_dropped():
-    # The poll (answered at T+100) already shows h!s OK; a StateChange stamped T+50 arrives late.
-    live = live_with(poll_time=T + 100)
+    clock = Clock(T + 10.0)
+    live = live_with(clock=clock)
+    live.apply(state_change("h", "x", 2.0, ts=T + 10.0))     # an on-time event: learns the clock offset (0)
+    clock.now = T + 100
+    live.finish_poll(live.begin_poll(), [])                  # a poll sent at T+100 shows h!s OK
+    clock.now = T + 104                                      # a StateChange stamped T+50 arrives late
     assert live.apply(state_change("h", "s", 2.0, ts=T + 50)) == (None, False)
     assert live.alerts() == []
+    assert summary(live.apply(state_change("h", "s", 2.0, ts=T + 103.9))[0]) == [("h!s", "critical", None, False)]
+
+
+def test_nothing_is_dropped_before_the_clock_offset_is_known():
+    clock = Clock(T + 100)
+    live = live_with(clock=clock)
+    live.finish_poll(live.begin_poll(), [])
+    alerts, _ = live.apply(state_change("h", "s", 2.0, ts=T + 50), received=T + 100)
+    assert summary(alerts) == [("h!s", "critical", None, False)]
+
+
+def test_server_clock_behind_ours_is_learnt():
+    # The server runs 30 s behind: on-time events arrive 30 s "after" their stamp.
+    clock = Clock(T + 30)
+    live = live_with(clock=clock)
+    live.apply(state_change("h", "x", 1.0, ts=T))
+    clock.now = T + 130
+    live.finish_poll(live.begin_poll(), [])                  # sent at server time T+100
+    assert live.apply(state_change("h", "s", 2.0, ts=T + 99)) == (None, False)      # older: dropped
+    assert live.apply(state_change("h", "s", 2.0, ts=T + 101))[0]                    # newer: applied
 
 
 def test_event_during_a_poll_is_replayed_over_its_result():
-    live = live_with()
-    token = live.begin_poll()                               # poll in flight, its answer is older...
-    alerts, _ = live.apply(state_change("h", "s", 2.0, ts=T + 200))
-    assert summary(alerts) == [("h!s", "critical", None, False)]
-    final = live.finish_poll(token, [], T + 199.5)          # ...than the event: the event stays
+    clock = Clock(T + 190)
+    live = live_with(clock=clock)
+    live.apply(state_change("h", "x", 1.0, ts=T + 190))      # offset 0
+    token = live.begin_poll()                                # poll sent at T+190, its answer lacks...
+    alerts, _ = live.apply(state_change("h", "s", 2.0, ts=T + 200), received=T + 200)
+    assert ("h!s", "critical", None, False) in summary(alerts)
+    final = live.finish_poll(token, [])                      # ...the event after it: the event stays
     assert summary(final) == [("h!s", "critical", None, False)]
 
 
 def test_poll_newer_than_an_event_in_flight_wins():
-    live = live_with()
-    token = live.begin_poll()
-    live.apply(state_change("h", "s", 2.0, ts=T + 10))
-    assert live.finish_poll(token, [], T + 20) == []        # the poll saw the recovery after it
+    clock = Clock(T + 5)
+    live = live_with(clock=clock)
+    live.apply(state_change("h", "x", 1.0, ts=T + 5))        # offset 0
+    clock.now = T + 20
+    token = live.begin_poll()                                # sent at T+20
+    live.apply(state_change("h", "s", 2.0, ts=T + 10))       # a late event stamped before the poll
+    assert live.finish_poll(token, []) == []                 # the poll's answer (OK) wins
 
 
 def test_events_before_a_poll_started_are_not_replayed():
     live = live_with()
     live.apply(state_change("h", "s", 2.0, ts=T + 200))
     token = live.begin_poll()
-    assert live.finish_poll(token, [], T + 150) == []
+    assert live.finish_poll(token, []) == []
 
 
 def test_failed_poll_keeps_the_live_set():

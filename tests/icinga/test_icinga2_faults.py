@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 from werkzeug import Response
 
 from ichelp import FakeContext, make_source
-from support.faults import FAULTS, REASON_WORDS, FaultServer, expected_kind
+from support.faults import FAULTS, REASON_WORDS, FaultServer, expected_kind, wait_until
 from tray.errors import SourceError
 from tray.net import Http
 from tray.sources.icinga2_stream import read_events, run_stream
@@ -137,3 +138,40 @@ def test_events_split_across_reads_and_stop_ends_quietly():
             Resp.raw.closed.set()
     read_events(Resp, on_event, stop, "h")                   # returns, does not raise, once stopping
     assert got == [{"type": "StateChange", "x": 1}, {"a": 2}]
+
+
+@pytest.mark.parametrize("fault,kind", [("refused", "refused"), ("tls", "tls"), ("http401", "auth"),
+                                        ("http500", "server"), ("html_login", "bad_content"),
+                                        ("wrong_shape", "bad_content"), ("truncated_json", "bad_content"),
+                                        ("read_timeout", "timeout"), ("oversize", "oversize")])
+def test_detector_faults_raise_source_errors(srv, fault, kind):
+    from tray.sources.icinga2_stream import run_detector
+    srv.ok(GOOD)
+    src = make_source(url=srv.base_url(fault), timeout=1.0, detect_interval=0.1)
+    ctx = FakeContext()
+    with pytest.raises(SourceError) as exc:
+        run_detector(src, Http(), ctx)
+    assert exc.value.kind == kind, exc.value.reason
+    assert "test-secret" not in exc.value.reason and ctx.polls == 0
+
+
+def test_detector_asks_for_a_poll_only_when_counters_move(srv):
+    from tray.sources.icinga2_stream import run_detector
+    cib = lambda crit, uptime: {"results": [{"name": "CIB", "status": {   # noqa: E731
+        "num_services_critical": crit, "num_hosts_down": 0.0, "uptime": uptime}}]}
+    srv.ok(cib(1.0, 1.0))
+    src = make_source(url=srv.base_url(), detect_interval=0.1)
+    ctx = FakeContext()
+    t = threading.Thread(target=lambda: run_detector(src, Http(), ctx), daemon=True)
+    t.start()
+    try:
+        time.sleep(0.5)
+        srv.ok(cib(1.0, 9.0))                                # uptime moves on its own: not a change
+        time.sleep(0.5)
+        assert ctx.polls == 0
+        srv.ok(cib(2.0, 10.0))
+        wait_until(lambda: ctx.polls >= 1, 3)
+    finally:
+        ctx.stop.set()
+        t.join(3)
+    assert not t.is_alive()

@@ -63,7 +63,7 @@ class Icinga2Settings:
     web_ui: str = "icingadb"               # "icingadb" (Icinga DB Web) or "monitoring" (monitoring module)
     stream: bool = True                    # keep a /v1/events connection and a change detector
     soft: bool = False                     # let SOFT states raise too
-    detect_interval: float = 0.5           # seconds between /v1/status/CIB checks (0 = no detector)
+    detect_interval: float = 0.25          # seconds between /v1/status/CIB checks (0 = no detector)
 
     def validate(self) -> None:
         if not self.url.lower().startswith(("https://", "http://")):
@@ -291,8 +291,6 @@ def parse_payload(payload: Any, view: View, client_filter: bool = False) -> list
     payload = require(payload, dict, "the Icinga 2 answer")
     hosts = objects_from_results(payload.get("hosts"), "host", client_filter)
     services = objects_from_results(payload.get("services"), "service", client_filter)
-    # A host's state in the service join is the truth at query time; the hosts query may have been
-    # answered a few milliseconds apart, so only fill in host_down where the join was missing.
     return hosts + services
 
 
@@ -325,8 +323,8 @@ class Icinga2Source(Source):
     def auth(self) -> tuple[str, str]:
         return (self.settings.username, self.secret("") or "")
 
-    def _query(self, http: Any, kind: str) -> tuple[Any, float | None]:
-        """One object query; returns (decoded answer, server time from its Date header)."""
+    def _query(self, http: Any, kind: str) -> Any:
+        """One object query; returns the decoded answer."""
         body: dict[str, Any] = {"attrs": SERVICE_ATTRS if kind == "service" else HOST_ATTRS}
         if kind == "service":
             body["joins"] = SERVICE_JOINS
@@ -338,23 +336,22 @@ class Icinga2Source(Source):
             filtered = dict(body, filter=f"{kind}.state != 0")
             resp = http.request("POST", url, json_body=filtered, ok_statuses=(403, 404), **common)
             if resp.status not in (403, 404):
-                return resp.json(), _date(resp.headers)
+                return resp.json()
             # Newer Icinga refuses `filter` without the filter-expression permission (2.13: 404).
             # Ask for everything instead; only if that works is the choice remembered.
             resp = http.request("POST", url, json_body=body, **common)
             self.client_filter = True
             log.info("%s: the ApiUser may not send filters; filtering client-side from now on", self.name)
-            return resp.json(), _date(resp.headers)
+            return resp.json()
         resp = http.request("POST", url, json_body=body, **common)
-        return resp.json(), _date(resp.headers)
+        return resp.json()
 
     # -- reading ---------------------------------------------------------------------------------
     def fetch(self, http: Any) -> dict[str, Any]:
         # Services first: their host join says whether the host is DOWN at that moment.
-        services, date = self._query(http, "service")
-        hosts, _ = self._query(http, "host")
-        return {"hosts": hosts, "services": services, "server_time": date,
-                "client_filter": self.client_filter}
+        services = self._query(http, "service")
+        hosts = self._query(http, "host")
+        return {"hosts": hosts, "services": services, "client_filter": self.client_filter}
 
     def parse(self, payload: Any) -> list[Alert]:
         payload = require(payload, dict, "the Icinga 2 answer")
@@ -369,7 +366,7 @@ class Icinga2Source(Source):
         except BaseException:
             self.live.abort_poll()
             raise
-        alerts = self.live.finish_poll(token, objects, payload.get("server_time"))
+        alerts = self.live.finish_poll(token, objects)
         return Reading(alerts=tuple(alerts))
 
     def watchers(self) -> list[Callable[[Any, Any], None]]:
@@ -435,17 +432,6 @@ def _api_base(url: str) -> str:
     if base.endswith("/v1"):
         base = base[:-3]
     return base
-
-
-def _date(headers: Mapping[str, str]) -> float | None:
-    import email.utils
-    raw = headers.get("date")
-    if not raw:
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(raw).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 __all__ = ["Icinga2Source", "Icinga2Settings", "ObjectState", "View", "to_alert", "alerts_from_objects",

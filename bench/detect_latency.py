@@ -1,0 +1,276 @@
+"""How fast does an Icinga 2 state change reach `secondline run --headless`, and at what cost?
+
+Starts a private icinga2 (tests/icinga/mk-icinga.sh; by default 50 extra hosts x 20 services, so the
+comparison with a full poll is not made on a toy list), a counting TCP pass-through in front of its API
+port (TLS stays end to end: it counts connections and bytes), and the app (interval 60 s, stream on).
+Then 20 times: `process-check-result` on h1!svc1 (alternating CRITICAL / OK), and the time from that call
+returning to the first `/events` (SSE) document that shows the change.
+
+Prints p50 / p95 / max, the app's CPU, and the requests (from icinga2's own request log, user
+"secondline") and bytes per minute it put on icinga2, idle and during the changes; then the same for
+the app polling every 1 s without the stream (`stream = false, interval = 1`), and the bytes of one
+unfiltered whole-service-list query (what a 1 s full poll such as Nagstamon's fetches each second).
+
+    .venv/bin/python bench/detect_latency.py [--changes 20] [--hosts 50] [--services 20] [--detect 0.5]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import select
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "icinga"))
+sys.path.insert(0, str(REPO))
+
+from icinga_server import App, Icinga, free_port, icinga_config, start_icinga, stop_icinga  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+class CountingProxy:
+    """TCP pass-through: counts connections and bytes each way (TLS is not terminated)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.up = self.down = self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def snapshot(self) -> tuple[int, int, int]:
+        with self.lock:
+            return self.up, self.down, self.connections
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            with self.lock:
+                self.connections += 1
+            threading.Thread(target=self._relay, args=(client, server), daemon=True).start()
+
+    def _relay(self, client: socket.socket, server: socket.socket) -> None:
+        socks = [client, server]
+        try:
+            while True:
+                ready, _, _ = select.select(socks, [], [], 600)
+                if not ready:
+                    return
+                for s in ready:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (server if s is client else client).sendall(data)
+                    with self.lock:
+                        if s is client:
+                            self.up += len(data)
+                        else:
+                            self.down += len(data)
+        except OSError:
+            return
+        finally:
+            client.close()
+            server.close()
+
+
+class SSE:
+    """Reads the app's /events stream; keeps (arrival time, document) pairs."""
+
+    def __init__(self, port: int) -> None:
+        self.docs: list[tuple[float, dict]] = []
+        self.cond = threading.Condition()
+        self.resp = requests.get(f"http://127.0.0.1:{port}/events", stream=True, timeout=(5, 120))
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        buf = b""
+        try:
+            while True:
+                chunk = self.resp.raw.read1(65536)
+                if not chunk:
+                    return
+                buf += chunk
+                while b"\n\n" in buf:
+                    block, buf = buf.split(b"\n\n", 1)
+                    data = b"".join(line[5:].strip() for line in block.split(b"\n") if line.startswith(b"data:"))
+                    if data:
+                        doc = json.loads(data)
+                        with self.cond:
+                            self.docs.append((time.monotonic(), doc))
+                            self.cond.notify_all()
+        except Exception:
+            return
+
+    def wait_for(self, pred, since_index: int, timeout: float) -> float | None:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            i = since_index
+            while True:
+                while i < len(self.docs):
+                    t, doc = self.docs[i]
+                    if pred(doc):
+                        return t
+                    i += 1
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.cond.wait(left)
+
+    def close(self) -> None:
+        self.resp.close()
+
+
+def alert_state(doc: dict, source: str, alert_id: str) -> str | None:
+    for s in doc.get("sources", []):
+        if s["name"] == source:
+            for a in s.get("alerts", []):
+                if a["id"] == alert_id:
+                    return a["severity"]
+            return "ok" if s.get("checked_at") else None
+    return None
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def secondline_requests(ic: Icinga) -> int:
+    log = ic.dir / "log" / "icinga2.log"
+    return sum(1 for line in log.read_text(errors="replace").splitlines()
+               if "HttpServerConnection: Request:" in line and "user: secondline," in line)
+
+
+def measure(ic: Icinga, tmp: Path, label: str, *, changes: int, stream: bool, interval: float,
+            detect: float) -> dict:
+    proxy = CountingProxy(ic.port)
+    proxied = Icinga(ic.dir, proxy.port, ic.proc, ic.session)        # same server, through the counter
+    cfg = icinga_config(tmp / f"{label}.toml", proxied, interval=interval, stream=stream, detect_interval=detect)
+    app = App(cfg, free_port(), {"ic": "sl-secret"}, tmp / f"{label}.log")
+    sse = None
+    try:
+        app.wait_ready("ic")
+        sse = SSE(app.port)
+        time.sleep(3.0)                                               # connect poll, stream, detector settle
+
+        def window(seconds: float) -> tuple[float, int, int, float]:
+            return time.monotonic(), secondline_requests(ic), sum(proxy.snapshot()[:2]), cpu_seconds(app.proc.pid)
+
+        # Idle: nothing changes.
+        t0, r0, b0, c0 = window(0)
+        time.sleep(20.0)
+        t1, r1, b1, c1 = window(0)
+        idle = {"req_min": (r1 - r0) * 60 / (t1 - t0), "bytes_min": (b1 - b0) * 60 / (t1 - t0),
+                "cpu_pct": (c1 - c0) * 100 / (t1 - t0)}
+
+        # Changes.
+        lat = []
+        rng = random.Random(7)
+        t0, r0, b0, c0 = window(0)
+        for i in range(changes):
+            want = "critical" if i % 2 == 0 else "ok"
+            start_index = len(sse.docs)
+            ic.set_state("h1!svc1", 2 if want == "critical" else 0, f"bench {i}")
+            returned = time.monotonic()
+            seen = sse.wait_for(lambda d: alert_state(d, "ic", "h1!svc1") == want, start_index, 90)
+            lat.append((seen - returned) if seen is not None else float("inf"))
+            time.sleep(rng.uniform(0.8, 1.6))                         # sample the server's tick at random phases
+        t1, r1, b1, c1 = window(0)
+        busy = {"req_min": (r1 - r0) * 60 / (t1 - t0), "bytes_min": (b1 - b0) * 60 / (t1 - t0),
+                "cpu_pct": (c1 - c0) * 100 / (t1 - t0)}
+        lat.sort()
+        return {"label": label, "lat": lat, "idle": idle, "busy": busy, "connections": proxy.snapshot()[2]}
+    finally:
+        if sse:
+            sse.close()
+        app.stop()
+        proxy.listener.close()
+
+
+def full_list_bytes(ic: Icinga) -> tuple[int, int]:
+    """Bytes of one unfiltered all-services query with the attributes the source asks for."""
+    from tray.sources.icinga2 import SERVICE_ATTRS, SERVICE_JOINS
+    r = ic.session.post(f"{ic.url}/v1/objects/services", headers={"X-HTTP-Method-Override": "GET"},
+                        json={"attrs": SERVICE_ATTRS, "joins": SERVICE_JOINS}, timeout=30)
+    r.raise_for_status()
+    return len(r.content), len(r.json()["results"])
+
+
+def pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    k = (len(xs) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def report(m: dict) -> None:
+    lat = m["lat"]
+    print(f"\n== {m['label']}")
+    print(f"latency  p50 {pct(lat, .5) * 1000:7.0f} ms   p95 {pct(lat, .95) * 1000:7.0f} ms   "
+          f"max {max(lat) * 1000:7.0f} ms   (n={len(lat)})")
+    print("         all: " + " ".join(f"{x * 1000:.0f}" for x in lat))
+    for k in ("idle", "busy"):
+        v = m[k]
+        print(f"{k:5}    app CPU {v['cpu_pct']:5.2f} %   icinga2 load {v['req_min']:6.1f} req/min   "
+              f"{v['bytes_min'] / 1024:8.1f} KiB/min")
+    print(f"TCP connections opened: {m['connections']}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--changes", type=int, default=20)
+    ap.add_argument("--hosts", type=int, default=50)
+    ap.add_argument("--services", type=int, default=20)
+    ap.add_argument("--detect", type=float, default=0.25)
+    ap.add_argument("--skip-baseline", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="secondline-bench-") as tmp_s:
+        tmp = Path(tmp_s)
+        ic = start_icinga(tmp / "icinga", free_port(),
+                          env={"BULK_HOSTS": str(args.hosts), "BULK_SERVICES": str(args.services)})
+        try:
+            # A realistic list: everything checked and OK, one service in twenty CRITICAL.
+            for filt, code in (('match("b*", host.name)', 0), ('match("b*", host.name) && service.name == "s3"', 2)):
+                if args.services:
+                    ic.api("POST", "actions/process-check-result",
+                           json={"type": "Service", "filter": filt, "exit_status": code, "plugin_output": "bulk"})
+            ic.api("POST", "actions/process-check-result",
+                   json={"type": "Host", "filter": "true", "exit_status": 0, "plugin_output": "up"})
+            ic.set_state("h1!svc1", 0)
+            size, count = full_list_bytes(ic)
+            print(f"icinga2 {ic.dir}: {count} services; one unfiltered service-list answer = {size / 1024:.1f} KiB")
+            print(f"=> a 1 s full poll of all services moves >= {size * 60 / 1024:.0f} KiB/min "
+                  f"(60 req/min) before TLS and headers")
+            m = measure(ic, tmp, f"stream + CIB detector every {args.detect:g}s (interval 60 s)",
+                        changes=args.changes, stream=True, interval=60, detect=args.detect)
+            report(m)
+            if not args.skip_baseline:
+                b = measure(ic, tmp, "baseline: no stream, filtered poll every 1 s", changes=args.changes,
+                            stream=False, interval=1, detect=0)
+                report(b)
+        finally:
+            stop_icinga(ic.proc)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Parse + reduce at scale: 50,000 services with 5,000 problems, in Icinga 2 API shape.
+
+Two cases, because the source asks Icinga for problems only (`filter: service.state != 0`) and falls
+back to the whole list (filtered client-side) when the ApiUser may not send filters:
+  filtered    the answer holds the 5,000 problem services (+ 500 of 5,000 hosts DOWN);
+  fallback    the answer holds all 50,000 services and 5,000 hosts.
+Each item looks like a real 2.13 answer (check result with output, perfdata, vars: ~800 bytes).
+Timed: JSON decode of the body bytes + `Icinga2Source` parse into ObjectStates + LiveState merge into
+Alerts + `tray.rules.source_snapshot` and `reduce` (sort, counts, health). Peak memory: the process's
+max RSS and the tracemalloc peak of the timed part. Target <= 0.5 s.
+
+    .venv/bin/python bench/parse_scale.py [--services 50000] [--problems 5000] [--runs 5]
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tray.rules import reduce, source_snapshot  # noqa: E402
+from tray.sources.base import SourceConfig  # noqa: E402
+from tray.sources.icinga2 import Icinga2Settings, Icinga2Source, parse_payload  # noqa: E402
+
+NOW = 1767254400.0
+
+
+def check_result(state: int, i: int) -> dict:
+    return {"active": True, "check_source": "icinga-master-01", "command": ["/usr/lib/nagios/plugins/check_x",
+            "-H", f"10.0.{i % 256}.{i % 200}"], "execution_end": NOW - i % 300, "execution_start": NOW - i % 300 - 0.2,
+            "exit_status": float(state), "output": f"CHECK {['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'][state]} - "
+            f"value {i % 97} on item {i}", "performance_data": [f"value={i % 97};80;90;0;100", "time=0.012s"],
+            "previous_hard_state": 0.0, "schedule_end": NOW - i % 300, "schedule_start": NOW - i % 300 - 0.3,
+            "scheduling_source": "icinga-master-01", "state": float(state), "ttl": 0.0, "type": "CheckResult",
+            "vars_after": {"attempt": 1.0, "reachable": True, "state": float(state), "state_type": 1.0},
+            "vars_before": {"attempt": 1.0, "reachable": True, "state": 0.0, "state_type": 1.0}}
+
+
+def make_answers(services: int, problems: int, per_host: int = 10) -> dict[str, tuple[bytes, bytes]]:
+    hosts = services // per_host
+    step = services // problems if problems else services + 1
+    down_hosts = {h for h in range(0, hosts, 10)}                   # 1 in 10 hosts DOWN
+    all_svc, bad_svc, all_host, bad_host = [], [], [], []
+    for h in range(hosts):
+        hs = 1 if h in down_hosts else 0
+        item = {"name": f"host-{h:05d}", "type": "Host", "meta": {}, "joins": {},
+                "attrs": {"name": f"host-{h:05d}", "display_name": f"Host {h}", "state": float(hs),
+                          "state_type": 1.0, "last_state_change": NOW - h, "acknowledgement": float(h % 30 == 0),
+                          "downtime_depth": float(h % 50 == 0), "last_check": NOW - 5,
+                          "last_check_result": check_result(2 if hs else 0, h), "last_reachable": True}}
+        all_host.append(item)
+        if hs:
+            bad_host.append(item)
+    for i in range(services):
+        h = i // per_host
+        state = (1 + i % 3) if i % step == 0 and len(bad_svc) < problems else 0
+        item = {"name": f"host-{h:05d}!svc-{i % per_host}", "type": "Service", "meta": {},
+                "attrs": {"name": f"svc-{i % per_host}", "display_name": f"Service {i % per_host}",
+                          "host_name": f"host-{h:05d}", "state": float(state), "state_type": float(i % 7 != 0),
+                          "last_state_change": NOW - i, "acknowledgement": float(i % 11 == 0),
+                          "downtime_depth": float(i % 13 == 0), "last_check": NOW - 5,
+                          "last_check_result": check_result(state, i), "last_reachable": True},
+                "joins": {"host": {"name": f"host-{h:05d}", "display_name": f"Host {h}",
+                                   "state": 1.0 if h in down_hosts else 0.0, "last_check": NOW - 5}}}
+        all_svc.append(item)
+        if state:
+            bad_svc.append(item)
+    enc = lambda items: json.dumps({"results": items}).encode()     # noqa: E731
+    return {"filtered": (enc(bad_host), enc(bad_svc)), "fallback": (enc(all_host), enc(all_svc))}
+
+
+def run_once(src: Icinga2Source, hosts_body: bytes, services_body: bytes, client_filter: bool) -> tuple[int, str]:
+    payload = {"hosts": json.loads(hosts_body), "services": json.loads(services_body)}
+    objects = parse_payload(payload, src.view, client_filter)
+    token = src.live.begin_poll()
+    alerts = src.live.finish_poll(token, objects)
+    snap = source_snapshot(name="ic", type="icinga2", group="g", alerts=alerts, checked_at=None, error=None)
+    whole = reduce([snap], datetime.now(timezone.utc))
+    return len(alerts), whole.health.value
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--services", type=int, default=50_000)
+    ap.add_argument("--problems", type=int, default=5_000)
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    t = time.perf_counter()
+    answers = make_answers(args.services, args.problems)
+    print(f"generated in {time.perf_counter() - t:.1f}s: {args.services} services, {args.problems} problems")
+    src = Icinga2Source(SourceConfig(name="ic", type="icinga2", settings=Icinga2Settings(
+        url="https://icinga:5665", username="u", web_url="https://icinga/icingaweb2")), lambda n, f: "x")
+    for case, (hb, sb) in answers.items():
+        client_filter = case == "fallback"
+        times = []
+        for _ in range(args.runs):
+            gc.collect()
+            t = time.perf_counter()
+            n, health = run_once(src, hb, sb, client_filter)
+            times.append(time.perf_counter() - t)
+        gc.collect()
+        tracemalloc.start()
+        run_once(src, hb, sb, client_filter)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"{case:9} body {(len(hb) + len(sb)) / 1048576:6.1f} MiB -> {n} alerts ({health}): "
+              f"median {statistics.median(times) * 1000:6.0f} ms, min {min(times) * 1000:6.0f} ms, "
+              f"max {max(times) * 1000:6.0f} ms; tracemalloc peak {peak / 1048576:6.1f} MiB")
+    print(f"process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB "
+          "(includes generating both answers)")
+
+
+if __name__ == "__main__":
+    main()
