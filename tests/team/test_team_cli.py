@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]
 SCHEMA = json.loads((ROOT / "shared" / "status.schema.json").read_text())
 PD_TOKEN, ZD_TOKEN, TR_KEY, TR_TOKEN = "pd-tok-123", "zd-tok-456", "trkey789", "trtokABC"
-SECRETS = {"SECONDLINE_SECRET_PD": PD_TOKEN, "SECONDLINE_SECRET_ZD": ZD_TOKEN,
+PROXY_TOKEN = "proxy-bearer-xyz"
+SECRETS = {"SECONDLINE_SECRET_TEAM_HUB": PROXY_TOKEN, "SECONDLINE_SECRET_PD": PD_TOKEN, "SECONDLINE_SECRET_ZD": ZD_TOKEN,
            "SECONDLINE_SECRET_ZD_BAD": "wrong", "SECONDLINE_SECRET_TR_KEY": TR_KEY,
            "SECONDLINE_SECRET_TR_TOKEN": TR_TOKEN}
 
@@ -214,6 +215,14 @@ url = "{api.url}"
 email = "agent@acme.example"
 view_id = 99
 """)
+    # The team's reverse proxy: wants a bearer token, and rewrites Host to the upstream's loopback
+    # address (as the upstream endpoint requires) simply by connecting to it.
+    def proxy(req):
+        if req.headers.get("authorization") != f"Bearer {PROXY_TOKEN}":
+            return 401, {}, {"error": "no token"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{up_port}/status.json", timeout=5) as resp:
+            return resp.status, {}, resp.read()
+    api.get("/secondline/status.json", proxy)
     down_cfg = tmp_path / "downstream.toml"
     down_cfg.write_text(f"""
 [notifications]
@@ -224,7 +233,7 @@ name = "team-hub"
 type = "secondline"
 group = "team"
 interval = 1
-url = "http://127.0.0.1:{up_port}"
+url = "{api.url}/secondline"
 """)
     upstream = start(up_cfg, up_port)
     downstream = start(down_cfg, down_port)
@@ -260,7 +269,9 @@ url = "http://127.0.0.1:{up_port}"
         # The downstream's own summary agrees: critical, exit 2 from `secondline status`.
         status = run_cli("status", "--port", str(down_port))
         assert status.returncode == 2, status.stdout
+        proxied = [r for r in api.requests if r.path == "/secondline/status.json"]
+        assert proxied and all(r.headers["authorization"] == f"Bearer {PROXY_TOKEN}" for r in proxied)
     finally:
         logs = stop(downstream) + stop(upstream)
-    for secret in (PD_TOKEN, "wrong"):
+    for secret in (PD_TOKEN, "wrong", PROXY_TOKEN):
         assert f"={secret}" not in logs and f" {secret}" not in logs

@@ -8,7 +8,9 @@ An upstream source that cannot read its own target (an error, or stale data) sho
 unknown alert with the upstream's reason, rather than vanishing.
 
 `url` is the upstream's base (`http://host:port`, or the proxy's path). A bearer token for the
-proxy is optional: `secondline login NAME` stores it.
+proxy is optional: `secondline login NAME` stores it. The upstream endpoint only answers requests
+whose Host is its own loopback address (DNS-rebinding guard), so the proxy must rewrite it, e.g.
+nginx `proxy_set_header Host 127.0.0.1:17474;`.
 """
 from dataclasses import dataclass
 from datetime import datetime, timezone
