@@ -147,3 +147,40 @@ def test_check_reads_a_config_file(binary, clean_env, tmp_path):
                          timeout=60, env=clean_env)
     assert out.returncode == 2
     assert "config error" in out.stderr and "icinga2" in out.stderr   # the list of valid types: all bundled
+
+
+def test_doctor_login_and_autostart_in_the_binary(binary, clean_env, tmp_path):
+    """The bundled keyring finds the Secret Service (its backends are found through entry points,
+    which need the package metadata in the bundle); a secret stored with `login` is seen by `doctor`;
+    autostart starts the binary itself."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[sources]]\nname = "grafana-prod"\ntype = "grafana"\nurl = "https://grafana.example"\n')
+    script = (f'eval "$(printf %s test-pass | gnome-keyring-daemon --unlock --components=secrets)"; '
+              f'printf "s3cr3t-value\\n" | "{binary}" login grafana-prod --config "{cfg}" && '
+              f'"{binary}" doctor --config "{cfg}"')
+    out = subprocess.run(["dbus-run-session", "--", "sh", "-c", script], capture_output=True, text=True,
+                         timeout=120, env=clean_env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "keyring.backends.SecretService.Keyring (usable)" in out.stdout
+    assert f"one-file binary {binary}" in out.stdout
+    assert "grafana-prod (grafana, default)  stored in the keyring" in out.stdout
+    assert "s3cr3t-value" not in out.stdout + out.stderr
+
+    en = subprocess.run([str(binary), "autostart", "enable"], capture_output=True, text=True, timeout=60,
+                        env=clean_env)
+    assert en.returncode == 0, en.stderr
+    desktop = (tmp_path / "config" / "autostart" / "secondline.desktop").read_text()
+    assert f"\nExec={binary} run\n" in desktop
+    st = subprocess.run([str(binary), "autostart", "status"], capture_output=True, text=True, timeout=60,
+                        env=clean_env)
+    assert st.returncode == 0 and "autostart enabled" in st.stdout
+
+
+def test_binary_docks_its_icon_in_a_real_tray(binary):
+    """pystray's xorg backend and Xlib made it into the bundle: under Xvfb + trayer the binary's icon
+    window is mapped and docked, and the endpoint answers."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import startup
+    with startup.Display() as display:
+        answered, docked = startup.one_tray(str(binary), display)
+    assert answered > 0 and docked > 0
