@@ -105,7 +105,7 @@ class Store:
             st = self._states.get(name)
             if st is None:
                 return
-            st.alerts, st.on_call = tuple(reading.alerts), reading.on_call
+            st.alerts, st.on_call = self._with_since(st.alerts, reading.alerts), reading.on_call
             st.checked_at, st.error, st.stale, st.view = self.clock(), None, False, None
             self._publish()
 
@@ -161,6 +161,15 @@ class Store:
                 self._publish()
 
     # -- internals ----------------------------------------------------------------------------
+    def _with_since(self, before: Sequence[Alert], alerts: Sequence[Alert]) -> tuple[Alert, ...]:
+        """Sources that cannot say since when (an HTTP check, Icinga 1) get the time we first saw
+        the alert, kept across polls."""
+        if all(a.since is not None for a in alerts):
+            return tuple(alerts)
+        known = {a.id: a.since for a in before}
+        now = self.clock()
+        return tuple(a if a.since is not None else replace(a, since=known.get(a.id) or now) for a in alerts)
+
     def _view(self, st: _State) -> SourceSnapshot:
         if st.view is None:
             c = st.config

@@ -206,7 +206,10 @@ class FaultServer:
     # -- serving ------------------------------------------------------------------------------
     def _serve(self, listener: socket.socket, tls: ssl.SSLContext | None) -> None:
         def loop() -> None:
-            listener.settimeout(0.2)
+            try:
+                listener.settimeout(0.2)
+            except OSError:
+                return          # closed before the thread started
             while not self._stop.is_set():
                 try:
                     conn, _ = listener.accept()

@@ -145,3 +145,31 @@ def test_filters_applied_to_polls(sched):
     sched.start([cfg("a", interval=1, exclude=("down",))])
     wait_until(lambda: sched.store.latest.source("a").checked_at is not None)
     assert sched.store.latest.health is Health.OK
+
+
+def test_since_filled_from_first_sighting():
+    clock = [datetime(2026, 1, 1, tzinfo=timezone.utc)]
+    store = Store(clock=lambda: clock[0])
+    store.configure([cfg("a", interval=10)])
+    from tray.model import Reading
+    no_since = Alert(source="a", id="site", title="site down", severity=Severity.CRITICAL)
+    store.record_reading("a", Reading(alerts=(no_since,)))
+    first = store.latest.source("a").alerts[0].since
+    assert first == clock[0]
+    clock[0] += timedelta(seconds=30)
+    store.record_reading("a", Reading(alerts=(no_since,)))
+    assert store.latest.source("a").alerts[0].since == first     # kept, not "now" on every poll
+    store.close()
+
+
+def test_optional_secret_without_keyring_is_none():
+    from tray.sources.base import Source
+
+    class Opt(Source):
+        type = "opt"
+        secrets = ("",)
+        secret_optional = True
+
+    def no_keyring(name, field):
+        raise SourceError("no usable keyring", kind="credential")
+    assert Opt(SourceConfig(name="am", type="opt"), no_keyring).secret() is None

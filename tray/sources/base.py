@@ -97,7 +97,14 @@ class Source(Actions):
     # -- credentials -------------------------------------------------------------------------
     def secret(self, field: str = "") -> str | None:
         """The stored secret, or None (only for `secret_optional` sources)."""
-        value = self._secret_lookup(self.name, field) if self._secret_lookup else None
+        try:
+            value = self._secret_lookup(self.name, field) if self._secret_lookup else None
+        except SourceError:
+            # No usable keyring: fatal for a source that needs a secret, nothing to read for one
+            # whose secret is optional (an Alertmanager without auth must work on a bare server).
+            if not self.secret_optional:
+                raise
+            value = None
         if value is None and not self.secret_optional:
             suffix = f" --field {field}" if field else ""
             raise SourceError(f"no credential: run `secondline login {self.name}{suffix}`",
