@@ -154,6 +154,112 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU of every process in icinga2's process group (umbrella, worker, spawn helper)."""
+    total = 0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
+def run_changes(ic: Icinga, changes: int, seen_after) -> list[float]:
+    """`changes` state flips of h1!svc1; seen_after(want) blocks until the client shows it, returns
+    the monotonic time it did (or None)."""
+    lat = []
+    rng = random.Random(7)
+    for i in range(changes):
+        want = "critical" if i % 2 == 0 else "ok"
+        waiter = seen_after(want)
+        ic.set_state("h1!svc1", 2 if want == "critical" else 0, f"bench {i}")
+        returned = time.monotonic()
+        seen = waiter()
+        lat.append((seen - returned) if seen is not None else float("inf"))
+        time.sleep(rng.uniform(0.8, 1.6))                             # sample the server's tick at random phases
+    return sorted(lat)
+
+
+class FullPoller:
+    """What a 1 s full poll does (Nagstamon at its fastest): the whole service list every second."""
+
+    def __init__(self, ic: Icinga, port: int) -> None:
+        from tray.sources.icinga2 import SERVICE_ATTRS, SERVICE_JOINS
+        self.body = {"attrs": SERVICE_ATTRS, "joins": SERVICE_JOINS}
+        self.url = f"https://localhost:{port}/v1/objects/services"
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = ic.ca
+        self.session.auth = ("secondline", "sl-secret")
+        self.states: list[tuple[float, str]] = []
+        self.cpu = 0.0
+        self.requests = 0
+        self.stop = threading.Event()
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            c0 = time.thread_time()
+            r = self.session.post(self.url, json=self.body, timeout=30,
+                                  headers={"Accept": "application/json", "X-HTTP-Method-Override": "GET"})
+            items = r.json()["results"]
+            state = next((it["attrs"]["state"] for it in items if it["name"] == "h1!svc1"), None)
+            self.requests += 1
+            self.cpu += time.thread_time() - c0
+            with self.cond:
+                self.states.append((time.monotonic(), "critical" if state == 2 else "ok"))
+                self.cond.notify_all()
+            self.stop.wait(1.0)
+
+    def seen_after(self, want: str):
+        start = len(self.states)
+
+        def wait() -> float | None:
+            deadline = time.monotonic() + 30
+            with self.cond:
+                i = start
+                while True:
+                    while i < len(self.states):
+                        if self.states[i][1] == want:
+                            return self.states[i][0]
+                        i += 1
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    self.cond.wait(left)
+        return wait
+
+
+def measure_full_poll(ic: Icinga, changes: int) -> dict:
+    proxy = CountingProxy(ic.port)
+    poller = FullPoller(ic, proxy.port)
+    try:
+        time.sleep(3.0)
+        out = {"label": "reference: full poll of all services every 1 s (Nagstamon-style client)"}
+        for k, work in (("idle", lambda: time.sleep(20.0)),
+                        ("busy", lambda: out.__setitem__("lat", run_changes(ic, changes, poller.seen_after)))):
+            t0, r0, b0, c0, i0 = (time.monotonic(), poller.requests, sum(proxy.snapshot()[:2]), poller.cpu,
+                                  group_cpu_seconds(ic.proc.pid))
+            work()
+            t1, r1, b1, c1, i1 = (time.monotonic(), poller.requests, sum(proxy.snapshot()[:2]), poller.cpu,
+                                  group_cpu_seconds(ic.proc.pid))
+            out[k] = {"req_min": (r1 - r0) * 60 / (t1 - t0), "bytes_min": (b1 - b0) * 60 / (t1 - t0),
+                      "cpu_pct": (c1 - c0) * 100 / (t1 - t0), "icinga_cpu_pct": (i1 - i0) * 100 / (t1 - t0)}
+        out["connections"] = proxy.snapshot()[2]
+        return out
+    finally:
+        poller.stop.set()
+        poller.thread.join(35)
+        proxy.listener.close()
+
+
 def secondline_requests(ic: Icinga) -> int:
     log = ic.dir / "log" / "icinga2.log"
     return sum(1 for line in log.read_text(errors="replace").splitlines()
@@ -172,32 +278,26 @@ def measure(ic: Icinga, tmp: Path, label: str, *, changes: int, stream: bool, in
         sse = SSE(app.port)
         time.sleep(3.0)                                               # connect poll, stream, detector settle
 
-        def window(seconds: float) -> tuple[float, int, int, float]:
-            return time.monotonic(), secondline_requests(ic), sum(proxy.snapshot()[:2]), cpu_seconds(app.proc.pid)
+        def window() -> tuple[float, int, int, float, float]:
+            return (time.monotonic(), secondline_requests(ic), sum(proxy.snapshot()[:2]),
+                    cpu_seconds(app.proc.pid), group_cpu_seconds(ic.proc.pid))
 
-        # Idle: nothing changes.
-        t0, r0, b0, c0 = window(0)
-        time.sleep(20.0)
-        t1, r1, b1, c1 = window(0)
-        idle = {"req_min": (r1 - r0) * 60 / (t1 - t0), "bytes_min": (b1 - b0) * 60 / (t1 - t0),
-                "cpu_pct": (c1 - c0) * 100 / (t1 - t0)}
+        def load(a, b) -> dict:
+            dt = b[0] - a[0]
+            return {"req_min": (b[1] - a[1]) * 60 / dt, "bytes_min": (b[2] - a[2]) * 60 / dt,
+                    "cpu_pct": (b[3] - a[3]) * 100 / dt, "icinga_cpu_pct": (b[4] - a[4]) * 100 / dt}
 
-        # Changes.
-        lat = []
-        rng = random.Random(7)
-        t0, r0, b0, c0 = window(0)
-        for i in range(changes):
-            want = "critical" if i % 2 == 0 else "ok"
+        a = window()
+        time.sleep(20.0)                                              # idle: nothing changes
+        idle = load(a, window())
+
+        def seen_after(want: str):
             start_index = len(sse.docs)
-            ic.set_state("h1!svc1", 2 if want == "critical" else 0, f"bench {i}")
-            returned = time.monotonic()
-            seen = sse.wait_for(lambda d: alert_state(d, "ic", "h1!svc1") == want, start_index, 90)
-            lat.append((seen - returned) if seen is not None else float("inf"))
-            time.sleep(rng.uniform(0.8, 1.6))                         # sample the server's tick at random phases
-        t1, r1, b1, c1 = window(0)
-        busy = {"req_min": (r1 - r0) * 60 / (t1 - t0), "bytes_min": (b1 - b0) * 60 / (t1 - t0),
-                "cpu_pct": (c1 - c0) * 100 / (t1 - t0)}
-        lat.sort()
+            return lambda: sse.wait_for(lambda d: alert_state(d, "ic", "h1!svc1") == want, start_index, 90)
+
+        a = window()
+        lat = run_changes(ic, changes, seen_after)
+        busy = load(a, window())
         return {"label": label, "lat": lat, "idle": idle, "busy": busy, "connections": proxy.snapshot()[2]}
     finally:
         if sse:
@@ -231,8 +331,8 @@ def report(m: dict) -> None:
     print("         all: " + " ".join(f"{x * 1000:.0f}" for x in lat))
     for k in ("idle", "busy"):
         v = m[k]
-        print(f"{k:5}    app CPU {v['cpu_pct']:5.2f} %   icinga2 load {v['req_min']:6.1f} req/min   "
-              f"{v['bytes_min'] / 1024:8.1f} KiB/min")
+        print(f"{k:5}    client CPU {v['cpu_pct']:5.2f} %   on icinga2: {v['req_min']:6.1f} req/min   "
+              f"{v['bytes_min'] / 1024:8.1f} KiB/min   icinga2 CPU {v['icinga_cpu_pct']:5.2f} %")
     print(f"TCP connections opened: {m['connections']}")
 
 
@@ -264,6 +364,7 @@ def main() -> None:
             m = measure(ic, tmp, f"stream + CIB detector every {args.detect:g}s (interval 60 s)",
                         changes=args.changes, stream=True, interval=60, detect=args.detect)
             report(m)
+            report(measure_full_poll(ic, args.changes))
             if not args.skip_baseline:
                 b = measure(ic, tmp, "baseline: no stream, filtered poll every 1 s", changes=args.changes,
                             stream=False, interval=1, detect=0)

@@ -201,3 +201,16 @@ def test_cib_counters_keep_only_state_counters():
     for bad in ({}, {"results": []}, {"results": [{"status": []}]}, []):
         with pytest.raises(SourceError):
             cib_counters(bad)
+
+
+def test_poll_budget_polls_cheap_servers_at_once_and_spaces_expensive_polls():
+    from tray.sources.icinga2_stream import PollBudget
+    b = PollBudget()
+    assert b.changed(100.0, 0.03)                  # a 30 ms poll: asked for at once
+    assert b.changed(100.3, 0.03)                  # and again 0.3 s later (gap 0.27 s)
+    b = PollBudget()
+    assert b.changed(100.0, 0.6)                   # a 0.6 s poll: gap 5.4 s
+    assert not b.changed(101.0, 0.6)               # a change in the gap waits...
+    assert not b.due(105.0, 0.6)
+    assert b.due(105.5, 0.6)                       # ...and is polled when the gap ends
+    assert not b.due(106.0, 0.6)                   # nothing pending: nothing asked

@@ -489,11 +489,41 @@ class CibProbe:
             self.conn = None
 
 
+class PollBudget:
+    """Spaces the full polls the detector asks for, so that a big, busy server is not polled flat out.
+
+    On a small installation a poll takes ~30 ms and changes are rare: every change is polled at once.
+    On 50,000 services with 5,000 problems one poll moves ~6 MB and costs ~0.3 s of parsing here, and the
+    counters move all the time: polls are then kept to at most DUTY of the time (the gap after a poll
+    is (1 / DUTY - 1) times its duration), a change during the gap is polled when it ends, and the
+    event stream still applies what it delivers in between. Pure: time comes in as an argument.
+    """
+
+    DUTY = 0.1
+
+    def __init__(self) -> None:
+        self.next_allowed = 0.0
+        self.pending = False
+
+    def changed(self, now: float, last_poll_seconds: float) -> bool:
+        """Counters moved at `now`: True when a poll should be asked for now."""
+        self.pending = True
+        return self.due(now, last_poll_seconds)
+
+    def due(self, now: float, last_poll_seconds: float) -> bool:
+        if not self.pending or now < self.next_allowed:
+            return False
+        self.pending = False
+        self.next_allowed = now + last_poll_seconds * (1.0 / self.DUTY - 1.0)
+        return True
+
+
 def run_detector(src: Any, http: Any, ctx: Any) -> None:
     """Watcher: poll the O(1)-sized CIB counters; a change asks for a full poll at once."""
     interval = float(src.settings.detect_interval)
     timeout = min(float(src.config.timeout), 5.0)
     probe = CibProbe(src)
+    budget = PollBudget()
     last: dict[str, float] | None = None
     try:
         while not ctx.wait(interval):
@@ -519,7 +549,9 @@ def run_detector(src: Any, http: Any, ctx: Any) -> None:
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 raise SourceError(f"status check: {probe.where} sent invalid JSON", kind="bad_content") from None
             counters = cib_counters(payload)
-            if last is not None and counters != last:
+            now = time.monotonic()
+            cost = float(getattr(src, "last_poll_seconds", 0.0) or 0.0)
+            if budget.changed(now, cost) if (last is not None and counters != last) else budget.due(now, cost):
                 ctx.request_poll()
             last = counters
     finally:
