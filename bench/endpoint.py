@@ -46,6 +46,7 @@ def free_port() -> int:
 
 
 def demo_config(port: int, sources: int = 8, interval: float = 1.0, step_seconds: float = 4.0) -> str:
+    """The built-in demo scenario (as `run --demo`) with `sources` demo sources."""
     from tray.sources.demo import demo_config_toml
     return demo_config_toml(port=port, sources=sources, interval=interval, step_seconds=step_seconds)
 
@@ -144,6 +145,42 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+BASELINE_SERVER = r"""
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+body = b"x" * int(sys.argv[2])
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def baseline(seconds: float, rate: float, size: int) -> dict[str, Any]:
+    """The same load against the smallest stdlib server sending static bytes: the floor this machine
+    (and this Python client) sets, to read the other figures against."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(port), str(size)])
+    try:
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        return run_phase(port, seconds, rate, conditional=False)
+    finally:
+        stop_app(proc)
+
+
 # -- the load --------------------------------------------------------------------------------------
 
 class Client:
@@ -229,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=30.0, help="length of each phase (default 30)")
     ap.add_argument("--rate", type=float, default=200.0, help="requests per second (default 200)")
     ap.add_argument("--sources", type=int, default=8, help="demo sources (default 8)")
+    ap.add_argument("--interval", type=float, default=1.0, help="their poll interval in s (default 1, the demo's)")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the static-server baseline")
     ap.add_argument("--binary", help="run this secondline executable (e.g. dist/secondline) instead of "
                     "`python -m tray`")
     ap.add_argument("--json", action="store_true", help="last line: the figures as JSON")
@@ -238,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         home = Path(tmp)
         port = free_port()
         cfg = home / "config.toml"
-        cfg.write_text(demo_config(port, sources=args.sources))
+        cfg.write_text(demo_config(port, sources=args.sources, interval=args.interval))
         proc = start_app(cfg, port, isolated_env(home), args.binary, log_path=home / "app.log")
         try:
             wait_answering(port, proc)
@@ -269,10 +308,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             figure(f"endpoint {label} server CPU", round(cpu * 100, 1), "% of a core"),
         ]
     figs.insert(0, figure("endpoint document size", int(full["body_bytes"]), "bytes"))
+    if not args.no_baseline:
+        base = baseline(min(args.seconds, 10.0), args.rate, int(full["body_bytes"]) or 4000)
+        figs.append(figure("endpoint baseline: static stdlib server p99", round(percentile(base["latencies"], 99), 3),
+                           "ms"))
     share = cond["statuses"].get(304, 0) / max(1, sum(cond["statuses"].values()))
     figs.append(figure("endpoint 304 share (conditional phase)", round(share * 100, 1), "%"))
     figs.append(figure("endpoint server RSS after load", round(rss, 1), "MB"))
-    print(f"# {args.rate:g} req/s for {args.seconds:g} s per phase, {args.sources} demo sources, "
+    print(f"# {args.rate:g} req/s for {args.seconds:g} s per phase, {args.sources} demo sources polled every "
+          f"{args.interval:g} s, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs, "
           f"one keep-alive connection; statuses 200-phase {full['statuses']}, 304-phase {cond['statuses']}; "
           f"late sends {full['late']}/{cond['late']}; connections {full['reconnects']}/{cond['reconnects']}")
     emit(figs, args.json)

@@ -185,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shutil.which("Xvfb") and shutil.which("trayer"):
         with Display() as display:
             runs = [one_tray(args.binary, display) for _ in range(args.runs)]
+            bin_icon = statistics.median(one_tray(str(DIST_BINARY), display)[1] for _ in range(args.runs)) \
+                if not args.binary and DIST_BINARY.exists() else None
         icon = [r[1] for r in runs]
         ep = [r[0] for r in runs]
         figs.append(figure(f"startup with tray to endpoint ({what}) median", round(statistics.median(ep), 3), "s",
@@ -192,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         figs.append(figure(f"startup to icon docked ({what}) median", round(statistics.median(icon), 3), "s",
                            f"<= {TARGET_S:g} s", statistics.median(icon) <= TARGET_S))
         figs.append(figure(f"startup to icon docked ({what}) worst", round(max(icon), 3), "s"))
+        if bin_icon is not None:
+            figs.append(figure("startup to icon docked (dist/secondline) median", round(bin_icon, 3), "s",
+                               f"<= {TARGET_S:g} s", bin_icon <= TARGET_S))
     else:
         print("# Xvfb or trayer not installed: the tray start-up was not measured")
     print(f"# {args.runs} fresh processes each, 8 demo sources; headless runs (wall/CPU s): "
