@@ -2,6 +2,7 @@
 // storage.onChanged, so a new port takes effect at once.
 
 import { normalise, parsePort, NOTIFY_STATES, ANY_GROUP } from "./lib/settings.js";
+import { pair, storedToken, PAIRING_KEY } from "./lib/actions.js";
 
 const $ = (id) => document.getElementById(id);
 const LABEL = { critical: "Critical", warning: "Warning", unknown: "Unknown", handled_only: "Handled", ok: "OK" };
@@ -54,6 +55,65 @@ async function save() {
   $("saved").textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
 }
 
+// -- pairing (the token goes to chrome.storage.local, never sync) ----------------------------------------
+let pairing = null;   // the AbortController of a pairing in progress
+
+function showPairState(kind, text) {
+  $("pair-state").dataset.kind = kind;
+  $("pair-state").textContent = text;
+}
+
+async function showPaired() {
+  const stored = await chrome.storage.local.get(PAIRING_KEY);
+  const paired = Boolean(storedToken(stored));
+  if (pairing) return;   // a pairing in progress owns the display
+  $("pair-prompt").hidden = true;
+  $("forget").hidden = !paired;
+  $("pair").textContent = paired ? "Pair again" : "Pair with the tray";
+  if (paired) {
+    const at = Date.parse(stored[PAIRING_KEY].pairedAt);
+    showPairState("paired", Number.isNaN(at) ? "Paired" : `Paired (since ${new Date(at).toLocaleString()})`);
+  } else if ($("pair-state").dataset.kind !== "failed") {
+    showPairState("none", "Not paired.");
+  }
+}
+
+function clientName() {
+  return `secondline extension in ${/Firefox\//.test(navigator.userAgent) ? "Firefox" : "Chromium"}`;
+}
+
+async function startPairing() {
+  pairing?.abort();
+  const me = (pairing = new AbortController());
+  $("pair").disabled = true;
+  $("forget").hidden = true;
+  showPairState("wait", "Asking the tray…");
+  const port = normalise(await chrome.storage.sync.get(null)).port;
+  const result = await pair({
+    fetch: (url, init) => fetch(url, init), storage: chrome.storage.local, port, client: clientName(),
+    signal: me.signal,
+    onCode: (code) => {
+      $("pair-code").textContent = code;
+      $("pair-command").textContent = `secondline pair ${code}`;
+      $("pair-prompt").hidden = false;
+      showPairState("wait", "Waiting for approval in the tray…");
+    },
+    onWait: (text) => showPairState("wait", text),
+  });
+  if (pairing !== me) return;
+  pairing = null;
+  $("pair").disabled = false;
+  $("pair-prompt").hidden = true;
+  showPairState(result.kind, result.text);
+  await showPaired();
+}
+
+async function forgetPairing() {
+  await chrome.storage.local.remove(PAIRING_KEY);
+  showPairState("none", "Pairing forgotten. The tray keeps its token; pair again to act from this browser.");
+  await showPaired();
+}
+
 async function main() {
   const settings = normalise(await chrome.storage.sync.get(null));
   $("port").value = settings.port;
@@ -62,6 +122,12 @@ async function main() {
   notifyTable(await knownGroups(), settings.notify);
   $("form").addEventListener("change", save);
   $("form").addEventListener("submit", (e) => { e.preventDefault(); save(); });
+  $("pair").addEventListener("click", startPairing);
+  $("forget").addEventListener("click", forgetPairing);
+  chrome.storage.onChanged.addListener((changes, area) => {
+    if (area === "local" && changes[PAIRING_KEY]) showPaired();
+  });
+  await showPaired();
   document.body.dataset.ready = "1";
 }
 

@@ -1,11 +1,15 @@
 // The popup: overall state, a tile per group, alerts by source. Renders what the worker stored in
 // chrome.storage.session and re-renders when it changes, so it is live while open. Text from the
 // document only ever goes through textContent, links only through safeUrl().
+// Actions (when paired, see lib/actions.js) are buttons on each unhandled alert and a snooze control; their
+// results are kept per alert across re-renders and also shown in one status line, so a result stays
+// readable even when the alert itself changes or goes away meanwhile.
 
 import { tiles, sourceSections, safeUrl, age } from "./lib/popup_model.js";
 import { problems } from "./lib/status.js";
 import { baseUrl, normalise } from "./lib/settings.js";
 import { snoozed } from "./lib/notify.js";
+import { alertButtons, runAction, storedToken, PAIRING_KEY, SNOOZE_PRESETS, LOST_MESSAGE } from "./lib/actions.js";
 
 const palettePromise = fetch(chrome.runtime.getURL("shared/palette.json")).then((r) => r.json());
 const $ = (id) => document.getElementById(id);
@@ -13,6 +17,16 @@ const STATE_LABEL = {
   ok: "All ok", warning: "Warning", unknown: "Unknown", critical: "Critical",
   handled_only: "All problems handled", no_data: "No data yet",
 };
+
+const ui = {
+  paired: false,
+  lost: false,             // the tray refused our token (401): say so until paired again
+  results: new Map(),      // "source\0id" -> {ok, text}: the last action result per alert
+  busy: new Set(),         // "source\0id\0action" while a request is out
+  port: null,
+  rerender: () => {},
+};
+const key = (source, id) => `${source}\u0000${id}`;
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -43,19 +57,95 @@ function renderTile(t, palette) {
     el("h2", { text: t.name }), dl), t.state, palette);
 }
 
-function renderAlert(a, palette) {
+function renderAlert(a, palette, sourceType = null) {
   const href = safeUrl(a.url);
   const title = href
     ? el("a", { class: "title", href, target: "_blank", rel: "noopener", text: a.title })
     : el("span", { class: "title", text: a.title });
   const state = a.handled ? "handled_only" : a.severity === "info" ? "ok" : a.severity;
-  const li = el("li", { class: a.pending ? "pending" : "", "data-alert-id": a.id },
+  const classes = [a.pending ? "pending" : "", a.new ? "new" : ""].filter(Boolean).join(" ");
+  const li = el("li", { class: classes, "data-alert-id": a.id },
     paint(el("span", { class: "dot", title: a.handled ? `${a.severity}, ${a.handled_reason || "handled"}` : a.severity }), state, palette),
     title,
-    el("span", { class: "age", text: age(a.since) }));
+    el("span", { class: "age" }, a.new ? el("span", { class: "new-mark", text: "new" }) : null, age(a.since)));
   const detail = [a.detail, a.handled ? a.handled_reason || "handled" : "", a.pending ? "pending" : ""].filter(Boolean).join(" · ");
   if (detail) li.append(el("span", { class: "detail", text: detail }));
+  const card = safeUrl(a.card_url);
+  const buttons = ui.paired && sourceType ? alertButtons(sourceType, a) : [];
+  const result = ui.results.get(key(a.source, a.id));
+  if (card || buttons.length || result) {
+    const row = el("div", { class: "actions" });
+    if (card) row.append(el("a", { class: "card", href: card, target: "_blank", rel: "noopener", text: "Trello card" }));
+    for (const b of buttons) row.append(actionButton(a, b));
+    if (result) row.append(el("span", { class: `result ${result.ok ? "ok" : "failed"}`, text: result.text }));
+    li.append(row);
+  }
   return li;
+}
+
+function actionButton(a, b) {
+  const busyKey = `${key(a.source, a.id)}\u0000${b.action}`;
+  const button = el("button", { type: "button", "data-action": b.action, "aria-label": `${b.verb}: ${a.title}`,
+    title: b.verb, text: ui.busy.has(busyKey) ? "…" : b.label });
+  button.disabled = ui.busy.has(busyKey);
+  button.addEventListener("click", async () => {
+    ui.busy.add(busyKey);
+    ui.rerender();
+    const answer = await act(b.action, { source: a.source, id: a.id });
+    ui.busy.delete(busyKey);
+    ui.results.set(key(a.source, a.id), { ok: answer.ok, text: answer.text });
+    showResult(answer.ok ? `${b.verb} (${a.title}): ${answer.text}` : `${b.verb} failed (${a.title}): ${answer.text}`,
+      answer.ok);
+    ui.rerender();
+    // Put the keyboard back on the same control of the re-rendered row.
+    document.querySelector(`li[data-alert-id="${CSS.escape(a.id)}"] button[data-action="${b.action}"]`)?.focus();
+  });
+  return button;
+}
+
+function showResult(text, ok) {
+  const p = $("action-result");
+  p.textContent = text;
+  p.dataset.ok = ok ? "1" : "0";
+  p.hidden = false;
+}
+
+/** Run an action with the stored token; on 401 the token is gone and the popup says pairing is lost. */
+async function act(name, body = {}) {
+  const answer = await runAction({ fetch: (u, i) => fetch(u, i), storage: chrome.storage.local, port: ui.port }, name, body);
+  if (answer.lost) {
+    ui.lost = storedToken(await chrome.storage.local.get(PAIRING_KEY)) === null;
+    ui.paired = !ui.lost;
+  }
+  return answer;
+}
+
+function renderActionBar(doc) {
+  const controls = $("snooze-controls");
+  controls.hidden = !ui.paired;
+  const hint = $("pair-hint");
+  hint.hidden = ui.paired;
+  $("pair-hint-text").textContent = ui.lost ? LOST_MESSAGE : "Pair in Options to act on alerts.";
+  hint.dataset.lost = ui.lost ? "1" : "0";
+  if (!ui.paired) return;
+  const label = controls.firstElementChild;
+  controls.replaceChildren(label);
+  const presets = [...SNOOZE_PRESETS.map((p) => ({ ...p, name: "snooze", body: { preset: p.preset } }))];
+  if (snoozed(doc)) presets.push({ label: "Resume", name: "resume", body: {}, preset: "resume" });
+  for (const p of presets) {
+    const button = el("button", { type: "button", "data-preset": p.preset,
+      "aria-label": p.name === "resume" ? "Resume notifications" : `Snooze notifications for ${p.label}`, text: p.label });
+    button.disabled = ui.busy.has(`snooze\u0000${p.preset}`);
+    button.addEventListener("click", async () => {
+      ui.busy.add(`snooze\u0000${p.preset}`);
+      ui.rerender();
+      const answer = await act(p.name, p.body);
+      ui.busy.delete(`snooze\u0000${p.preset}`);
+      showResult(answer.text, answer.ok);
+      ui.rerender();
+    });
+    controls.append(button);
+  }
 }
 
 function renderSource(s, palette) {
@@ -64,14 +154,14 @@ function renderSource(s, palette) {
       el("span", { text: s.name }), el("span", { class: "group", text: `${s.group} · ${s.type}` })));
   if (s.problem) section.append(el("p", { class: "problem", text: s.problem }));
   if (s.open.length) {
-    section.append(el("ul", { class: "alerts open" }, ...s.open.map((a) => renderAlert(a, palette))));
+    section.append(el("ul", { class: "alerts open" }, ...s.open.map((a) => renderAlert({ ...a, source: s.name }, palette, s.type))));
   } else if (!s.problem) {
     section.append(el("p", { class: "quiet", text: "No open problems." }));
   }
   if (s.handled.length) {
     section.append(el("details", { class: "handled" },
       el("summary", { text: `${s.handled.length} handled` }),
-      el("ul", { class: "alerts" }, ...s.handled.map((a) => renderAlert(a, palette)))));
+      el("ul", { class: "alerts" }, ...s.handled.map((a) => renderAlert({ ...a, source: s.name }, palette, s.type)))));
   }
   return section;
 }
@@ -93,6 +183,8 @@ function render(last, port, palette) {
   $("links").hidden = true;
   $("shift").hidden = true;
   $("snooze").hidden = true;
+  $("snooze-controls").hidden = true;
+  $("pair-hint").hidden = true;
   message.hidden = true;
   if (!view) {
     paint(overall, "no_data", palette);
@@ -127,6 +219,7 @@ function render(last, port, palette) {
     $("snooze").textContent = `Notifications snoozed until ${new Date(doc.notifications.snoozed_until).toLocaleTimeString()}`;
     $("snooze").hidden = false;
   }
+  renderActionBar(doc);
   $("tiles").append(...tiles(doc).map((t) => renderTile(t, palette)));
   $("sources").append(...sourceSections(doc).map((s) => renderSource(s, palette)));
   const links = (doc.links || []).map((l) => ({ ...l, href: safeUrl(l.url) })).filter((l) => l.href);
@@ -141,15 +234,28 @@ async function main() {
   const palette = await palettePromise;
   let port = normalise(await chrome.storage.sync.get(null)).port;
   let { last } = await chrome.storage.session.get("last");
-  render(last, port, palette);
+  ui.port = port;
+  ui.paired = Boolean(storedToken(await chrome.storage.local.get(PAIRING_KEY)));
+  ui.rerender = () => render(last, port, palette);
+  ui.rerender();
   chrome.storage.onChanged.addListener(async (changes, area) => {
     if (area === "session" && changes.last) last = changes.last.newValue;
-    else if (area === "sync" && changes.port) port = normalise(await chrome.storage.sync.get(null)).port;
-    else return;
-    render(last, port, palette);
+    else if (area === "sync" && changes.port) ui.port = port = normalise(await chrome.storage.sync.get(null)).port;
+    else if (area === "local" && changes[PAIRING_KEY]) {
+      ui.paired = Boolean(storedToken({ [PAIRING_KEY]: changes[PAIRING_KEY].newValue }));
+      if (ui.paired) ui.lost = false;
+    } else return;
+    ui.rerender();
   });
   // Wake the worker and ask for a fresh reading: opening the popup should never show old news.
   chrome.runtime.sendMessage({ type: "refresh" }).catch(() => {});
+  // Opening the popup is reading the alerts: clear the tray's "new" marks. This is also the moment a
+  // token the tray no longer accepts is found out.
+  if (ui.paired) {
+    // A failure here shows through the pair hint (401) or the unreachable message: no extra line.
+    await act("seen");
+    ui.rerender();
+  }
 }
 
 main();

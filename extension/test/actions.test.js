@@ -1,0 +1,186 @@
+import test from "node:test";
+import assert from "node:assert/strict";
+import {
+  alertButtons, actionRequest, pairRequest, pairStatusRequest, readActionAnswer, readPairStatus, runAction, pair,
+  storedToken, successText, PAIRING_KEY, PAIR_POLL_MS, PAIR_TIMEOUT_MS, LOST_MESSAGE, SNOOZE_PRESETS,
+} from "../lib/actions.js";
+import { alert } from "./helpers.js";
+
+/** chrome.storage.local as a plain object. */
+function fakeStorage(initial = {}) {
+  const data = { ...initial };
+  return {
+    data,
+    async get(k) { return k in data ? { [k]: structuredClone(data[k]) } : {}; },
+    async set(o) { Object.assign(data, structuredClone(o)); },
+    async remove(k) { delete data[k]; },
+  };
+}
+
+/** fetch answering from a list of [status, body] (or an Error to throw), recording every call. */
+function fakeFetch(answers) {
+  const calls = [];
+  const fn = async (url, init) => {
+    calls.push({ url, init, body: init.body ? JSON.parse(init.body) : null });
+    const next = answers.length > 1 ? answers.shift() : answers[0];
+    if (next instanceof Error) throw next;
+    const [status, body] = next;
+    return { status, ok: status >= 200 && status < 300, json: async () => (typeof body === "string" ? JSON.parse(body) : body) };
+  };
+  fn.calls = calls;
+  return fn;
+}
+
+const paired = () => fakeStorage({ [PAIRING_KEY]: { token: "tok-1", pairedAt: "2026-11-26T18:00:00Z" } });
+
+test("buttons per source type: ack where the tray can acknowledge, recheck on Icinga, Trello always", () => {
+  const names = (type, a = alert("a", "critical")) => alertButtons(type, a).map((b) => b.action);
+  for (const type of ["icinga2", "demo"]) assert.deepEqual(names(type), ["acknowledge", "recheck", "trello"]);
+  for (const type of ["alertmanager", "grafana", "pagerduty"]) assert.deepEqual(names(type), ["acknowledge", "trello"]);
+  for (const type of ["prometheus", "statuspage", "httpcheck", "zendesk", "nagios"]) assert.deepEqual(names(type), ["trello"]);
+  // Handled alerts need nothing; an alert already on Trello shows its card instead of a second button.
+  assert.deepEqual(names("icinga2", alert("a", "critical", { handled: true, handled_reason: "acknowledged" })), []);
+  assert.deepEqual(names("icinga2", alert("a", "critical", { card_url: "https://trello.com/c/x" })), ["acknowledge", "recheck"]);
+  assert.deepEqual(alertButtons("icinga2", null), []);
+  const labels = alertButtons("icinga2", alert("a", "warning")).map((b) => b.label);
+  assert.deepEqual(labels, ["Ack", "Recheck", "Trello"]);
+  assert.deepEqual(SNOOZE_PRESETS.map((p) => p.preset), ["15m", "1h", "end-of-shift"]);
+});
+
+test("an action request carries the bearer token and a JSON body, to the configured port", () => {
+  const { url, init } = actionRequest(17474, "s3cret", "acknowledge", { source: "icinga-prod", id: "web01!http" });
+  assert.equal(url, "http://127.0.0.1:17474/actions/acknowledge");
+  assert.equal(init.method, "POST");
+  assert.equal(init.headers.Authorization, "Bearer s3cret");
+  assert.equal(init.headers["Content-Type"], "application/json");
+  assert.deepEqual(JSON.parse(init.body), { source: "icinga-prod", id: "web01!http" });
+  assert.ok(!url.includes("s3cret"), "the token never goes into a URL");
+  assert.equal(actionRequest(1, "t", "end of/../x").url, "http://127.0.0.1:1/actions/end%20of%2F..%2Fx");
+  const p = pairRequest(9000, "ext");
+  assert.equal(p.url, "http://127.0.0.1:9000/pair");
+  assert.deepEqual(JSON.parse(p.init.body), { client: "ext" });
+  assert.equal(p.init.headers.Authorization, undefined);
+  assert.deepEqual(JSON.parse(pairStatusRequest(9000, "rid").init.body), { id: "rid" });
+});
+
+test("answers: success text, the tray's own error, 401 means the pairing is lost", () => {
+  assert.deepEqual(readActionAnswer("recheck", 200, { ok: true, result: "rescheduled" }),
+    { ok: true, lost: false, text: "Recheck requested: rescheduled", data: { ok: true, result: "rescheduled" } });
+  const fail = readActionAnswer("acknowledge", 502, { ok: false, error: "demo sources cannot acknowledge" });
+  assert.equal(fail.ok, false);
+  assert.equal(fail.lost, false);
+  assert.equal(fail.text, "demo sources cannot acknowledge");
+  const lost = readActionAnswer("snooze", 401, { ok: false, error: "missing or wrong token: pair this client first" });
+  assert.equal(lost.lost, true);
+  assert.equal(lost.text, LOST_MESSAGE);
+  assert.equal(readActionAnswer("snooze", 403, null).text, "HTTP 403 from the tray");
+  assert.equal(readActionAnswer("snooze", 200, { ok: false }).ok, false, "2xx without ok:true is not success");
+  assert.match(successText("snooze", { snoozed_until: "2026-11-26T19:00:00Z" }), /^Notifications snoozed until /);
+  assert.equal(successText("snooze", {}), "Notifications snoozed");
+  assert.equal(successText("trello", { card_url: "https://trello.com/c/x" }), "Recorded on Trello");
+});
+
+test("storedToken accepts only a non-empty string token", () => {
+  assert.equal(storedToken({ [PAIRING_KEY]: { token: "x" } }), "x");
+  for (const bad of [{}, null, { [PAIRING_KEY]: {} }, { [PAIRING_KEY]: { token: "" } }, { [PAIRING_KEY]: { token: 5 } }]) {
+    assert.equal(storedToken(bad), null);
+  }
+});
+
+test("runAction sends the stored token; a 401 forgets it, other failures keep it", async () => {
+  const storage = paired();
+  const ok = fakeFetch([[200, { ok: true, snoozed_until: "2026-11-26T19:00:00Z" }]]);
+  const answer = await runAction({ fetch: ok, storage, port: 4000 }, "snooze", { preset: "1h" });
+  assert.equal(answer.ok, true);
+  assert.equal(ok.calls[0].init.headers.Authorization, "Bearer tok-1");
+  assert.deepEqual(ok.calls[0].body, { preset: "1h" });
+
+  const failing = fakeFetch([[502, { ok: false, error: "demo sources cannot acknowledge" }]]);
+  const f = await runAction({ fetch: failing, storage, port: 4000 }, "acknowledge", { source: "d", id: "x" });
+  assert.equal(f.text, "demo sources cannot acknowledge");
+  assert.equal(storedToken(storage.data), "tok-1", "a refused action keeps the pairing");
+
+  const down = await runAction({ fetch: fakeFetch([new TypeError("Failed to fetch")]), storage, port: 4000 }, "seen");
+  assert.equal(down.ok, false);
+  assert.equal(down.lost, false);
+  assert.match(down.text, /does not answer on 127\.0\.0\.1:4000/);
+  assert.equal(storedToken(storage.data), "tok-1", "a tray that is down keeps the pairing");
+
+  const lost = await runAction({ fetch: fakeFetch([[401, { ok: false, error: "missing or wrong token" }]]), storage, port: 4000 }, "seen");
+  assert.equal(lost.lost, true);
+  assert.equal(storage.data[PAIRING_KEY], undefined, "the refused token is forgotten");
+
+  const none = fakeFetch([[200, { ok: true }]]);
+  const unpaired = await runAction({ fetch: none, storage, port: 4000 }, "seen");
+  assert.equal(unpaired.ok, false);
+  assert.equal(none.calls.length, 0, "nothing is sent without a token");
+});
+
+test("a 401 for an old token does not forget a pairing made meanwhile", async () => {
+  const storage = paired();
+  const fetch = async () => {
+    await storage.set({ [PAIRING_KEY]: { token: "tok-2" } });   // Options finished a new pairing meanwhile
+    return { status: 401, ok: false, json: async () => ({ ok: false }) };
+  };
+  await runAction({ fetch, storage, port: 1 }, "seen");
+  assert.equal(storedToken(storage.data), "tok-2");
+});
+
+test("pair status answers", () => {
+  assert.equal(readPairStatus(200, { state: "pending" }).kind, "wait");
+  assert.deepEqual(readPairStatus(200, { state: "approved", token: "T" }), { kind: "paired", token: "T", text: "Paired" });
+  for (const state of ["approved", "delivered", "denied", "expired", "unknown", "weird"]) {
+    assert.equal(readPairStatus(200, { state }).kind, "failed", state);
+  }
+  assert.match(readPairStatus(200, { state: "denied" }).text, /denied/);
+  assert.match(readPairStatus(200, { state: "expired" }).text, /expired/);
+  assert.equal(readPairStatus(403, { ok: false, error: "forbidden" }).text, "forbidden");
+});
+
+/** A clock and sleep that advance together, so five minutes of polling take no time. */
+function fakeClock() {
+  let t = 1_000_000;
+  return { now: () => t, sleep: async (ms) => { t += ms; } };
+}
+
+test("pair: shows the code, polls every second, stores the token in local storage", async () => {
+  const storage = fakeStorage();
+  const clock = fakeClock();
+  const fetch = fakeFetch([[200, { id: "rid", code: "123456" }], [200, { state: "pending" }], [200, { state: "pending" }],
+    [200, { state: "approved", token: "the-token" }]]);
+  const codes = [];
+  const waits = [];
+  const result = await pair({ fetch, storage, port: 5000, client: "test", onCode: (c) => codes.push(c),
+    onWait: (w) => waits.push(w), ...clock });
+  assert.equal(result.kind, "paired");
+  assert.deepEqual(codes, ["123456"]);
+  assert.equal(waits.length, 2);
+  assert.deepEqual(fetch.calls.map((c) => c.url), ["http://127.0.0.1:5000/pair", ...Array(3).fill("http://127.0.0.1:5000/pair/status")]);
+  assert.deepEqual(fetch.calls[1].body, { id: "rid" });
+  assert.equal(storage.data[PAIRING_KEY].token, "the-token");
+  assert.ok(!Number.isNaN(Date.parse(storage.data[PAIRING_KEY].pairedAt)));
+});
+
+test("pair: gives up after five minutes, stops on denial, survives a tray hiccup", async () => {
+  const clock = fakeClock();
+  const waiting = fakeFetch([[200, { id: "rid", code: "000001" }], [200, { state: "pending" }]]);
+  const storage = fakeStorage();
+  const out = await pair({ fetch: waiting, storage, port: 1, client: "c", ...clock });
+  assert.equal(out.kind, "failed");
+  assert.match(out.text, /five minutes/);
+  assert.equal(waiting.calls.length - 1, PAIR_TIMEOUT_MS / PAIR_POLL_MS);
+  assert.deepEqual(storage.data, {});
+
+  const denied = await pair({ fetch: fakeFetch([[200, { id: "r", code: "1" }], [200, { state: "denied" }]]),
+    storage, port: 1, client: "c", ...fakeClock() });
+  assert.match(denied.text, /denied/);
+
+  const hiccup = fakeFetch([[200, { id: "r", code: "1" }], new TypeError("refused"), [200, { state: "approved", token: "T" }]]);
+  assert.equal((await pair({ fetch: hiccup, storage, port: 1, client: "c", ...fakeClock() })).kind, "paired");
+
+  const tooMany = await pair({ fetch: fakeFetch([[429, { ok: false, error: "too many pairing requests waiting" }]]),
+    storage: fakeStorage(), port: 1, client: "c", ...fakeClock() });
+  assert.equal(tooMany.text, "too many pairing requests waiting");
+  const down = await pair({ fetch: fakeFetch([new TypeError("refused")]), storage: fakeStorage(), port: 7, client: "c" });
+  assert.match(down.text, /does not answer on 127\.0\.0\.1:7/);
+});
