@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from integration.helpers import AppProcess, free_port
+from integration.helpers import AppProcess, Desktop, free_port
 
 
 def pytest_collection_modifyitems(items):
@@ -48,12 +48,3 @@ def desktop(tmp_path_factory):
     with Xvfb() as xvfb, Trayer(xvfb) as trayer, PrivateBus(tmp) as bus, \
             FakeNotifyd(bus, tmp / "notifications.jsonl") as notifyd:
         yield Desktop(xvfb=xvfb, trayer=trayer, bus=bus, notifyd=notifyd)
-
-
-class Desktop:
-    def __init__(self, **parts) -> None:
-        self.xvfb, self.trayer, self.bus, self.notifyd = (parts[k] for k in ("xvfb", "trayer", "bus", "notifyd"))
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {**self.xvfb.env, **self.bus.env}

@@ -233,3 +233,14 @@ def palette() -> dict[str, Any]:
 def validate_document(doc: dict) -> None:
     import jsonschema
     jsonschema.validate(doc, json.loads((SHARED / "status.schema.json").read_text()))
+
+
+class Desktop:
+    """Xvfb + trayer + a private session bus + the fake notification service."""
+
+    def __init__(self, **parts) -> None:
+        self.xvfb, self.trayer, self.bus, self.notifyd = (parts[k] for k in ("xvfb", "trayer", "bus", "notifyd"))
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**self.xvfb.env, **self.bus.env}

@@ -29,7 +29,30 @@ class Xvfb:
         self.proc: subprocess.Popen | None = None
         self.display = ""
 
-    def start(self) -> "Xvfb":
+    def start(self, attempts: int = 3) -> "Xvfb":
+        # Other X servers may come and go on this machine meanwhile (parallel test runs): retry
+        # until the display we were given really accepts clients.
+        for attempt in range(attempts):
+            self._spawn()
+            if self._connectable(timeout=5):
+                return self
+            self.stop()
+        raise RuntimeError(f"Xvfb {self.display} does not accept connections")
+
+    def _connectable(self, timeout: float) -> bool:
+        from Xlib import display as xdisplay
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.proc is not None and self.proc.poll() is not None:
+                return False
+            try:
+                xdisplay.Display(self.display).close()
+                return True
+            except Exception:
+                time.sleep(0.1)
+        return False
+
+    def _spawn(self) -> None:
         r, w = os.pipe()
         try:
             self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0",
@@ -47,7 +70,6 @@ class Xvfb:
         if not number:
             raise RuntimeError(f"Xvfb did not start (exit {self.proc.poll()})")
         self.display = f":{number}"
-        return self
 
     @property
     def env(self) -> dict[str, str]:
@@ -83,17 +105,32 @@ class Trayer:
         self.xvfb = xvfb
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 10) -> "Trayer":
+    def start(self, timeout: float = 10, attempts: int = 3) -> "Trayer":
+        for attempt in range(attempts):
+            try:
+                return self._start(timeout)
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.5)
+        return self
+
+    def _start(self, timeout: float) -> "Trayer":
         self.proc = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
                                       "--height", "32", "--SetDockType", "true", "--transparent", "false",
                                       "--tint", "0xffffff"], env={**os.environ, **self.xvfb.env},
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"trayer exited with {self.proc.returncode}")
-            if tray_owner(self.xvfb.display):
-                return self
+                err = self.proc.stderr.read() if self.proc.stderr else ""
+                raise RuntimeError(f"trayer exited with {self.proc.returncode}: {err.strip()[-500:]}")
+            try:
+                if tray_owner(self.xvfb.display):
+                    return self
+            except Exception as exc:   # the X server went away or reset the connection
+                if self.xvfb.proc is not None and self.xvfb.proc.poll() is not None:
+                    raise RuntimeError(f"Xvfb {self.xvfb.display} exited ({self.xvfb.proc.returncode})") from exc
             time.sleep(0.1)
         raise TimeoutError("trayer did not take the system tray selection")
 
@@ -114,3 +151,25 @@ def screenshot(display: str, path: Path) -> Path:
     subprocess.run(["import", "-display", display, "-window", "root", str(path)], check=True,
                    capture_output=True, timeout=20)
     return path
+
+
+def window_titles(display: str, wm_class: str) -> list[str]:
+    """WM_NAME of every window whose WM_CLASS contains `wm_class` (a tray icon's tooltip on X)."""
+    from Xlib import display as xdisplay
+    d = xdisplay.Display(display)
+    try:
+        found: list[str] = []
+        stack = [d.screen().root]
+        while stack:
+            w = stack.pop()
+            try:
+                cls = w.get_wm_class() or ()
+                if any(wm_class in c for c in cls):
+                    name = w.get_wm_name()
+                    found.append(name.decode() if isinstance(name, bytes) else str(name or ""))
+                stack.extend(w.query_tree().children)
+            except Exception:   # a window that went away meanwhile
+                continue
+        return found
+    finally:
+        d.close()
