@@ -336,6 +336,63 @@ def report(m: dict) -> None:
     print(f"TCP connections opened: {m['connections']}")
 
 
+def server_cost(tmp: Path, hosts: int, services: int, seconds: float = 15.0) -> None:
+    """What the detector costs a big icinga2: its CPU idle vs. answering CIB every 0.25 s, and what one
+    problems-only poll (the detector's trigger) and one whole-list poll cost there."""
+    from tray.sources.icinga2 import SERVICE_ATTRS, SERVICE_JOINS
+    from tray.sources.icinga2_stream import CibProbe
+    sys.path.insert(0, str(REPO / "tests" / "icinga"))
+    from ichelp import make_source
+    t = time.monotonic()
+    ic = start_icinga(tmp / "big", free_port(), env={"BULK_HOSTS": str(hosts), "BULK_SERVICES": str(services)},
+                      timeout=300)
+    print(f"\n== server cost: icinga2 with {hosts * services + 8} services (API up after {time.monotonic() - t:.0f}s)")
+    try:
+        for filt, code in (('match("b*", host.name)', 0), ('match("b*", host.name) && service.name == "s3"', 2)):
+            ic.api("POST", "actions/process-check-result",
+                   json={"type": "Service", "filter": filt, "exit_status": code, "plugin_output": "bulk"})
+        time.sleep(5)
+
+        def icinga_cpu(work) -> float:
+            c0, t0 = group_cpu_seconds(ic.proc.pid), time.monotonic()
+            work()
+            return (group_cpu_seconds(ic.proc.pid) - c0) * 100 / (time.monotonic() - t0)
+
+        idle = icinga_cpu(lambda: time.sleep(seconds))
+        src = make_source(url=ic.url, username="secondline", secret="sl-secret", ca_bundle=ic.ca)
+        from tray.sources.icinga2_stream import DetectorPace
+        for label, adaptive in (("fixed 0.25 s", False), ("adaptive (DetectorPace)", True)):
+            probe = CibProbe(src)
+            pace = DetectorPace(0.25)
+            took: list[float] = []
+            sizes: list[int] = []
+
+            def cib_loop() -> None:
+                end = time.monotonic() + seconds
+                while time.monotonic() < end:
+                    t0 = time.monotonic()
+                    status, body = probe.get(10)
+                    took.append(time.monotonic() - t0)
+                    pace.answered(took[-1])
+                    sizes.append(len(body))
+                    time.sleep(pace.interval if adaptive else 0.25)
+            busy = icinga_cpu(cib_loop)
+            probe.close()
+            took.sort()
+            print(f"CIB check {label}: icinga2 CPU {busy:.2f} % (idle {idle:.2f} %), {len(took)} checks in "
+                  f"{seconds:g} s, answer {sizes[-1]} bytes in p50 {pct(took, .5) * 1000:.0f} ms, "
+                  f"interval {pace.interval if adaptive else 0.25:.2f} s")
+        for label, body_json in (("problems-only poll (filter state != 0)", {"filter": "service.state != 0"}),
+                                 ("whole service list (no filter)", {})):
+            t0 = time.monotonic()
+            r = ic.session.post(f"{ic.url}/v1/objects/services", headers={"X-HTTP-Method-Override": "GET"},
+                                json={"attrs": SERVICE_ATTRS, "joins": SERVICE_JOINS, **body_json}, timeout=300)
+            print(f"{label}: {len(r.content) / 1048576:.1f} MiB, {len(r.json()['results'])} services, "
+                  f"{time.monotonic() - t0:.2f} s")
+    finally:
+        stop_icinga(ic.proc)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--changes", type=int, default=20)
@@ -343,7 +400,13 @@ def main() -> None:
     ap.add_argument("--services", type=int, default=20)
     ap.add_argument("--detect", type=float, default=0.25)
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--server-cost", type=int, default=0, metavar="HOSTS",
+                    help="only measure what the detector costs an icinga2 with HOSTS x 10 services")
     args = ap.parse_args()
+    if args.server_cost:
+        with tempfile.TemporaryDirectory(prefix="secondline-bench-") as tmp_s:
+            server_cost(Path(tmp_s), args.server_cost, 10)
+        return
     with tempfile.TemporaryDirectory(prefix="secondline-bench-") as tmp_s:
         tmp = Path(tmp_s)
         ic = start_icinga(tmp / "icinga", free_port(),

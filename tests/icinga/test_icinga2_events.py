@@ -214,3 +214,17 @@ def test_poll_budget_polls_cheap_servers_at_once_and_spaces_expensive_polls():
     assert not b.due(105.0, 0.6)
     assert b.due(105.5, 0.6)                       # ...and is polled when the gap ends
     assert not b.due(106.0, 0.6)                   # nothing pending: nothing asked
+
+
+def test_detector_pace_backs_off_where_the_counters_are_expensive():
+    from tray.sources.icinga2_stream import DetectorPace
+    p = DetectorPace(0.25)
+    assert p.interval == 0.25
+    p.answered(0.002)                              # 1,000 services: as configured
+    assert p.interval == 0.25
+    for _ in range(20):
+        p.answered(0.054)                          # 50,000 services: ~1 s, 5 % of a core
+    assert 1.0 <= p.interval <= 1.1
+    for _ in range(20):
+        p.answered(10.0)                           # a server in trouble: never slower than 30 s
+    assert p.interval == 30.0

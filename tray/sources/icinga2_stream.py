@@ -518,16 +518,42 @@ class PollBudget:
         return True
 
 
+class DetectorPace:
+    """How often to ask for the CIB counters: `detect_interval`, slowed down on servers where the
+    answer is expensive. Icinga computes the counters by walking every object: measured here ~2 ms
+    for 1,000 services but 54 ms for 50,000, where a check every 0.25 s took 18.7 % of a core from
+    icinga2. So the detector keeps to SERVER_SHARE of one core: interval >= answer time / SERVER_SHARE
+    (smoothed), i.e. ~1 s at 50,000 services, with the event stream covering in between. Pure.
+    """
+
+    SERVER_SHARE = 0.05
+
+    def __init__(self, configured: float) -> None:
+        self.configured = configured
+        self.cost: float | None = None
+
+    def answered(self, seconds: float) -> None:
+        self.cost = seconds if self.cost is None else 0.7 * self.cost + 0.3 * seconds
+
+    @property
+    def interval(self) -> float:
+        if self.cost is None:
+            return self.configured
+        return min(max(self.configured, self.cost / self.SERVER_SHARE), 30.0)
+
+
 def run_detector(src: Any, http: Any, ctx: Any) -> None:
     """Watcher: poll the O(1)-sized CIB counters; a change asks for a full poll at once."""
-    interval = float(src.settings.detect_interval)
     timeout = min(float(src.config.timeout), 5.0)
     probe = CibProbe(src)
     budget = PollBudget()
+    pace = DetectorPace(float(src.settings.detect_interval))
     last: dict[str, float] | None = None
     try:
-        while not ctx.wait(interval):
+        while not ctx.wait(pace.interval):
+            asked = time.monotonic()
             status, body = probe.get(timeout)
+            pace.answered(time.monotonic() - asked)
             if status in (403, 404):
                 # No status/query permission: the stream alone still works (slower); say it once.
                 log.warning("%s: the ApiUser may not read /v1/status (status/query): change detection "
