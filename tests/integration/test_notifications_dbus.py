@@ -73,3 +73,24 @@ def test_no_session_bus_falls_back_to_the_console_and_says_why_once(desktop, run
     assert "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset)" in out
     assert "Traceback" not in out
     assert app.stop() == 0
+
+
+def test_clicking_a_popup_opens_the_alert(desktop, run_app, home, tmp_path):
+    notifyd = desktop.notifyd
+    notifyd.log_path.write_text("")
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"          # stands in for the person's browser
+    browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n')
+    browser.chmod(0o755)
+    app = run_app(["run", "--demo"], clean_env(home, **desktop.env, BROWSER=f"{browser} %s"))
+    recs = notifyd.wait_for(lambda r: r["summary"] == "WARNING: app-staging-1: disk /var 91%", timeout=20)
+    warning = next(r for r in recs if r["summary"].startswith("WARNING"))
+    assert "default" in warning["actions"]      # the pop-up is clickable
+    notifyd.click(warning["id"], "default")
+    end = time.monotonic() + 10
+    while time.monotonic() < end and not (opened.exists() and opened.read_text().strip()):
+        time.sleep(0.1)
+    assert opened.exists(), f"no browser was opened\n{app.output()}"
+    assert opened.read_text().splitlines() == [
+        "https://monitoring.example.com/icingaweb2/icingadb/service?name=disk&host.name=app-staging-1"]
+    assert app.stop() == 0

@@ -130,6 +130,13 @@ class FakeNotifyd:
             time.sleep(0.2)
         raise AssertionError(f"no matching notification within {timeout} s; got: {self.records()}")
 
+    def click(self, notification_id: int, action: str = "default") -> None:
+        """Play a click on a pop-up (the daemon emits ActionInvoked)."""
+        subprocess.run(["dbus-send", "--session", "--type=method_call", f"--dest={self.NAME}",
+                        "/org/freedesktop/Notifications", "org.secondline.Test.Click",
+                        f"uint32:{notification_id}", f"string:{action}"],
+                       env={**os.environ, **self.bus.env}, check=True, capture_output=True, timeout=10)
+
     def stop(self) -> None:
         _stop(self.proc)
 

@@ -3,6 +3,10 @@
 Run it on a (private) session bus: `python fake_notifyd.py LOGFILE`. It owns the name, prints
 "fake-notifyd ready" once it does, and appends every Notify call as one JSON line to LOGFILE
 (app_name, summary, body, actions, hints, expire_timeout), so a test can read what popped up.
+
+A test plays the person clicking a pop-up with the extra method `org.secondline.Test.Click(id,
+action_key)` on the same object: the service emits `ActionInvoked(id, action_key)` as a real
+notification daemon does (action "default" = a click on the pop-up's body).
 """
 # No `from __future__ import annotations`: dbus-fast reads the signature strings below.
 import asyncio
@@ -55,9 +59,21 @@ class Notifications(ServiceInterface):
         return [id, action_key]
 
 
+class TestControl(ServiceInterface):
+    def __init__(self, notifications: Notifications) -> None:
+        super().__init__("org.secondline.Test")
+        self.notifications = notifications
+
+    @method()
+    def Click(self, id: "u", action_key: "s") -> None:  # noqa: F821,A002
+        self.notifications.ActionInvoked(id, action_key)
+
+
 async def main(log_path: str) -> None:
     bus = await MessageBus().connect()
-    bus.export(PATH, Notifications(log_path))
+    service = Notifications(log_path)
+    bus.export(PATH, service)
+    bus.export(PATH, TestControl(service))
     await bus.request_name(NAME)
     print("fake-notifyd ready", flush=True)
     await bus.wait_for_disconnect()   # the bus going away (end of the test) ends this process
