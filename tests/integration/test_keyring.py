@@ -128,14 +128,24 @@ def test_missing_secret_shows_in_status_json(run_app, home, tmp_path):
 
 
 def test_no_keyring_backend_makes_the_source_unknown_with_the_fix(run_app, home, tmp_path):
+    """A source whose secret is required (Grafana's service-account token) on a machine without a
+    keyring: the error says why and names the fixes (a Secret Service, or the environment)."""
     with FakeAlertmanager(token=SECRET) as am:
-        cfg = am_config(tmp_path / "config.toml", am.url)
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(f"""[[sources]]
+name = "prod-grafana"
+type = "grafana"
+group = "production"
+interval = 1
+url = "{am.url}"
+""")
         env = clean_env(home, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
         app = run_app(["run", "--headless", "--config", str(cfg)], env)
         doc = app.wait_status(lambda d: d["sources"][0]["error"], timeout=15)
-        assert doc["sources"][0]["health"] == "unknown"
-        assert "no usable keyring" in doc["sources"][0]["error"]
-        assert "SECONDLINE_SECRET_PROD_AM" in doc["sources"][0]["error"]
+        src = doc["sources"][0]
+        assert src["health"] == "unknown"
+        assert "no usable keyring" in src["error"] and "SECONDLINE_SECRET_PROD_GRAFANA" in src["error"], src
+        assert am.requests == []
 
 
 def test_secret_from_the_environment_without_any_keyring(run_app, home, tmp_path):
