@@ -56,3 +56,55 @@ def test_state_change_reaches_status_json_between_polls(icinga, tmp_path):
     finally:
         app.stop()
     assert "Traceback" not in app.output()
+
+
+def test_check_prints_the_icinga2_row_with_its_health(icinga, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from icinga_server import REPO
+    icinga.reset("h1!svc3")
+    icinga.set_state("h1!svc3", 2, "check me")
+    try:
+        cfg = icinga_config(tmp_path / "config.toml", icinga, stream=False)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SECONDLINE_SECRET_")}
+        env.update(SECONDLINE_SECRET_IC="sl-secret", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "c"),
+                   XDG_STATE_HOME=str(tmp_path / "s"), XDG_CACHE_HOME=str(tmp_path / "k"))
+        out = subprocess.run([sys.executable, "-m", "tray", "check", "--config", str(cfg)], env=env, cwd=str(REPO),
+                             capture_output=True, text=True, timeout=60)
+        row = next(line for line in out.stdout.splitlines() if line.startswith("ic "))
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "icinga2" in row and "critical" in row
+        env["SECONDLINE_SECRET_IC"] = "wrong"
+        out = subprocess.run([sys.executable, "-m", "tray", "check", "--config", str(cfg)], env=env, cwd=str(REPO),
+                             capture_output=True, text=True, timeout=60)
+        row = next(line for line in out.stdout.splitlines() if line.startswith("ic "))
+        assert out.returncode == 1 and "unknown" in row and "HTTP 401" in row and "secondline login ic" in row
+    finally:
+        icinga.reset("h1!svc3")
+
+
+def test_stream_error_shows_only_while_icinga_is_down(tmp_path):
+    """A second, private icinga2: stop it under a running app, start it again on the same port."""
+    from icinga_server import start_icinga, stop_icinga
+    port = free_port()
+    ic = start_icinga(tmp_path / "icinga", port)
+    app = None
+    try:
+        cfg = icinga_config(tmp_path / "config.toml", ic, interval=60)
+        app = App(cfg, free_port(), {"ic": "sl-secret"}, tmp_path / "app.log")
+        app.wait_ready("ic")
+        time.sleep(1.0)
+        assert app.source("ic")["error"] is None
+        stop_icinga(ic.proc)
+        _wait(lambda: app.source("ic")["error"], 15)               # the stream / detector say so
+        err = app.source("ic")["error"]
+        assert "stream" in err or "refused" in err or "connect" in err, err
+        ic = start_icinga(tmp_path / "icinga", port)                 # same dir, same port, same CA
+        _wait(lambda: app.source("ic")["error"] is None, 30)        # back: the error goes away by itself
+        ic.set_state("h1!svc1", 2, "after restart")
+        _wait(lambda: (_alert(app, "ic", "h1!svc1") or {}).get("severity") == "critical", 10)
+    finally:
+        if app:
+            app.stop()
+        stop_icinga(ic.proc)

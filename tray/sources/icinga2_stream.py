@@ -1,18 +1,28 @@
 """Icinga 2 push: the `/v1/events` stream, the `/v1/status/CIB` change detector, and the live alert set.
 
-Why two watchers
-    Measured on Debian's icinga2 2.13.6 (20 `process-check-result` calls, stream open): 14 of 20
-    StateChange events arrived within 2 ms, 6 of 20 only after 3.95-4.42 s (a server-side tick), while
-    the object query and the CIB counters showed the new state at once. The stream sends nothing at
-    all while nothing happens (no heartbeat in 100 s of silence).
-    So the stream alone gives p95 ~4.4 s. The cheapest addition that reaches sub-second detection is a
-    change detector: `GET /v1/status/CIB` every `detect_interval` (0.5 s) over the pooled keep-alive
-    connection. Its answer is ~1.2 KB whatever the size of the installation (counters such as
-    num_services_critical / _acknowledged / _in_downtime / _pending and the same for hosts); when a
-    counter moves, the detector asks the scheduler for a full (filtered) poll. A `last_state_change > T`
-    filtered object query was the alternative: a few bytes smaller, but it makes Icinga evaluate a
-    filter expression on every object each time and misses acknowledgements and downtimes.
-    Figures from bench/detect_latency.py are in the module docstring of that bench and the report.
+Why two watchers (measured on Debian's icinga2 2.13.6 on this machine)
+    The stream alone is not enough. With changes 6 s apart, 6 of 20 StateChange events arrived only
+    after 3.95-4.42 s; with changes 0.5-1 s apart, events were held and sent in batches on a ~5 s tick
+    (70 % late, up to 4.8 s; several queues on the same server were late together, so more streams
+    do not help). The object query and the CIB counters showed each change at once. The stream also
+    sends nothing while nothing happens (no heartbeat in 100 s).
+    So a change detector runs beside it: `GET /v1/status/CIB` every `detect_interval` (0.25 s) on one
+    keep-alive connection (`CibProbe`). The answer is ~1.3 KB whatever the installation's size (counters
+    such as num_services_critical / _acknowledged / _in_downtime / _pending, and the same for hosts);
+    when a counter moves, the detector asks the scheduler for a full, problems-only poll. Alternatives
+    weighed: a `last_state_change > T` filtered query (few bytes, but Icinga evaluates a filter
+    expression on every object each time, it needs the filter permission, and it misses acks and
+    downtimes), and a 1 s full poll (what Nagstamon does at its fastest).
+    Figures (bench/detect_latency.py, 1,008 services, 20 changes, app at interval 60 s):
+      stream + CIB every 0.25 s: p50 60 ms, p95 313 ms; app CPU idle 0.30 %; on icinga2 idle 222 req/min,
+        360 KiB/min, icinga2 CPU 0.55 %.
+      1 s full poll of all services: p50 687 ms, p95 1054 ms; client CPU 1.94 %; 54 req/min,
+        44,026 KiB/min, icinga2 CPU 4.25 %.
+    Cost on a big server (`--server-cost 5000`, 50,008 services): Icinga computes the CIB counters by
+    walking every object (54-90 ms an answer there), so a fixed 0.25 s detector took 15-19 % of a core
+    from icinga2. `DetectorPace` keeps the detector to 5 % of a core (3.2 % measured: a check every
+    ~2 s there; still 0.25 s below ~5,000 objects), and `PollBudget` keeps detector-triggered polls to
+    25 % of the time (a problems-only poll there: 4.1 MiB, 0.6-0.8 s; the whole list: 38.5 MiB, 3.7-5 s).
 
 Applying events
     `LiveState` holds the current non-OK objects (host / service `ObjectState`s). A poll replaces them;
@@ -495,11 +505,13 @@ class PollBudget:
     On a small installation a poll takes ~30 ms and changes are rare: every change is polled at once.
     On 50,000 services with 5,000 problems one poll moves ~6 MB and costs ~0.3 s of parsing here, and the
     counters move all the time: polls are then kept to at most DUTY of the time (the gap after a poll
-    is (1 / DUTY - 1) times its duration), a change during the gap is polled when it ends, and the
-    event stream still applies what it delivers in between. Pure: time comes in as an argument.
+    is (1 / DUTY - 1) = 3 times its duration), a change during the gap is polled when it ends, and the
+    event stream still applies what it delivers in between. (DUTY 0.1 was tried first: under load a
+    100 ms poll on 1,000 services then held the next change back by up to 0.9 s.) Pure: time comes in
+    as an argument.
     """
 
-    DUTY = 0.1
+    DUTY = 0.25
 
     def __init__(self) -> None:
         self.next_allowed = 0.0
@@ -523,23 +535,33 @@ class DetectorPace:
     answer is expensive. Icinga computes the counters by walking every object: measured here ~2 ms
     for 1,000 services but 54 ms for 50,000, where a check every 0.25 s took 18.7 % of a core from
     icinga2. So the detector keeps to SERVER_SHARE of one core: interval >= answer time / SERVER_SHARE
-    (smoothed), i.e. ~1 s at 50,000 services, with the event stream covering in between. Pure.
+    (median of recent answers), i.e. ~1-2 s at 50,000 services, with the event stream covering in between. Pure.
     """
 
     SERVER_SHARE = 0.05
+    WINDOW = 15
 
     def __init__(self, configured: float) -> None:
         self.configured = configured
-        self.cost: float | None = None
+        self.recent: list[float] = []
 
     def answered(self, seconds: float) -> None:
-        self.cost = seconds if self.cost is None else 0.7 * self.cost + 0.3 * seconds
+        # The median of the last answers: a small server answers in ~1 ms with the odd 30-80 ms spike
+        # (its own timers), which must not slow the detector; a big one is slow every time.
+        self.recent = (self.recent + [seconds])[-self.WINDOW:]
+
+    @property
+    def cost(self) -> float | None:
+        if not self.recent:
+            return None
+        return sorted(self.recent)[len(self.recent) // 2]
 
     @property
     def interval(self) -> float:
-        if self.cost is None:
+        cost = self.cost
+        if cost is None:
             return self.configured
-        return min(max(self.configured, self.cost / self.SERVER_SHARE), 30.0)
+        return min(max(self.configured, cost / self.SERVER_SHARE), 30.0)
 
 
 def run_detector(src: Any, http: Any, ctx: Any) -> None:
@@ -575,6 +597,9 @@ def run_detector(src: Any, http: Any, ctx: Any) -> None:
             except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 raise SourceError(f"status check: {probe.where} sent invalid JSON", kind="bad_content") from None
             counters = cib_counters(payload)
+            if last is None:
+                # Up (again): clears an error a failed check left on the source while the stream stayed up.
+                ctx.connected()
             now = time.monotonic()
             cost = float(getattr(src, "last_poll_seconds", 0.0) or 0.0)
             if budget.changed(now, cost) if (last is not None and counters != last) else budget.due(now, cost):
