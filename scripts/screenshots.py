@@ -4,10 +4,12 @@
                       tray shows, drawn by the app's own code, at 64 px and at a 22 px panel size)
   tray-xvfb.png       the real tray icon docked in trayer (an XEmbed tray host) on Xvfb, pystray's
                       xorg backend, while the demo is critical: a screenshot of the X screen
-  tray-menu.png       the tray menu: tray.trayicon.menu_model() for the demo's critical step, drawn
-                      with Pillow. Not a screenshot: pystray's xorg backend (the one that runs without
-                      PyGObject) has no menus, so the menu model the gtk/appindicator backends show is
-                      rendered here instead
+  tray-menu.png       the real tray menu, opened with a right click (xdotool) on the icon docked in
+                      trayer on Xvfb, pystray's gtk backend, its production submenu opened: a screenshot.
+                      pystray's xorg backend (the one without PyGObject) has no menus, so this needs a
+                      Python with PyGObject and GTK 3 (--gtk-python; see below); without one it is skipped
+  tray-menu-model.png tray.trayicon.menu_model() for the demo's critical step drawn with Pillow (not a
+                      screenshot; says so in the picture): the same model the gtk backend shows
   dashboard.png       http://127.0.0.1:PORT/ of a running `secondline run --headless` with the demo
                       scenario, at the critical step, in headless Chromium
   popup.png           the browser extension's popup (extension/ built and loaded unpacked in headless
@@ -16,7 +18,14 @@
 The demo is the built-in scenario (tray.sources.demo.demo_config_toml, as `run --demo` uses) with a
 slower step, so that the critical step lasts long enough to be photographed.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/img] [--only icons,menu,tray,dashboard,popup]
+    .venv/bin/python scripts/screenshots.py [--out docs/img] [--only icons,menu,tray,gtkmenu,dashboard,popup]
+                                            [--gtk-python PATH]
+
+The gtk menu picture runs the app with another Python that has PyGObject: Debian's, in a venv that
+sees its system packages (PyGObject from PyPI does not build on bookworm):
+    apt-get install python3-gi gir1.2-gtk-3.0 xdotool
+    /usr/bin/python3 -m venv --system-site-packages .venv-gtk && .venv-gtk/bin/pip install -e .
+(--gtk-python defaults to .venv-gtk/bin/python when it exists).
 
 Needs: Pillow; for tray-xvfb.png Xvfb, trayer and ImageMagick's `import`; for dashboard/popup
 Debian's /usr/bin/chromium, Playwright (never `playwright install`) and node (extension build).
@@ -318,6 +327,187 @@ def tray_on_xvfb(out: Path) -> Path:
                 p.wait(5)
 
 
+# A silent org.freedesktop.Notifications on the private bus: pystray's gtk backend and the app's own
+# notifier find a notification service, and nothing draws a pop-up over the menu.
+SILENT_NOTIFYD = r"""
+import asyncio
+from dbus_fast.aio import MessageBus
+from dbus_fast.service import ServiceInterface, method
+
+class Notifications(ServiceInterface):
+    def __init__(self):
+        super().__init__("org.freedesktop.Notifications")
+        self.n = 0
+    @method()
+    def Notify(self, app_name: 's', replaces_id: 'u', app_icon: 's', summary: 's', body: 's',
+               actions: 'as', hints: 'a{sv}', expire_timeout: 'i') -> 'u':
+        self.n += 1
+        return self.n
+    @method()
+    def CloseNotification(self, id: 'u'):
+        pass
+    @method()
+    def GetCapabilities(self) -> 'as':
+        return ["body", "actions"]
+    @method()
+    def GetServerInformation(self) -> 'ssss':
+        return ["silent", "secondline-screenshots", "1.0", "1.2"]
+
+async def main():
+    bus = await MessageBus().connect()
+    bus.export("/org/freedesktop/Notifications", Notifications())
+    await bus.request_name("org.freedesktop.Notifications")
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+GTK_STEP_SECONDS = 20.0       # the menu is opened by hand-like steps: give the critical step time
+
+
+# -- the real menu: pystray's gtk backend on Xvfb --------------------------------------------------
+
+def gtk_python_ok(python: str) -> bool:
+    probe = ("import gi; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk; "
+             "import PIL, keyring, requests, platformdirs, desktop_notifier, importlib.util; "
+             "assert importlib.util.find_spec('pystray')")   # importing pystray needs a display
+    try:
+        return subprocess.run([python, "-c", probe], capture_output=True, timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(REPO)}).returncode == 0
+    except OSError:
+        return False
+
+
+def popups(display: str) -> list[tuple[int, int, int, int]]:
+    """Mapped override-redirect top-level windows (menus), as (x, y, width, height), oldest first."""
+    from Xlib import X
+    from Xlib import display as xdisplay
+    d = xdisplay.Display(display)
+    try:
+        out = []
+        for w in d.screen().root.query_tree().children:
+            try:
+                a = w.get_attributes()
+                if a.map_state == X.IsViewable and a.override_redirect:
+                    g = w.get_geometry()
+                    if g.width > 50 and g.height > 20:
+                        out.append((g.x, g.y, g.width, g.height))
+            except Exception:
+                pass
+        return out
+    finally:
+        d.close()
+
+
+def gtk_menu_on_xvfb(out: Path, python: str) -> Path:
+    width, height = 1000, 420
+    r, w = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", f"{width}x{height}x24", "-wr",
+                             "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as f:
+        display = ":" + f.readline().strip()
+    procs: list[subprocess.Popen] = [xvfb]
+    tmp = Path(tempfile.mkdtemp(prefix="sl-shots-gtk-"))
+    try:
+        # pystray's gtk backend needs a session bus; a private one, stopped at the end.
+        # (It starts services such as the notification daemon on this display.)
+        bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "DISPLAY": display, "NO_AT_BRIDGE": "1"})
+        procs.append(bus)
+        address = bus.stdout.readline().strip()
+        # trayer at the top left: the menu and its submenus open to the right, side by side.
+        procs.append(subprocess.Popen(["trayer", "--edge", "top", "--align", "left", "--widthtype", "request",
+                                       "--height", "32", "--SetDockType", "true", "--transparent", "false",
+                                       "--tint", "0x303030"], env={**os.environ, "DISPLAY": display},
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        notifyd = subprocess.Popen([sys.executable, "-c", SILENT_NOTIFYD], stdout=subprocess.PIPE, text=True,
+                                   env={**os.environ, "DBUS_SESSION_BUS_ADDRESS": address})
+        procs.append(notifyd)
+        if notifyd.stdout.readline().strip() != "ready":
+            raise SystemExit("the silent notification service did not start")
+        from tray.doctor import system_tray_owner
+        wait_for(lambda: system_tray_owner(display), 10, "trayer to own the system tray")
+        from tray.sources.demo import demo_config_toml
+        port = free_port()
+        cfg = tmp / "config.toml"
+        cfg.write_text(demo_config_toml(port=port, step_seconds=GTK_STEP_SECONDS))
+        env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY",)}
+        env.update(DISPLAY=display, DBUS_SESSION_BUS_ADDRESS=address, PYSTRAY_BACKEND="gtk",
+                   PYTHONPATH=str(REPO), NO_AT_BRIDGE="1", HOME=str(tmp), XDG_CONFIG_HOME=str(tmp / "c"),
+                   XDG_STATE_HOME=str(tmp / "s"), XDG_CACHE_HOME=str(tmp / "cache"),
+                   XDG_DATA_HOME=str(tmp / "d"),
+                   # no keyring daemon on this bus: it would open a "new keyring" prompt on the screen
+                   PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+        log = open(tmp / "app.log", "w")
+        app = subprocess.Popen([python, "-m", "tray", "run", "--config", str(cfg), "--port", str(port)],
+                               cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        procs.append(app)
+
+        def state() -> str | None:
+            if app.poll() is not None:
+                raise SystemExit("secondline (gtk) exited:\n" + (tmp / "app.log").read_text()[-2000:])
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status.json", timeout=2) as resp:
+                return json.loads(resp.read())["state"]
+        wait_for(lambda: state() == "critical", 6 * GTK_STEP_SECONDS, "the demo's critical step")
+        time.sleep(1.0)
+        xdo = {**os.environ, "DISPLAY": display}
+        # trayer sits at the top left; the icon is its first 32 px.
+        subprocess.run(["xdotool", "mousemove", "17", "16", "click", "3"], env=xdo, check=True)
+        try:
+            menu = wait_for(lambda: popups(display), 10, "the menu")[0]
+        except TimeoutError:
+            raise SystemExit("the gtk tray menu did not open; the app said:\n" + (tmp / "app.log").read_text()[-2000:])
+        time.sleep(0.5)     # GTK ignores pointer motion for a moment after a menu pops up
+
+        def open_first_submenu(box: tuple[int, int, int, int], count: int, what: str) -> list:
+            """Hover down the rows of a menu until a submenu opens: the first row that has one."""
+            x, y, w, h = box
+            for row_y in range(y + 8, y + h - 4, 8):
+                subprocess.run(["xdotool", "mousemove", str(x + 60), str(row_y)], env=xdo, check=True)
+                try:
+                    return wait_for(lambda: len(popups(display)) >= count and popups(display), 0.8, what)
+                except TimeoutError:
+                    continue
+            subprocess.run(["import", "-display", display, "-window", "root", str(out / "tray-menu-failed.png")],
+                           capture_output=True)
+            raise SystemExit(f"the tray menu: {what} did not open (see {out / 'tray-menu-failed.png'})")
+
+        # The first row with a submenu is the first group (production, the critical one), and in it
+        # its source, whose submenu lists the alert.
+        opened = open_first_submenu(menu, 2, "the production submenu")
+        sub = [p for p in opened if p != menu][0]
+        open_first_submenu(sub, 3, "the source submenu")
+        if state() != "critical":
+            raise SystemExit("the demo moved on from its critical step while the menu was opened; run again")
+        time.sleep(0.5)
+        shot = tmp / "root.png"
+        subprocess.run(["import", "-display", display, "-window", "root", str(shot)], check=True,
+                       capture_output=True, timeout=30)
+        boxes = popups(display)
+        right = min(width, max(x + w for x, y, w, h in boxes) + 16)
+        bottom = min(height, max(y + h for x, y, w, h in boxes) + 16)
+        img = Image.open(shot).convert("RGB").crop((0, 0, right, bottom))
+        canvas = Image.new("RGB", (img.width, img.height + 26), "white")
+        canvas.paste(img, (0, 0))
+        ImageDraw.Draw(canvas).text((8, img.height + 13), "A screenshot: pystray gtk backend, trayer on Xvfb, "
+                                    "right click on the icon, the demo at its critical step", font=font(12),
+                                    fill="#444", anchor="lm")
+        path = out / "tray-menu.png"
+        canvas.save(path, optimize=True)
+        return path
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # -- Chromium: dashboard and popup -----------------------------------------------------------------
 
 def extension_id(manifest: dict) -> str:
@@ -374,7 +564,9 @@ def browser_shots(out: Path, want: set[str]) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "img")
-    ap.add_argument("--only", default="icons,menu,tray,dashboard,popup")
+    ap.add_argument("--only", default="icons,menu,tray,gtkmenu,dashboard,popup")
+    ap.add_argument("--gtk-python", help="a Python with PyGObject + GTK 3 and the app's dependencies "
+                    "(default: .venv-gtk/bin/python when it exists)")
     args = ap.parse_args(argv)
     want = {w.strip() for w in args.only.split(",") if w.strip()}
     out: Path = args.out
@@ -384,8 +576,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         made.append(out / "icons.png")
         icons_strip().save(made[-1], optimize=True)
     if "menu" in want:
-        made.append(out / "tray-menu.png")
+        made.append(out / "tray-menu-model.png")
         menu_picture(demo_snapshot(CRITICAL_STEP)).save(made[-1], optimize=True)
+    if "gtkmenu" in want:
+        gtk_python = args.gtk_python or str(REPO / ".venv-gtk" / "bin" / "python")
+        if not (shutil.which("Xvfb") and shutil.which("trayer") and shutil.which("xdotool")
+                and shutil.which("dbus-daemon")):
+            print("skipped tray-menu.png: Xvfb, trayer, xdotool or dbus-daemon is not installed", file=sys.stderr)
+        elif not gtk_python_ok(gtk_python):
+            print(f"skipped tray-menu.png: {gtk_python} cannot import gi/Gtk 3 and the app's packages "
+                  "(see --gtk-python)", file=sys.stderr)
+        else:
+            made.append(gtk_menu_on_xvfb(out, gtk_python))
     if "tray" in want:
         if shutil.which("Xvfb") and shutil.which("trayer") and shutil.which("import"):
             made.append(tray_on_xvfb(out))

@@ -1,7 +1,10 @@
 """scripts/screenshots.py draws the README pictures from the real code: the icon grid holds exactly
-tray.icon.render's images, the menu picture comes from menu_model at the demo's critical step, and
-the full run (Xvfb tray, dashboard and popup in Chromium) writes every picture with the critical
-colour in it."""
+tray.icon.render's images, the menu model picture comes from menu_model at the demo's critical step,
+and the full run (icon and the real gtk menu on Xvfb, dashboard and popup in Chromium) writes every
+picture with the critical colour in it.
+
+The real menu needs a Python with PyGObject (Debian's python3-gi): `.venv-gtk` (see the script's
+docstring) or SECONDLINE_GTK_PYTHON. Without one the script must say it skipped that picture."""
 from __future__ import annotations
 
 import importlib.util
@@ -66,13 +69,29 @@ def test_menu_picture_is_the_critical_step_of_the_demo():
 
 @pytest.mark.slow
 def test_full_run_writes_every_picture(tmp_path):
-    out = subprocess.run([sys.executable, "scripts/screenshots.py", "--out", str(tmp_path)], cwd=REPO,
-                         capture_output=True, text=True, timeout=300)
+    import os
+    gtk_python = os.environ.get("SECONDLINE_GTK_PYTHON") or str(REPO / ".venv-gtk" / "bin" / "python")
+    shots = load_script()
+    has_gtk = shots.gtk_python_ok(gtk_python)
+    out = subprocess.run([sys.executable, "scripts/screenshots.py", "--out", str(tmp_path), "--gtk-python",
+                          gtk_python], cwd=REPO, capture_output=True, text=True, timeout=400)
     assert out.returncode == 0, out.stderr[-3000:]
     names = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert names == ["dashboard.png", "icons.png", "popup.png", "tray-menu.png", "tray-xvfb.png"]
+    expected = ["dashboard.png", "icons.png", "popup.png", "tray-menu-model.png", "tray-xvfb.png"]
+    if has_gtk:
+        expected = sorted(expected + ["tray-menu.png"])
+    else:
+        assert "skipped tray-menu.png" in out.stderr
+    assert names == expected
     critical = rgb(palette()["critical"])
-    for name in ("dashboard.png", "popup.png", "tray-xvfb.png"):
+    for name in ("dashboard.png", "popup.png", "tray-xvfb.png") + (("tray-menu.png",) if has_gtk else ()):
         img = Image.open(tmp_path / name)
         assert has_colour(img, critical, 200), name          # photographed at the critical step
     assert has_colour(Image.open(tmp_path / "dashboard.png"), rgb(palette()["warning"]), 200)
+
+
+def test_gtk_python_probe_rejects_a_python_without_pygobject(tmp_path):
+    shots = load_script()
+    assert not shots.gtk_python_ok(str(tmp_path / "no-such-python"))
+    has_gi = subprocess.run([sys.executable, "-c", "import gi"], capture_output=True).returncode == 0
+    assert shots.gtk_python_ok(sys.executable) is has_gi
