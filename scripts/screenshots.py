@@ -54,7 +54,6 @@ sys.path.insert(0, str(REPO))
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from tray import icon as icons  # noqa: E402
-from tray.document import palette  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
