@@ -73,7 +73,9 @@ async function showPaired() {
   if (paired) {
     const at = Date.parse(stored[PAIRING_KEY].pairedAt);
     showPairState("paired", Number.isNaN(at) ? "Paired" : `Paired (since ${new Date(at).toLocaleString()})`);
-  } else if ($("pair-state").dataset.kind !== "failed") {
+  } else if ($("pair-state").dataset.kind === "paired") {
+    // Lost elsewhere (the popup forgets a token the tray refuses); other messages (a failure, "forgotten")
+    // stay until the next attempt.
     showPairState("none", "Not paired.");
   }
 }

@@ -87,8 +87,10 @@ function actionButton(a, b) {
   const busyKey = `${key(a.source, a.id)}\u0000${b.action}`;
   const button = el("button", { type: "button", "data-action": b.action, "aria-label": `${b.verb}: ${a.title}`,
     title: b.verb, text: ui.busy.has(busyKey) ? "…" : b.label });
-  button.disabled = ui.busy.has(busyKey);
+  // Busy is aria-disabled, not disabled: a disabled button drops the keyboard focus.
+  if (ui.busy.has(busyKey)) button.setAttribute("aria-disabled", "true");
   button.addEventListener("click", async () => {
+    if (ui.busy.has(busyKey)) return;
     ui.busy.add(busyKey);
     ui.rerender();
     const answer = await act(b.action, { source: a.source, id: a.id });
@@ -97,8 +99,6 @@ function actionButton(a, b) {
     showResult(answer.ok ? `${b.verb} (${a.title}): ${answer.text}` : `${b.verb} failed (${a.title}): ${answer.text}`,
       answer.ok);
     ui.rerender();
-    // Put the keyboard back on the same control of the re-rendered row.
-    document.querySelector(`li[data-alert-id="${CSS.escape(a.id)}"] button[data-action="${b.action}"]`)?.focus();
   });
   return button;
 }
@@ -120,6 +120,20 @@ async function act(name, body = {}) {
   return answer;
 }
 
+/** Pop-ups the tray held back (snooze, off shift, rules), newest first, collapsed. */
+function renderHeld(doc) {
+  const held = Array.isArray(doc.notifications?.held) ? doc.notifications.held : [];
+  const box = $("held");
+  if (!held.length) return;
+  box.querySelector("summary").textContent = `${held.length} notification${held.length === 1 ? "" : "s"} held back`;
+  box.querySelector("ul").replaceChildren(...[...held].reverse().map((h) => {
+    const t = Date.parse(h.at);
+    return el("li", {}, el("span", { class: "age", text: Number.isNaN(t) ? "" : new Date(t).toLocaleTimeString() }),
+      el("span", { class: "title", text: h.title }), el("span", { class: "detail", text: h.reason }));
+  }));
+  box.hidden = false;
+}
+
 function renderActionBar(doc) {
   const controls = $("snooze-controls");
   controls.hidden = !ui.paired;
@@ -135,8 +149,9 @@ function renderActionBar(doc) {
   for (const p of presets) {
     const button = el("button", { type: "button", "data-preset": p.preset,
       "aria-label": p.name === "resume" ? "Resume notifications" : `Snooze notifications for ${p.label}`, text: p.label });
-    button.disabled = ui.busy.has(`snooze\u0000${p.preset}`);
+    if (ui.busy.has(`snooze\u0000${p.preset}`)) button.setAttribute("aria-disabled", "true");
     button.addEventListener("click", async () => {
+      if (ui.busy.has(`snooze\u0000${p.preset}`)) return;
       ui.busy.add(`snooze\u0000${p.preset}`);
       ui.rerender();
       const answer = await act(p.name, p.body);
@@ -185,6 +200,7 @@ function render(last, port, palette) {
   $("snooze").hidden = true;
   $("snooze-controls").hidden = true;
   $("pair-hint").hidden = true;
+  $("held").hidden = true;
   message.hidden = true;
   if (!view) {
     paint(overall, "no_data", palette);
@@ -219,6 +235,7 @@ function render(last, port, palette) {
     $("snooze").textContent = `Notifications snoozed until ${new Date(doc.notifications.snoozed_until).toLocaleTimeString()}`;
     $("snooze").hidden = false;
   }
+  renderHeld(doc);
   renderActionBar(doc);
   $("tiles").append(...tiles(doc).map((t) => renderTile(t, palette)));
   $("sources").append(...sourceSections(doc).map((s) => renderSource(s, palette)));
@@ -230,13 +247,32 @@ function render(last, port, palette) {
   }
 }
 
+/**
+ * Re-rendering replaces every node; put the keyboard back on the same control (an alert's action button or
+ * a snooze button) so that a status update arriving while someone tabs through the popup does not lose them.
+ */
+function keepingFocus(renderFn) {
+  const f = document.activeElement;
+  const li = f?.closest?.("li[data-alert-id]");
+  const section = f?.closest?.("section.source[data-source]");
+  let selector = null;
+  if (f?.dataset?.action && li && section) {
+    selector = `section.source[data-source="${CSS.escape(section.dataset.source)}"] ` +
+      `li[data-alert-id="${CSS.escape(li.dataset.alertId)}"] button[data-action="${CSS.escape(f.dataset.action)}"]`;
+  } else if (f?.dataset?.preset) {
+    selector = `#snooze-controls button[data-preset="${CSS.escape(f.dataset.preset)}"]`;
+  }
+  renderFn();
+  if (selector) document.querySelector(selector)?.focus();
+}
+
 async function main() {
   const palette = await palettePromise;
   let port = normalise(await chrome.storage.sync.get(null)).port;
   let { last } = await chrome.storage.session.get("last");
   ui.port = port;
   ui.paired = Boolean(storedToken(await chrome.storage.local.get(PAIRING_KEY)));
-  ui.rerender = () => render(last, port, palette);
+  ui.rerender = () => keepingFocus(() => render(last, port, palette));
   ui.rerender();
   chrome.storage.onChanged.addListener(async (changes, area) => {
     if (area === "session" && changes.last) last = changes.last.newValue;

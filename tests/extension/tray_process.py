@@ -26,9 +26,10 @@ def expected_badge(doc: dict[str, Any], palette: dict[str, Any]) -> tuple[str, s
 
 
 class DemoTray:
-    def __init__(self, port: int, log_path: Path):
+    def __init__(self, port: int, log_path: Path, env: dict[str, str] | None = None):
         self.port = port
         self.log_path = log_path
+        self.env = env or {}     # extra environment, e.g. the action token (SECONDLINE_SECRET___ENDPOINT__)
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -40,7 +41,7 @@ class DemoTray:
         cmd = [exe] if exe else [sys.executable, "-m", "tray"]
         self.proc = subprocess.Popen([*cmd, "run", "--demo", "--headless", "--port", str(self.port)],
                                      stdout=subprocess.DEVNULL, stderr=open(self.log_path, "ab"),
-                                     start_new_session=True, cwd=REPO)
+                                     start_new_session=True, cwd=REPO, env={**os.environ, **self.env})
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None:
