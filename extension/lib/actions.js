@@ -67,7 +67,9 @@ export function pairStatusRequest(port, id) {
 }
 
 function jsonPost(body) {
-  return { method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  return {
+    method: "POST", cache: "no-store", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  };
 }
 
 const SUCCESS = {
@@ -83,7 +85,8 @@ const SUCCESS = {
 export function successText(name, data = {}) {
   if (name === "snooze") {
     const t = Date.parse(data.snoozed_until);
-    return Number.isNaN(t) ? "Notifications snoozed" : `Notifications snoozed until ${new Date(t).toLocaleTimeString()}`;
+    if (Number.isNaN(t)) return "Notifications snoozed";
+    return `Notifications snoozed until ${new Date(t).toLocaleTimeString()}`;
   }
   const base = SUCCESS[name] ?? "Done";
   return data.result && name !== "trello" ? `${base}: ${data.result}` : base;
@@ -96,7 +99,9 @@ export function successText(name, data = {}) {
 export function readActionAnswer(name, status, data) {
   const d = data && typeof data === "object" ? data : {};
   if (status === 401) return { ok: false, lost: true, text: LOST_MESSAGE, data: d };
-  if (status >= 200 && status < 300 && d.ok === true) return { ok: true, lost: false, text: successText(name, d), data: d };
+  if (status >= 200 && status < 300 && d.ok === true) {
+    return { ok: true, lost: false, text: successText(name, d), data: d };
+  }
   const reason = typeof d.error === "string" && d.error ? d.error : `HTTP ${status} from the tray`;
   return { ok: false, lost: false, text: reason, data: d };
 }

@@ -4,7 +4,8 @@ Options -> "Pair with the tray" shows the tray's code; `secondline pair CODE` ap
 "Paired" and the token sits in chrome.storage.local (never sync). The popup then snoozes (the tray's
 /status.json shows it) and resumes, shows the tray's own refusal inline when the demo's critical is
 acknowledged or put on Trello, and, with a tampered token, says the pairing is lost and forgets it.
-A plain web page on another local port cannot snooze, even holding the real token.
+Opening the popup clears the tray's "new" marks. A plain web page on another local port cannot snooze,
+even holding the real token.
 """
 from __future__ import annotations
 
@@ -140,6 +141,20 @@ def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, a
         else:
             print("the demo acknowledged its critical before the Trello click: not tried")
 
+        # -- opening the popup marks what it shows as seen (POST /actions/seen): the tray drops "new" --------
+        def critical_new():
+            for src in status(tray)["sources"]:
+                for a in src["alerts"]:
+                    if a["id"] == CRITICAL:
+                        return a.get("new")
+            return "gone"
+        before = critical_new()
+        second = browser.page("popup.html", width=380, height=640)
+        second.wait_for_selector("#snooze-controls:not([hidden])", timeout=10000)
+        wait_for(lambda: critical_new() is False, timeout=5, what="the tray to clear the critical's new mark")
+        print(f"critical 'new' before the second popup: {before}, after: False")
+        second.close()
+
         # -- a web page on another port cannot act, even holding the token --------------------------------
         plain = PlainPage()
         try:
@@ -176,7 +191,8 @@ def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, a
         assert refused.value.code == 403
 
         # -- a wrong token: the popup says the pairing is lost and forgets it -----------------------------
-        page.evaluate("chrome.storage.local.set({pairing: {token: 'not-the-token', pairedAt: new Date().toISOString()}})")
+        page.evaluate("chrome.storage.local.set({pairing: {token: 'not-the-token', "
+                      "pairedAt: new Date().toISOString()}})")
         page.close()
         page = browser.page("popup.html", width=380, height=640)
         expect(page.locator("#pair-hint-text")).to_have_text(re.compile(r"^Pairing lost"), timeout=10000)
