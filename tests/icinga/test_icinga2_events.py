@@ -5,7 +5,8 @@ import pytest
 
 from ichelp import summary
 from tray.sources.icinga2 import ObjectState, View
-from tray.sources.icinga2_stream import BadEvent, LiveState, apply_event, cib_counters
+from tray.sources.icinga2_live import BadEvent, LiveState, apply_event
+from tray.sources.icinga2_stream import cib_counters
 from tray.errors import SourceError
 
 T = 1767254400.0

@@ -6,7 +6,8 @@ from hypothesis import given, settings, strategies as st
 from ichelp import make_source
 from tray.errors import SourceError
 from tray.model import Alert
-from tray.sources.icinga2_stream import BadEvent, LiveState, cib_counters
+from tray.sources.icinga2_live import BadEvent, LiveState
+from tray.sources.icinga2_stream import cib_counters
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**12), st.floats(allow_nan=True),
                     st.text(max_size=8))

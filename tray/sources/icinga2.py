@@ -27,7 +27,7 @@ Links
     `{web_url}/monitoring/service/show?host=H&service=S`, `{web_url}/monitoring/host/show?host=H`.
 
 The event stream and the sub-second change detector live in `icinga2_stream.py` (see its docstring
-for the design and the measured figures).
+for the design and the measured figures); how events and polls merge, in `icinga2_live.py`.
 """
 from __future__ import annotations
 
@@ -310,7 +310,7 @@ class Icinga2Source(Source):
 
     def __init__(self, config: Any, secret_lookup: Any = None) -> None:
         super().__init__(config, secret_lookup)
-        from tray.sources.icinga2_stream import LiveState
+        from tray.sources.icinga2_live import LiveState
         s: Icinga2Settings = self.settings
         self.base_url = _api_base(s.url)
         self.view = View(source=self.name, soft=s.soft, web_url=s.web_url, web_ui=s.web_ui)

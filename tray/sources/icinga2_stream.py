@@ -1,4 +1,4 @@
-"""Icinga 2 push: the `/v1/events` stream, the `/v1/status/CIB` change detector, and the live alert set.
+"""Icinga 2 push: the `/v1/events` stream and the `/v1/status/CIB` change detector (the two watchers).
 
 Why two watchers (measured on Debian's icinga2 2.13.6 on this machine)
     The stream alone is not enough. With changes 6 s apart, 6 of 20 StateChange events arrived only
@@ -13,26 +13,17 @@ Why two watchers (measured on Debian's icinga2 2.13.6 on this machine)
     weighed: a `last_state_change > T` filtered query (few bytes, but Icinga evaluates a filter
     expression on every object each time, it needs the filter permission, and it misses acks and
     downtimes), and a 1 s full poll (what Nagstamon does at its fastest).
-    Figures (bench/detect_latency.py, 1,008 services, 20 changes, app at interval 60 s):
-      stream + CIB every 0.25 s: p50 60 ms, p95 313 ms; app CPU idle 0.30 %; on icinga2 idle 222 req/min,
-        360 KiB/min, icinga2 CPU 0.55 %.
-      1 s full poll of all services: p50 687 ms, p95 1054 ms; client CPU 1.94 %; 54 req/min,
-        44,026 KiB/min, icinga2 CPU 4.25 %.
+    Figures (bench/detect_latency.py: 1,008 services, 40 state changes, app at interval 60 s, CPU in % of
+    one core, load measured through a counting TCP pass-through and icinga2's own request log):
+      stream + CIB every 0.25 s: p50 154 ms, p95 347 ms, max 451 ms; app CPU idle 0.40 %, during the
+        changes 1.18 %; on icinga2 idle 237 req/min, 365 KiB/min, icinga2 CPU 0.60 %.
+      full poll of all services every 1 s: p50 868 ms, p95 1242 ms; client CPU 1.62 %; 48 req/min,
+        39,140 KiB/min, icinga2 CPU 4.00 %.
     Cost on a big server (`--server-cost 5000`, 50,008 services): Icinga computes the CIB counters by
     walking every object (54-90 ms an answer there), so a fixed 0.25 s detector took 15-19 % of a core
     from icinga2. `DetectorPace` keeps the detector to 5 % of a core (3.2 % measured: a check every
     ~2 s there; still 0.25 s below ~5,000 objects), and `PollBudget` keeps detector-triggered polls to
     25 % of the time (a problems-only poll there: 4.1 MiB, 0.6-0.8 s; the whole list: 38.5 MiB, 3.7-5 s).
-
-Applying events
-    `LiveState` holds the current non-OK objects (host / service `ObjectState`s). A poll replaces them;
-    an event changes one at once and the watcher publishes the whole list. Events are ordered against
-    polls by server time: an event stamped before the last poll was sent is already in that poll and is
-    dropped, so a delayed event can never undo a newer poll (and pop up a stale alert); events applied
-    while a poll is in flight are replayed over its result. 2.13 sends no `Date` header, so the server's
-    clock is learnt from the events themselves (see LiveState).
-    DowntimeRemoved cannot say whether another downtime still covers the object, so it also asks for a
-    reconciling poll. A malformed event is skipped with a reconciling poll (never a crash, never green).
 
 Stream life
     One `POST /v1/events?queue=secondline-<name>-<random>&types=...` request with `stream=True`, read with
@@ -41,6 +32,8 @@ Stream life
     that fails or drops raises SourceError(kind="stream"), which the scheduler shows on the source while
     it restarts the watcher with back-off; `ctx.connected()` on each (re)start clears it and triggers the
     reconciling poll. The detector closes the stream when the app stops, so no thread hangs in a read.
+
+How events and polls are merged into the alert set: icinga2_live.py.
 """
 from __future__ import annotations
 
@@ -48,21 +41,19 @@ import base64
 import http.client as httpclient
 import json
 import logging
-import math
 import secrets
 import socket
 import ssl
 import threading
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 import requests
 from requests import certs
 
 from tray.errors import SourceError
-from tray.model import Alert
-from tray.sources.icinga2 import ObjectState, View, alerts_from_objects
+from tray.sources.icinga2_live import BadEvent
 
 log = logging.getLogger(__name__)
 
@@ -71,210 +62,6 @@ EVENT_TYPES = ("StateChange", "AcknowledgementSet", "AcknowledgementCleared", "D
 STREAM_IDLE_S = 300.0          # reopen a stream that said nothing for this long (no heartbeat in 2.13)
 MAX_LINE = 4 * 1024 * 1024     # one event is a few KB; a longer line means we are not reading events
 CIB_MAX_BYTES = 256 * 1024
-
-
-class BadEvent(ValueError):
-    """An event we cannot apply; the caller asks for a reconciling poll instead."""
-
-
-# -- pure event application ----------------------------------------------------------------------
-
-def _num(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BadEvent(f"{what} is not a number")
-    return float(value)
-
-
-def _name(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise BadEvent(f"{what} is not a name")
-    return value
-
-
-def _target(event: Mapping[str, Any]) -> tuple[str, str | None]:
-    host = _name(event.get("host"), "host")
-    service = event.get("service")
-    if service is not None and not isinstance(service, str):
-        raise BadEvent("service is not a name")
-    return host, (service or None)
-
-
-def _key(host: str, service: str | None) -> str:
-    return host if service is None else f"{host}!{service}"
-
-
-def _host_is_down(objects: Mapping[str, ObjectState], host: str) -> bool:
-    h = objects.get(host)
-    return h is not None and h.service is None and h.state != 0 and h.checked
-
-
-def apply_event(objects: Mapping[str, ObjectState], event: Any) -> tuple[dict[str, ObjectState], bool, bool]:
-    """Apply one event to the non-OK objects. Returns (objects, changed, needs_poll). Pure.
-
-    Raises BadEvent for an event of the wrong shape.
-    """
-    if not isinstance(event, Mapping):
-        raise BadEvent("event is not an object")
-    etype = event.get("type")
-    out = dict(objects)
-    if etype == "StateChange":
-        host, service = _target(event)
-        ts = _num(event.get("timestamp"), "timestamp")
-        state = int(_num(event.get("state"), "state"))
-        state_type = int(_num(event.get("state_type", 1), "state_type"))
-        depth = int(_num(event.get("downtime_depth", 0), "downtime_depth"))
-        cr = event.get("check_result")
-        output, reachable = "", True
-        if isinstance(cr, Mapping):
-            out_text = cr.get("output")
-            if isinstance(out_text, str) and out_text.strip():
-                output = out_text.strip().splitlines()[0][:400]
-            after = cr.get("vars_after")
-            if isinstance(after, Mapping) and after.get("reachable") is False:
-                reachable = False
-        key = _key(host, service)
-        prev = out.get(key)
-        if state == 0:
-            out.pop(key, None)
-        else:
-            host_obj = out.get(host)
-            out[key] = ObjectState(
-                host=host, service=service,
-                host_display=prev.host_display if prev else (host_obj.host_display if host_obj else host),
-                service_display=(prev.service_display if prev else service) if service else None,
-                state=state, state_type=state_type, acknowledged=_flag(event.get("acknowledgement")),
-                downtime_depth=max(depth, 0),
-                last_state_change=prev.last_state_change if prev and prev.state == state else ts,
-                output=output, checked=True, reachable=reachable,
-                host_down=_host_is_down(out, host) if service else False)
-        if service is None:
-            down = state != 0
-            for k, obj in list(out.items()):
-                if obj.service is not None and obj.host == host and obj.host_down != down:
-                    out[k] = _replace(obj, host_down=down)
-        return out, out != dict(objects), False
-    if etype in ("AcknowledgementSet", "AcknowledgementCleared"):
-        host, service = _target(event)
-        key = _key(host, service)
-        obj = out.get(key)
-        if obj is None:            # acknowledging an OK object changes nothing we show
-            return out, False, False
-        out[key] = _replace(obj, acknowledged=etype == "AcknowledgementSet")
-        return out, out[key] != obj, False
-    if etype in ("DowntimeStarted", "DowntimeRemoved"):
-        dt = event.get("downtime")
-        if not isinstance(dt, Mapping):
-            raise BadEvent("downtime is not an object")
-        host = _name(dt.get("host_name"), "downtime host_name")
-        service = dt.get("service_name")
-        if service is not None and not isinstance(service, str):
-            raise BadEvent("downtime service_name is not a name")
-        key = _key(host, service or None)
-        obj = out.get(key)
-        if obj is None:
-            return out, False, etype == "DowntimeRemoved"
-        if etype == "DowntimeStarted":
-            out[key] = _replace(obj, downtime_depth=max(obj.downtime_depth, 1))
-            return out, out[key] != obj, False
-        # Another downtime may still cover it: show the likely outcome now, then ask the server.
-        out[key] = _replace(obj, downtime_depth=max(obj.downtime_depth - 1, 0))
-        return out, out[key] != obj, True
-    raise BadEvent(f"unexpected event type {str(etype)[:40]!r}")
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
-
-
-def _replace(obj: ObjectState, **changes: Any) -> ObjectState:
-    import dataclasses
-    return dataclasses.replace(obj, **changes)
-
-
-def event_time(event: Any) -> float | None:
-    ts = event.get("timestamp") if isinstance(event, Mapping) else None
-    if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not math.isfinite(ts):
-        return None
-    return float(ts)
-
-
-class LiveState:
-    """The current non-OK objects of one source, shared by the poll thread and the watcher threads.
-
-    Ordering events against polls needs the server's clock (2.13 sends no Date header). Each event
-    gives `local arrival - server timestamp`; the smallest seen is the clock offset plus the fastest
-    delivery, never less than the true offset. So `poll start (local) - offset` is never later than the
-    server's time when the poll was sent: an event stamped before it is certainly in the poll's answer
-    and is dropped. Until an event has been seen nothing is dropped (the safe side: extra publishes,
-    never lost changes).
-    """
-
-    def __init__(self, view: View, clock: Callable[[], float] = time.time) -> None:
-        self.view = view
-        self.clock = clock
-        self._lock = threading.Lock()
-        self.objects: dict[str, ObjectState] = {}
-        self.offset: float | None = None        # local clock - server clock (upper bound)
-        self.poll_time: float | None = None     # server time before which the last poll saw everything
-        self._seq = 0
-        self._in_flight = 0
-        self._log: list[tuple[int, Any]] = []   # events applied while a poll was in flight
-
-    def begin_poll(self) -> tuple[int, float]:
-        with self._lock:
-            self._in_flight += 1
-            return self._seq, self.clock()
-
-    def abort_poll(self) -> None:
-        with self._lock:
-            self._in_flight = max(self._in_flight - 1, 0)
-            if not self._in_flight:
-                self._log.clear()
-
-    def finish_poll(self, token: tuple[int, float], objects: list[ObjectState]) -> list[Alert]:
-        seq0, started = token
-        with self._lock:
-            self._in_flight = max(self._in_flight - 1, 0)
-            cutoff = started - self.offset if self.offset is not None else None
-            fresh = {o.id: o for o in objects}
-            for seq, event in self._log:
-                ts = event_time(event)
-                if seq > seq0 and (cutoff is None or ts is None or ts >= cutoff):
-                    try:
-                        fresh = apply_event(fresh, event)[0]
-                    except BadEvent:
-                        pass
-            self.objects = fresh
-            if cutoff is not None and (self.poll_time is None or cutoff > self.poll_time):
-                self.poll_time = cutoff
-            if not self._in_flight:
-                self._log.clear()
-            return alerts_from_objects(fresh.values(), self.view)
-
-    def apply(self, event: Any, received: float | None = None) -> tuple[list[Alert] | None, bool]:
-        """Apply one event; returns (full alert list when something changed, needs_poll)."""
-        arrived = self.clock() if received is None else received
-        with self._lock:
-            ts = event_time(event)
-            if ts is not None:
-                lag = arrived - ts
-                self.offset = lag if self.offset is None else min(self.offset, lag)
-                if self.poll_time is not None and ts < self.poll_time:
-                    return None, False          # sent before the last poll: that poll already has it
-            fresh, changed, needs_poll = apply_event(self.objects, event)
-            self._seq += 1
-            if self._in_flight:
-                self._log.append((self._seq, event))
-            if not changed:
-                return None, needs_poll
-            self.objects = fresh
-            return alerts_from_objects(fresh.values(), self.view), needs_poll
-
-    def alerts(self) -> list[Alert]:
-        with self._lock:
-            return alerts_from_objects(self.objects.values(), self.view)
 
 
 # -- the watchers (I/O) --------------------------------------------------------------------------
