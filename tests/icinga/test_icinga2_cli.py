@@ -108,3 +108,31 @@ def test_stream_error_shows_only_while_icinga_is_down(tmp_path):
         if app:
             app.stop()
         stop_icinga(ic.proc)
+
+
+def test_acknowledge_and_recheck_through_the_running_app(icinga, tmp_path):
+    """POST /actions/acknowledge and /actions/recheck on the app's endpoint reach the real icinga2, and the
+    acknowledgement comes back as a handled alert."""
+    import requests
+    token = "test-endpoint-token-0123456789"
+    icinga.reset("h1!svc5")
+    cfg = icinga_config(tmp_path / "config.toml", icinga, interval=60)
+    app = App(cfg, free_port(), {"ic": "sl-secret", "__endpoint__": token}, tmp_path / "app.log")
+    try:
+        app.wait_ready("ic")
+        icinga.set_state("h1!svc5", 2, "ack me")
+        _wait(lambda: (_alert(app, "ic", "h1!svc5") or {}).get("severity") == "critical", 10)
+        post = lambda action, body: requests.post(                            # noqa: E731
+            f"http://127.0.0.1:{app.port}/actions/{action}", json=body, timeout=30,
+            headers={"Authorization": f"Bearer {token}"})
+        r = post("acknowledge", {"source": "ic", "id": "h1!svc5", "comment": "on it", "hours": 1})
+        assert r.status_code == 200, r.text
+        _wait(lambda: (_alert(app, "ic", "h1!svc5") or {}).get("handled_reason") == "acknowledged", 10)
+        attrs = icinga.api("GET", "objects/services/h1!svc5", params={"attrs": ["acknowledgement"]})
+        assert attrs["results"][0]["attrs"]["acknowledgement"] == 2            # sticky
+        r = post("recheck", {"source": "ic", "id": "h1!svc5"})
+        assert r.status_code == 200 and "rescheduled" in r.json()["result"].lower(), r.text
+        assert post("acknowledge", {"source": "ic", "id": "h1!nope"}).status_code == 404
+    finally:
+        app.stop()
+        icinga.reset("h1!svc5")
