@@ -175,3 +175,86 @@ def test_detector_asks_for_a_poll_only_when_counters_move(srv):
         ctx.stop.set()
         t.join(3)
     assert not t.is_alive()
+
+
+class _QuietStreamServer:
+    """Answers every /v1/events with headers and one event, then says nothing (as 2.13 does when idle)."""
+
+    def __init__(self) -> None:
+        import socket
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.connections = 0
+        self.done = threading.Event()
+        self.conns = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.done.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self.conns.append(conn)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(4096)
+            ev = {"type": "StateChange", "timestamp": 1.0 * self.connections, "host": "h", "service": "s",
+                  "state": 2.0, "state_type": 1.0}
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + json.dumps(ev).encode() + b"\n")
+
+    def close(self) -> None:
+        self.done.set()
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def test_a_quiet_stream_is_reopened_without_an_error(monkeypatch):
+    from tray.sources import icinga2_stream
+    monkeypatch.setattr(icinga2_stream, "STREAM_IDLE_S", 0.5)
+    srv = _QuietStreamServer()
+    src = make_source(url=srv.url)
+    ctx = FakeContext()
+    errors = []
+
+    def run():
+        try:
+            run_stream(src, Http(), ctx)
+        except BaseException as exc:
+            errors.append(exc)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    try:
+        wait_until(lambda: srv.connections >= 3, 10)
+        assert not errors and t.is_alive()                  # silence is not a fault: no error to show
+        assert ctx.connects == 1 and ctx.polls == 1          # the detector covers the gap: no extra polls
+        assert [a.id for a in ctx.latest()] == ["h!s"]
+    finally:
+        ctx.stop.set()
+        src.close()
+        t.join(5)
+        srv.close()
+    assert not t.is_alive() and not errors
+
+
+def test_a_quiet_stream_without_detector_asks_for_a_poll_on_reopen(monkeypatch):
+    from tray.sources import icinga2_stream
+    monkeypatch.setattr(icinga2_stream, "STREAM_IDLE_S", 0.5)
+    srv = _QuietStreamServer()
+    src = make_source(url=srv.url, detect_interval=0)
+    ctx = FakeContext()
+    t = threading.Thread(target=lambda: run_stream(src, Http(), ctx), daemon=True)
+    t.start()
+    try:
+        wait_until(lambda: srv.connections >= 2 and ctx.polls >= 2, 10)
+        assert ctx.connects == 1
+    finally:
+        ctx.stop.set()
+        src.close()
+        t.join(5)
+        srv.close()
+    assert not t.is_alive()
