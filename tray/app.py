@@ -8,7 +8,7 @@ import signal
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from tray import config as config_mod
 from tray import policy
@@ -39,7 +39,7 @@ def utcnow() -> datetime:
 class App:
     def __init__(self, config: Config, *, headless: bool = False, port: int | None = None,
                  watch_config: bool = True, backend: Any = None, state_path: str | None = None,
-                 token: str | None = None) -> None:
+                 token: "str | Callable[[], str] | None" = None) -> None:
         self.config = config
         self.headless = headless
         self.port = port if port is not None else config.server.port
@@ -51,9 +51,7 @@ class App:
         self.state = State.load(state_path)
         self.shift = ShiftContext(config, self.http)
         self.rules = policy.NotificationRules.from_dict(dict(config.notifications.raw), config.path)
-        if token is None:
-            token, persistent = load_or_create_token()
-        self.pairing = Pairing(token)
+        self.pairing = Pairing(token if token is not None else (lambda: load_or_create_token()[0]))
         self.actions = Actions(self)
         self.endpoint = Endpoint(self.store, self.port, allowed_origins=config.server.allowed_origins,
                                  links=self._links, extra=self._extra, decorate=self._decorate,

@@ -121,7 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tray.notify import ConsoleBackend, make_backend
     from tray.server import PortInUse
     from tray.sources import demo
-    from tray.trayicon import display_available
+    from tray.display import display_available
 
     log_path = logs.setup(verbose=args.verbose)
     if args.demo:
@@ -136,7 +136,11 @@ def cmd_run(args: argparse.Namespace) -> int:
               "notifications are printed here", file=sys.stderr, flush=True)
         headless = True
     backend = ConsoleBackend() if headless else make_backend(False)
-    app = App(cfg, headless=headless, port=args.port, watch_config=not args.demo, backend=backend)
+    token = None
+    if args.demo:
+        from tray.pairing import memory_token
+        token = memory_token          # the demo never touches the keyring
+    app = App(cfg, headless=headless, port=args.port, watch_config=not args.demo, backend=backend, token=token)
     try:
         app.start()
     except PortInUse as exc:
@@ -167,6 +171,9 @@ def _poll_one(source_cfg) -> tuple[str, str, str, int, float, str]:
         err = exc.reason
     except Exception as exc:  # a bug in a source is reported, not raised
         err = f"internal error: {type(exc).__name__}: {exc}"
+    if err:
+        from tray.credentials import REDACTOR
+        err = REDACTOR.redact(err)   # a server may echo the credential back (reason phrase, body)
     elapsed = time.monotonic() - t0
     from datetime import datetime, timezone
     snap = source_snapshot(name=source_cfg.name, type=source_cfg.type, group=source_cfg.group, alerts=alerts,
@@ -269,10 +276,8 @@ def _port(args: argparse.Namespace) -> int:
 
 def _post_action(port: int, action: str, body: dict) -> tuple[int, dict]:
     """POST /actions/ACTION to a running instance with the token from the keyring."""
-    from tray.pairing import read_token
-    token = read_token()
-    if not token:
-        raise CredentialError("no action token in the keyring: start `secondline run` once (it creates one)")
+    from tray.pairing import load_or_create_token
+    token, _ = load_or_create_token()
     req = urllib.request.Request(f"http://127.0.0.1:{port}/actions/{action}", data=json.dumps(body).encode(),
                                  method="POST", headers={"Authorization": f"Bearer {token}",
                                                          "Content-Type": "application/json"})

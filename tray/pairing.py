@@ -18,6 +18,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from tray.errors import CredentialError
 
@@ -26,6 +27,16 @@ log = logging.getLogger(__name__)
 TOKEN_USER = "__endpoint__"
 PAIRING_TTL = 300.0     # seconds a pairing request stays open
 MAX_PENDING = 5
+
+
+def memory_token() -> str:
+    """A token for this run only (demo mode: no keyring, no credentials). The environment variable
+    SECONDLINE_SECRET___ENDPOINT__ may fix it, as for any secret."""
+    import os
+    from tray import credentials
+    token = os.environ.get(credentials.env_var(TOKEN_USER)) or secrets.token_urlsafe(32)
+    credentials.REDACTOR.add(token)
+    return token
 
 
 def load_or_create_token() -> tuple[str, bool]:
@@ -44,12 +55,6 @@ def load_or_create_token() -> tuple[str, bool]:
         return token, False
 
 
-def read_token() -> str | None:
-    """The token as the CLI sees it (same user, same keyring)."""
-    from tray import credentials
-    return credentials.get_secret(TOKEN_USER)
-
-
 @dataclass
 class PairingRequest:
     id: str
@@ -62,11 +67,22 @@ class PairingRequest:
 
 
 class Pairing:
-    def __init__(self, token: str, clock=time.monotonic) -> None:
-        self.token = token
+    """`token` may be a string or a function giving it: the keyring is then only opened when the
+    first action or pairing arrives (opening it loads the Secret Service client, ~9 MB)."""
+
+    def __init__(self, token: "str | Callable[[], str]", clock=time.monotonic) -> None:
+        self._token = token
         self.clock = clock
         self._lock = threading.Lock()
         self._requests: dict[str, PairingRequest] = {}
+
+    @property
+    def token(self) -> str:
+        if callable(self._token):
+            with self._lock:
+                if callable(self._token):
+                    self._token = self._token()
+        return self._token  # type: ignore[return-value]
 
     def check(self, presented: str | None) -> bool:
         return bool(presented) and hmac.compare_digest(presented.encode(), self.token.encode())
@@ -98,6 +114,7 @@ class Pairing:
 
     def status(self, rid: str) -> tuple[str, str | None]:
         """(state, token-once). The token is handed out exactly once, after approval."""
+        token = self.token
         with self._lock:
             self._expire()
             r = self._requests.get(rid)
@@ -106,7 +123,7 @@ class Pairing:
             if r.state == "approved" and not r.delivered:
                 r.delivered = True
                 r.state = "delivered"
-                return "approved", self.token
+                return "approved", token
             return r.state, None
 
     def _expire(self) -> None:

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
+from tray.credentials import REDACTOR
 from tray.errors import SourceError
 from tray.model import Alert, Reading
 from tray.rules import apply_filters
@@ -142,6 +143,10 @@ class Runner:
         return interval * (1 + self.rng.uniform(-JITTER, JITTER))
 
     def _failed(self, reason: str, retry_after: float | None, kind: str) -> float:
+        # A reason can quote the server (e.g. the HTTP reason phrase), and a server may echo the
+        # credential it was sent: scrub known secrets before the text reaches the log, the status
+        # document or the events.
+        reason = REDACTOR.redact(reason)
         self.failures += 1
         if self.bad_reason is None:
             log.warning("source %s: %s", self.name, reason)
@@ -160,7 +165,7 @@ class Runner:
                 watcher(self.http, ctx)
                 failures = 0
             except SourceError as exc:
-                reason = exc.reason
+                reason = REDACTOR.redact(exc.reason)
             except Exception as exc:
                 log.exception("source %s: watcher failed", self.name)
                 reason = f"internal error in the event stream: {type(exc).__name__}"

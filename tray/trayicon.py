@@ -98,6 +98,9 @@ class TrayIcon:
         self.icon = pystray.Icon("secondline", icons.icon_for(snap), summary_line(snap),
                                  menu=pystray.Menu(self._items))
         self._last_key: tuple[str, int] | None = None
+        self._xorg: _XorgCalls | None = None
+        self._ready = False              # set once _setup has shown the icon
+        self._update_lock = threading.Lock()
         self.backend = type(self.icon).__module__
 
     # -- menu ---------------------------------------------------------------------------------
@@ -154,38 +157,55 @@ class TrayIcon:
 
     # -- updates ------------------------------------------------------------------------------
     def on_change(self, snap: Snapshot, events: list) -> None:
-        key = (snap.state, snap.counts.problems)
-        if key != self._last_key:
+        if not self._ready:
+            return                      # _setup draws the latest snapshot once the icon is up
+        with self._update_lock:
+            key = (snap.state, snap.counts.problems)
+            image = icons.render(*key) if key != self._last_key else None
             self._last_key = key
-            self.icon.icon = icons.render(*key)
-        self.icon.title = summary_line(snap)
+            title = summary_line(snap)
+            if self._xorg is not None:
+                self._xorg.update(image, title)
+                return                  # menus are not supported on X: nothing else to refresh
+            if image is not None:
+                self.icon.icon = image
+            self.icon.title = title
         try:
             self.icon.update_menu()
         except Exception:
             pass
 
     def _setup(self, icon: Any) -> None:
-        icon.visible = True
+        if _XorgCalls.applies(icon):
+            try:
+                self._xorg = _XorgCalls(icon)
+            except Exception as exc:   # no second connection: fall back to pystray's own calls
+                log.warning("tray icon: own X connection failed (%s); using pystray's", exc)
+        if self._xorg is not None:
+            self._xorg.set_visible(True)
+        else:
+            icon.visible = True
         self._redock(icon)
+        self._ready = True
         self.on_change(self.app.store.latest, [])
         log.info("tray icon shown (%s backend)", self.backend)
 
     def _redock(self, icon: Any) -> None:
         # pystray's xorg backend and some tray hosts race on the dock request (about 3 in 10 are
         # ignored, measured with trayer): re-request until the window has been reparented.
-        if not hasattr(icon, "_window"):
+        x = self._xorg
+        if x is None:
             return
         for _ in range(10):
             time.sleep(0.3)
             try:
-                parent = icon._window.query_tree().parent
-                if parent.id != icon._display.screen().root.id:
+                if x.docked():
                     return
             except Exception:
                 return
-            icon.visible = False
+            x.set_visible(False)
             time.sleep(0.2)
-            icon.visible = True
+            x.set_visible(True)
         log.warning("the tray icon was not docked: is a system tray (XEmbed) running?")
 
     def run(self) -> None:
@@ -193,19 +213,107 @@ class TrayIcon:
         self.icon.run(setup=self._setup)
 
     def stop(self) -> None:
+        # Last resort if the backend still hangs on stop.
+        t = threading.Timer(5, lambda: os._exit(0))
+        t.daemon = True
+        t.start()
+        if self._xorg is not None:
+            self._xorg.stop()
+            return
         try:
             self.icon.visible = False   # undock first: stop() while docked can hang (recipes)
         except Exception:
             pass
         self.icon.stop()
-        # Last resort if the backend still hangs on stop.
-        t = threading.Timer(5, lambda: os._exit(0))
-        t.daemon = True
-        t.start()
 
 
-def display_available() -> bool:
-    import sys
-    if sys.platform.startswith("linux") or "bsd" in sys.platform:
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
+class _XorgCalls:
+    """pystray's xorg implementation methods run on its loop thread, asked for over our OWN X
+    connection.
+
+    pystray's xorg backend marshals a call from another thread (icon, title, visible, stop) by
+    sending a ClientMessage and flushing its shared python-xlib connection from the calling
+    thread, while its loop thread reads and sends on that same connection. python-xlib deadlocks
+    on that race: measured under Xvfb + trayer, about 1 run in 7 hung with the loop thread stuck
+    in get_geometry() and the store dispatcher blocked forever in pystray's reply queue, so the
+    icon froze (or went blank) and no notification or SSE update followed. Here the message goes
+    over a second connection, so the shared one is only ever used by pystray's own thread; the
+    loop thread runs the original method and answers on pystray's queue as before.
+    """
+
+    def __init__(self, icon: Any) -> None:
+        from Xlib import X
+        from Xlib import display as xdisplay
+        from Xlib.protocol import event
+        self.icon, self.X, self.event = icon, X, event
+        self.display = xdisplay.Display(icon._display.get_display_name())
+        self.window = self.display.create_resource_object("window", icon._window.id)
+        self.root_id = self.display.screen().root.id
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def applies(icon: Any) -> bool:
+        return type(icon).__module__.endswith("_xorg") and all(
+            hasattr(icon, a) for a in ("_display", "_window", "_queue", "_icon_valid", "_visible"))
+
+    def call(self, name: str, timeout: float = 5.0) -> bool:
+        icon = self.icon
+        with self.lock:
+            loop = getattr(icon, "_thread", None)
+            if loop is not None and loop.ident == threading.current_thread().ident:
+                getattr(type(icon), name)(icon)
+                return True
+            atom = self.display.intern_atom("_PYSTRAY_" + name.upper())
+            self.window.send_event(self.event.ClientMessage(
+                window=self.window, client_type=atom, data=(32, (self.X.CurrentTime, 0, 0, 0, 0))),
+                event_mask=self.X.NoEventMask)
+            self.display.flush()
+            try:
+                result = icon._queue.get(timeout=timeout)
+            except Exception:
+                log.warning("the tray icon did not answer (%s)", name)
+                return False
+        if result is not True:
+            log.warning("tray icon: %s failed: %s", name, result[1] if isinstance(result, tuple) else result)
+            return False
+        return True
+
+    def docked(self) -> bool:
+        with self.lock:
+            return self.window.query_tree().parent.id != self.root_id
+
+    def set_visible(self, value: bool) -> None:
+        icon = self.icon
+        if icon._visible == value:
+            return
+        if value:
+            if not icon._icon_valid:
+                self.call("_update_icon")
+            self.call("_show")
+        else:
+            self.call("_hide")
+        icon._visible = value
+
+    def update(self, image: Any, title: str) -> None:
+        icon = self.icon
+        if image is not None:
+            icon._icon, icon._icon_valid = image, False     # what pystray's setter does, minus its call
+            if icon._visible:
+                self.call("_update_icon")
+        if title != icon._title:
+            icon._title = title
+            if icon._visible:
+                self.call("_update_title")
+
+    def stop(self) -> None:
+        icon = self.icon
+        if not getattr(icon, "_running", True):
+            return
+        self.set_visible(False)          # undock first: stopping while docked can hang (recipes)
+        self.call("_stop")
+        icon._running = False
+        try:
+            self.display.close()
+        except Exception:
+            pass
+

@@ -151,9 +151,8 @@ class ApiSource(Source):
         kw: dict[str, Any] = {"source": self.name, "timeout": self.config.timeout, "max_bytes": self.max_bytes,
                               "verify": self.settings.ca_bundle or self.settings.verify_tls}
         if mode in ("basic", "bearer"):
-            secret = self.secret("")
-            if secret is None:
-                raise SourceError(f"no credential: run `secondline login {self.name}`", kind="credential")
+            secret = self.secret("", required=True)
+            assert secret is not None
             if mode == "basic":
                 # UTF-8 bytes: requests would encode str as latin-1 and crash on anything outside it.
                 kw["auth"] = ((self.settings.username or "").encode(), secret.encode())

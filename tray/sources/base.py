@@ -95,17 +95,22 @@ class Source(Actions):
         self._secret_lookup = secret_lookup
 
     # -- credentials -------------------------------------------------------------------------
-    def secret(self, field: str = "") -> str | None:
-        """The stored secret, or None (only for `secret_optional` sources)."""
+    def secret(self, field: str = "", *, required: bool | None = None) -> str | None:
+        """The stored secret, or None when it is optional and absent.
+
+        `required` defaults to the type's `secret_optional`; a source whose auth is optional but
+        configured (Alertmanager with `auth = "basic"`) asks with required=True, so that a keyring
+        that cannot be used is reported as such rather than as a missing secret."""
+        needed = (not self.secret_optional) if required is None else required
         try:
             value = self._secret_lookup(self.name, field) if self._secret_lookup else None
         except SourceError:
-            # No usable keyring: fatal for a source that needs a secret, nothing to read for one
-            # whose secret is optional (an Alertmanager without auth must work on a bare server).
-            if not self.secret_optional:
+            # No usable keyring: fatal when the secret is needed, nothing to read when it is not
+            # (an Alertmanager without auth must work on a bare server).
+            if needed:
                 raise
             value = None
-        if value is None and not self.secret_optional:
+        if value is None and needed:
             suffix = f" --field {field}" if field else ""
             raise SourceError(f"no credential: run `secondline login {self.name}{suffix}`",
                               kind="credential")
