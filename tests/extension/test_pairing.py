@@ -107,9 +107,11 @@ def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, a
         assert page.is_hidden("#pair-hint")
         assert status(tray)["notifications"]["snoozed_until"] is None
         page.focus("#snooze-controls button[data-preset='1h']")
+        t_click = time.monotonic()
         page.keyboard.press("Enter")    # keyboard-operable, as a real <button>
-        until = wait_for(lambda: status(tray)["notifications"]["snoozed_until"], timeout=5,
+        until = wait_for(lambda: status(tray)["notifications"]["snoozed_until"], timeout=5, step=0.01,
                          what="the tray to report the snooze")
+        print(f"snooze click -> tray's /status.json shows it after {time.monotonic() - t_click:.3f}s")
         expect(page.locator("#action-result")).to_have_text(re.compile(r"^Notifications snoozed until"), timeout=5000)
         # The worker picks the tray's new document up from /events and the popup shows the snooze line.
         page.wait_for_selector("#snooze:not([hidden])", timeout=5000)
@@ -126,8 +128,10 @@ def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, a
         assert page.locator(f"ul.open {row} button").evaluate_all("bs => bs.map(b => b.textContent)") == \
             ["Ack", "Recheck", "Trello"]
         assert ack.get_attribute("aria-label") == "Acknowledge: web01: http"
+        t_click = time.monotonic()
         ack.click()
         expect(page.locator("#action-result")).to_contain_text("demo sources cannot acknowledge", timeout=5000)
+        print(f"Ack click -> the tray's refusal shown after {time.monotonic() - t_click:.3f}s")
         assert page.get_attribute("#action-result", "data-ok") == "0"
         inline = page.locator(f"{row} .result.failed").first
         assert inline.text_content() == "demo sources cannot acknowledge"
