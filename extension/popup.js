@@ -78,6 +78,9 @@ function renderAlert(a, palette, sourceType = null) {
     if (card) row.append(el("a", { class: "card", href: card, target: "_blank", rel: "noopener", text: "Trello card" }));
     for (const b of buttons) row.append(actionButton(a, b));
     if (result) row.append(el("span", { class: `result ${result.ok ? "ok" : "failed"}`, text: result.text }));
+    if (result?.link && !card) {
+      row.append(el("a", { class: "card", href: result.link, target: "_blank", rel: "noopener", text: "Open card" }));
+    }
     li.append(row);
   }
   return li;
@@ -95,7 +98,9 @@ function actionButton(a, b) {
     ui.rerender();
     const answer = await act(b.action, { source: a.source, id: a.id });
     ui.busy.delete(busyKey);
-    ui.results.set(key(a.source, a.id), { ok: answer.ok, text: answer.text });
+    // A new Trello card is linked at once; the tray's next document carries it as card_url too.
+    const link = answer.ok ? safeUrl(answer.data.card_url) : null;
+    ui.results.set(key(a.source, a.id), { ok: answer.ok, text: answer.text, link });
     showResult(answer.ok ? `${b.verb} (${a.title}): ${answer.text}` : `${b.verb} failed (${a.title}): ${answer.text}`,
       answer.ok);
     ui.rerender();

@@ -1,5 +1,6 @@
 """A stand-in for the tray's endpoint: GET /status.json (ETag / 304) and GET /events (SSE), serving
-schema-valid status documents that a test sets, with a log of what the browser asked for.
+schema-valid status documents that a test sets, with a log of what the browser asked for; POSTs (actions)
+are logged with their headers and answered from `answers` (501 when none is set).
 
 Used where the test needs control the demo does not give: exact documents (popup links), a second port
 (options page) and the no-debugger run, which observes the extension only through this log.
@@ -108,6 +109,8 @@ class FakeTray:
         self.port = port
         self.server: ThreadingHTTPServer | None = None
         self.stopping = False
+        # POST path -> (status, JSON body) to answer; a path not listed answers 501 (no actions here).
+        self.answers: dict[str, tuple[int, dict[str, Any]]] = {}
 
     def note(self, kind: str, **kw: Any) -> None:
         with self.cond:
@@ -160,6 +163,23 @@ class FakeTray:
                     self.stream()
                 else:
                     self.send_error(404)
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                tray.note("post", path=self.path, body=raw.decode("utf-8", "replace"),
+                          headers={k.lower(): v for k, v in self.headers.items()})
+                answer = tray.answers.get(self.path)
+                if answer is None:
+                    self.send_error(501)
+                    return
+                status, payload = answer
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def stream(self) -> None:
                 conn = id(self)

@@ -1,12 +1,15 @@
 """The popup's action controls in real Chromium, on an exact document from the fake tray: which buttons each
-source type gets, "new" marks, Trello card links, held-back notifications, the hint when not paired, and a
-failure the tray answers without JSON shown inline."""
+source type gets, "new" marks, Trello card links, held-back notifications, the hint when not paired, a
+failure the tray answers without JSON shown inline, and what the browser really sends (token, JSON, the
+extension's Origin), including "seen" when the popup opens and a new card linked at once."""
 from __future__ import annotations
+
+import json
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PALETTE
+from .conftest import PALETTE, wait_for
 from .fake_tray import FakeTray, alert, document
 
 pytestmark = pytest.mark.slow
@@ -30,6 +33,10 @@ def actions_document() -> dict:
     for s in d["sources"]:
         s["type"] = types[s["name"]]
     return d
+
+
+def posts(tray: FakeTray, path: str) -> list[dict]:
+    return [e for e in tray.events("post") if e["path"] == path]
 
 
 def buttons(page, source: str, alert_id: str) -> list[str]:
@@ -94,3 +101,34 @@ def test_popup_action_controls_per_source_type(browser, artifacts):
         tray.set(again)
         expect(page.locator("#held summary")).to_have_text("3 notifications held back")
         expect(row.locator(".result.failed")).to_have_text("HTTP 501 from the tray")
+
+
+def test_popup_requests_carry_the_token_and_link_a_new_card(browser, built_extension):
+    with FakeTray(doc=actions_document()) as tray:
+        tray.answers["/actions/seen"] = (200, {"ok": True})
+        tray.answers["/actions/trello"] = (200, {"ok": True, "card_url": "https://trello.com/c/new1"})
+        browser.set_port(tray.port)
+        browser.wait_badge("4", PALETTE["critical"])
+        setup = browser.page("options.html")
+        setup.evaluate("chrome.storage.local.set({pairing: {token: 'tok-xyz', pairedAt: '2026-11-26T18:00:00Z'}})")
+
+        page = browser.page("popup.html", width=380, height=700)
+        page.wait_for_selector("#snooze-controls:not([hidden])")
+        # Opening the popup marks the alerts seen.
+        seen = wait_for(lambda: posts(tray, "/actions/seen"), timeout=5, what="POST /actions/seen")
+        assert len(seen) == 1, tray.events("post")
+        h = seen[0]["headers"]
+        assert h["authorization"] == "Bearer tok-xyz"
+        assert h["content-type"] == "application/json"
+        assert h["origin"] == f"chrome-extension://{built_extension['id']}"
+
+        row = page.locator('section.source[data-source="icinga-integration"] li[data-alert-id="icinga-integration-1"]')
+        row.locator("button[data-action=trello]").click()
+        expect(row.locator(".result.ok")).to_have_text("Recorded on Trello")
+        expect(row.locator("a.card")).to_have_attribute("href", "https://trello.com/c/new1")
+        trello = posts(tray, "/actions/trello")
+        assert len(trello) == 1
+        assert json.loads(trello[0]["body"]) == {"source": "icinga-integration", "id": "icinga-integration-1"}
+        assert trello[0]["headers"]["authorization"] == "Bearer tok-xyz"
+        # The token goes in the header only, never in a URL.
+        assert all("tok-xyz" not in e["path"] for e in tray.events("post"))
