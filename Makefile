@@ -61,5 +61,17 @@ bench: $(VENV)/.installed-test
 dist: $(VENV)/.installed-test
 	$(BIN)/pyinstaller --noconfirm --clean build.spec
 
+## make screenshots: README pictures from the real code. The real GTK tray menu needs PyGObject,
+## which only builds against the system's GObject: a second venv that sees Debian's python3-gi.
+.venv-gtk/.installed: pyproject.toml
+	@if [ "$$(id -u)" = 0 ] && ! dpkg -s python3-gi gir1.2-gtk-3.0 >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-gi gir1.2-gtk-3.0 >/dev/null; fi
+	/usr/bin/python3 -m venv --system-site-packages .venv-gtk
+	.venv-gtk/bin/pip install --quiet -e .
+	touch $@
+
+screenshots: deps-system $(VENV)/.installed-test .venv-gtk/.installed extension/node_modules/.installed
+	$(BIN)/python scripts/screenshots.py
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache extension/node_modules
+	rm -rf $(VENV) .venv-gtk build dist .pytest_cache extension/node_modules

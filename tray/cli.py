@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="XDG autostart on Linux, a LaunchAgent on macOS, the Startup folder on "
                         "Windows.")
     au.add_argument("action", choices=("enable", "disable", "status"))
+    _config_arg(au)
 
     for name, text in (("login", "store a source's secret in the OS keyring"),
                        ("logout", "delete a source's secret from the OS keyring")):
@@ -333,4 +334,4 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_autostart(args: argparse.Namespace) -> int:
     from tray import autostart
-    return autostart.main(args.action)
+    return autostart.main(args.action, args.config)
