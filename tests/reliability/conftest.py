@@ -1,17 +1,25 @@
-"""Reliability suite: prints the fault matrix (source types x faults, pass/FAIL) after the run."""
+"""Reliability suite: prints the fault matrix (source types x faults, pass/FAIL) and the reduced
+soak's figures after the run."""
 from __future__ import annotations
 
-from relhelp import MATRIX, table
+from relhelp import MATRIX, SOAK, table
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not MATRIX:
-        return
-    from support.faults import FAULTS
-    types = sorted({t for t, _ in MATRIX}, key=lambda t: [k for k, _ in MATRIX].index(t))
-    held = sum(v == "pass" for v in MATRIX.values())
     tr = terminalreporter
-    tr.section("fault matrix: source types x faults")
-    for line in table(types, FAULTS, MATRIX):
-        tr.write_line(line)
-    tr.write_line(f"held: {held}/{len(MATRIX)} cells ({len(types)} types x {len(FAULTS)} faults)")
+    if MATRIX:
+        from support.faults import FAULTS
+        order = list(dict.fromkeys(t for t, _ in MATRIX))
+        held = sum(v == "pass" for v in MATRIX.values())
+        tr.section("fault matrix: source types x faults")
+        for line in table(order, FAULTS, MATRIX):
+            tr.write_line(line)
+        tr.write_line(f"held: {held}/{len(MATRIX)} cells ({len(order)} types x {len(FAULTS)} faults)")
+    if SOAK:
+        import sys
+        from pathlib import Path
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+        from soak import report
+        tr.section("reduced soak")
+        for line in report(SOAK).splitlines():
+            tr.write_line(line)

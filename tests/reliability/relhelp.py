@@ -9,6 +9,8 @@ from typing import Iterable
 
 # (type, fault) -> "pass" / "FAIL"; filled by test_rel_fault_matrix, printed by conftest.py.
 MATRIX: dict[tuple[str, str], str] = {}
+# The reduced soak's figures (bench/soak.py JSON), printed by conftest.py.
+SOAK: dict = {}
 
 
 class Forwarder:
