@@ -39,9 +39,11 @@ class _State:
 
 
 def _fingerprint(s: Snapshot) -> tuple:
-    """What makes a snapshot different for readers: everything but the timestamps of polls."""
+    """What makes a snapshot different for readers: everything but the timestamps of polls (though
+    a source's first reading counts: it turns "no data" into a state)."""
     return (s.health, s.handled_only, s.counts, s.groups, s.snoozed_until,
-            tuple((x.name, x.group, x.health, x.error, x.stale, x.on_call, x.alerts) for x in s.sources))
+            tuple((x.name, x.group, x.health, x.error, x.stale, x.on_call, x.alerts, x.checked_at is None)
+                  for x in s.sources))
 
 
 class Store:

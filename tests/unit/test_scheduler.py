@@ -173,3 +173,16 @@ def test_optional_secret_without_keyring_is_none():
     def no_keyring(name, field):
         raise SourceError("no usable keyring", kind="credential")
     assert Opt(SourceConfig(name="am", type="opt"), no_keyring).secret() is None
+
+
+def test_first_reading_is_pushed_to_readers():
+    """No data -> ok changes no health or count, but readers must hear of it (grey -> green)."""
+    store = Store()
+    store.configure([cfg("a")])
+    v = store.version
+    from tray.model import Reading
+    store.record_reading("a", Reading())
+    assert store.version == v + 1 and store.latest.state == "ok"
+    store.record_reading("a", Reading())
+    assert store.version == v + 1          # later identical polls are not changes
+    store.close()
