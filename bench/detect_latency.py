@@ -11,7 +11,13 @@ Prints p50 / p95 / max, the app's CPU, and the requests (from icinga2's own requ
 the app polling every 1 s without the stream (`stream = false, interval = 1`), and the bytes of one
 unfiltered whole-service-list query (what a 1 s full poll such as Nagstamon's fetches each second).
 
-    .venv/bin/python bench/detect_latency.py [--changes 20] [--hosts 50] [--services 20] [--detect 0.5]
+Target (issue 3): p95 <= 0.5 s, at less app CPU and fewer bytes per minute than the 1 s full poll, idle
+and during the changes.
+
+    .venv/bin/python bench/detect_latency.py [--changes 20] [--hosts 50] [--services 20] [--detect 0.25]
+                                             [--idle 20] [--skip-baseline] [--json]
+
+`--json`: the last line printed is {"figures": [...]} (see bench/README.md). Exit 1 when a target is missed.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import requests
@@ -33,10 +40,15 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "icinga"))
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
+from endpoint import emit, figure  # noqa: E402
 from icinga_server import App, Icinga, free_port, icinga_config, start_icinga, stop_icinga  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
+TARGET_P95_S = 0.5
+QUICK_ARGS = ["--changes", "10", "--idle", "10", "--skip-baseline"]     # bench/run_all.py --quick
+IDLE_SECONDS = 20.0          # the idle window of each measurement (--idle)
 
 
 class CountingProxy:
@@ -243,7 +255,7 @@ def measure_full_poll(ic: Icinga, changes: int) -> dict:
     try:
         time.sleep(3.0)
         out = {"label": "reference: full poll of all services every 1 s (Nagstamon-style client)"}
-        for k, work in (("idle", lambda: time.sleep(20.0)),
+        for k, work in (("idle", lambda: time.sleep(IDLE_SECONDS)),
                         ("busy", lambda: out.__setitem__("lat", run_changes(ic, changes, poller.seen_after)))):
             t0, r0, b0, c0, i0 = (time.monotonic(), poller.requests, sum(proxy.snapshot()[:2]), poller.cpu,
                                   group_cpu_seconds(ic.proc.pid))
@@ -288,7 +300,7 @@ def measure(ic: Icinga, tmp: Path, label: str, *, changes: int, stream: bool, in
                     "cpu_pct": (b[3] - a[3]) * 100 / dt, "icinga_cpu_pct": (b[4] - a[4]) * 100 / dt}
 
         a = window()
-        time.sleep(20.0)                                              # idle: nothing changes
+        time.sleep(IDLE_SECONDS)                                      # idle: nothing changes
         idle = load(a, window())
 
         def seen_after(want: str):
@@ -393,20 +405,71 @@ def server_cost(tmp: Path, hosts: int, services: int, seconds: float = 15.0) -> 
         stop_icinga(ic.proc)
 
 
-def main() -> None:
+def ms(x: float) -> float | str:
+    return "not seen" if x == float("inf") else round(x * 1000, 1)
+
+
+def figures(m: dict, full: dict, base: dict | None, list_bytes: int, services: int) -> list[dict]:
+    """The figures for bench/run_all.py: the stream's latency against the target, its cost against the
+    1 s full poll (the reference the issue names), and the others for context."""
+    lat = m["lat"]
+    p95 = pct(lat, .95)
+    figs = [
+        figure(f"detect_latency icinga2 ({services} services) stream: change -> /events p50", ms(pct(lat, .5)), "ms"),
+        figure("detect_latency stream: change -> /events p95", ms(p95), "ms", f"<= {TARGET_P95_S * 1000:g} ms",
+               p95 <= TARGET_P95_S),
+        figure("detect_latency stream: change -> /events max", ms(max(lat)), "ms"),
+    ]
+    for k, when in (("idle", "idle"), ("busy", "during changes")):
+        mine, ref = m[k], full[k]
+        figs += [
+            figure(f"detect_latency stream: app CPU {when}", round(mine["cpu_pct"], 3), "% of a core",
+                   f"< {ref['cpu_pct']:.3f} % (1 s full poll)", mine["cpu_pct"] < ref["cpu_pct"]),
+            figure(f"detect_latency stream: bytes to/from icinga2 {when}", round(mine["bytes_min"] / 1024, 1),
+                   "KiB/min", f"< {ref['bytes_min'] / 1024:.0f} KiB/min (1 s full poll)",
+                   mine["bytes_min"] < ref["bytes_min"]),
+        ]
+    figs += [
+        figure("detect_latency stream: requests on icinga2 idle", round(m["idle"]["req_min"], 1), "req/min"),
+        figure("detect_latency stream: icinga2 CPU idle", round(m["idle"]["icinga_cpu_pct"], 2), "% of a core"),
+        figure("detect_latency 1 s full poll: p95", ms(pct(full["lat"], .95)), "ms"),
+        figure("detect_latency 1 s full poll: client CPU idle", round(full["idle"]["cpu_pct"], 3), "% of a core"),
+        figure("detect_latency 1 s full poll: bytes idle", round(full["idle"]["bytes_min"] / 1024, 1), "KiB/min"),
+        figure("detect_latency 1 s full poll: icinga2 CPU idle", round(full["idle"]["icinga_cpu_pct"], 2),
+               "% of a core"),
+        figure("detect_latency one unfiltered service list", round(list_bytes / 1024, 1), "KiB"),
+    ]
+    if base:
+        figs += [
+            figure("detect_latency no stream, filtered poll every 1 s: p95", ms(pct(base["lat"], .95)), "ms"),
+            figure("detect_latency no stream, filtered poll every 1 s: app CPU idle",
+                   round(base["idle"]["cpu_pct"], 3), "% of a core"),
+            figure("detect_latency no stream, filtered poll every 1 s: bytes idle",
+                   round(base["idle"]["bytes_min"] / 1024, 1), "KiB/min"),
+        ]
+    return figs
+
+
+def main() -> int:
+    global IDLE_SECONDS
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--changes", type=int, default=20)
     ap.add_argument("--hosts", type=int, default=50)
     ap.add_argument("--services", type=int, default=20)
     ap.add_argument("--detect", type=float, default=0.25)
-    ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--skip-baseline", action="store_true", help="skip the no-stream 1 s poll run")
+    ap.add_argument("--idle", type=float, default=IDLE_SECONDS, help="seconds of each idle window (default 20)")
+    ap.add_argument("--json", action="store_true", help="last line: the figures as JSON")
     ap.add_argument("--server-cost", type=int, default=0, metavar="HOSTS",
                     help="only measure what the detector costs an icinga2 with HOSTS x 10 services")
     args = ap.parse_args()
+    IDLE_SECONDS = args.idle
     if args.server_cost:
         with tempfile.TemporaryDirectory(prefix="secondline-bench-") as tmp_s:
             server_cost(Path(tmp_s), args.server_cost, 10)
-        return
+        if args.json:
+            print(json.dumps({"figures": []}))
+        return 0
     with tempfile.TemporaryDirectory(prefix="secondline-bench-") as tmp_s:
         tmp = Path(tmp_s)
         ic = start_icinga(tmp / "icinga", free_port(),
@@ -427,14 +490,24 @@ def main() -> None:
             m = measure(ic, tmp, f"stream + CIB detector every {args.detect:g}s (interval 60 s)",
                         changes=args.changes, stream=True, interval=60, detect=args.detect)
             report(m)
-            report(measure_full_poll(ic, args.changes))
+            full = measure_full_poll(ic, args.changes)
+            report(full)
+            b = None
             if not args.skip_baseline:
                 b = measure(ic, tmp, "baseline: no stream, filtered poll every 1 s", changes=args.changes,
                             stream=False, interval=1, detect=0)
                 report(b)
         finally:
             stop_icinga(ic.proc)
+    print(f"\n# load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    figs = figures(m, full, b, size, count)
+    emit(figs, args.json)
+    return 0 if all(f["pass"] is not False for f in figs) else 1
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        sys.exit(main())
+    except Exception:                      # the benchmark broke (not a missed target): exit 2
+        traceback.print_exc()
+        sys.exit(2)

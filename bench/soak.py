@@ -6,6 +6,7 @@ that answer with a random fault (seeded) a good part of the time, while its endp
     .venv/bin/python bench/soak.py                 # 20,000 polls (about 8-10 minutes)
     .venv/bin/python bench/soak.py --polls 2000    # the reduced run the test suite uses
     .venv/bin/python bench/soak.py --json out.json # also write the figures as JSON
+    .venv/bin/python bench/soak.py --json          # last line: {"figures": [...]} (bench/README.md)
 
 Reported (from /proc of the child, so the load generator and fake servers are not counted): RSS at
 launch, after warm-up and at the end, thread and fd counts, notifications sent, errors and
@@ -43,6 +44,8 @@ sys.path.insert(0, str(REPO))
 from relspecs import SPECS, serve_good, toml_for  # noqa: E402
 from support.faults import FaultServer  # noqa: E402
 from tray.credentials import env_var  # noqa: E402
+
+QUICK_ARGS = ["--polls", "2000", "--warmup", "0.25", "--max-seconds", "240"]   # run_all.py --quick: the reduced run
 
 # In-band faults (the address faults are pinned sources, below) and how often each comes up.
 FAULT_WEIGHTS = {
@@ -323,6 +326,28 @@ def report(r: dict) -> str:
     return "\n".join(lines)
 
 
+def figures(r: dict) -> list[dict]:
+    """The figures for bench/run_all.py (the convention in bench/README.md), from run()'s result."""
+    def fig(name: str, measured, unit: str, target: str | None = None, passed: bool | None = None) -> dict:
+        return {"name": f"soak {name}", "target": target, "measured": measured, "unit": unit, "pass": passed}
+    t = r["targets"]
+    return [
+        fig(f"polls ({r['sources']} sources, random faults, {r['seconds']:g} s)", r["polls"], ""),
+        fig("RSS growth after warm-up", r["rss_growth_mb"], "MB", "<= 5 MB", t["rss_growth_le_5mb"]),
+        fig("RSS at the end", r["rss_end_mb"], "MB"),
+        fig("RSS peak", r["rss_peak_mb"], "MB"),
+        fig("threads after warm-up -> end", f"{r['threads_start']} -> {r['threads_end']}", "", "within 5",
+            t["threads_flat"]),
+        fig("fds after warm-up -> end", f"{r['fds_start']} -> {r['fds_end']}", "", "within 5", t["fds_flat"]),
+        fig("tracebacks + internal errors", r["tracebacks"] + r["internal_errors"], "", "0",
+            t["no_unhandled_exceptions"]),
+        fig("secrets leaked", r["secrets_leaked"], "", "0", t["no_secret_leaked"]),
+        fig("/status.json failed + SSE reconnects", r["status_json_failed"] + r["sse_reconnects"], "", "0",
+            t["endpoint_always_answered"]),
+        fig("exit code", r["exit_code"], "", "0", t["clean_exit"]),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--polls", type=int, default=20000, help="stop after this many polls (default 20000)")
@@ -334,12 +359,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-seconds", type=float, default=1800, help="stop anyway after this long")
     p.add_argument("--rate", type=float, default=50.0, help="requests/s of /status.json (default 50)")
     p.add_argument("--streams", type=int, default=5, help="open /events streams (default 5)")
-    p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    p.add_argument("--json", metavar="PATH", nargs="?", const="-",
+                   help="also write the figures as JSON to PATH; alone: print the run_all figures last")
     args = p.parse_args(argv)
     r = run(polls=args.polls, seed=args.seed, per_type=args.per_type, interval=args.interval,
             warmup=args.warmup, max_seconds=args.max_seconds, rate=args.rate, streams=args.streams)
     print(report(r))
-    if args.json:
+    if args.json == "-":
+        print(json.dumps({"figures": figures(r)}))
+    elif args.json:
         Path(args.json).write_text(json.dumps(r, indent=2))
     return 0 if all(r["targets"].values()) else 1
 
