@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import subprocess
 import sys
 import time
@@ -141,10 +142,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("no benchmark scripts found", file=sys.stderr)
         return 1
     results = []
+    # Wall-clock figures depend on what else the machine does: say how busy it was around each script.
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs, "
+          f"{'--quick' if args.quick else 'full run'}", file=sys.stderr, flush=True)
     for path in todo:
-        print(f"# running {path.name} ...", file=sys.stderr, flush=True)
+        load0 = os.getloadavg()[0]
+        print(f"# running {path.name} (load average {load0:.1f}) ...", file=sys.stderr, flush=True)
         r = run_script(path, args.quick, args.timeout)
-        print(f"#   {path.name}: exit {r['code']} in {r['seconds']:.0f} s", file=sys.stderr, flush=True)
+        print(f"#   {path.name}: exit {r['code']} in {r['seconds']:.0f} s (load average {load0:.1f} -> "
+              f"{os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
         results.append(r)
     rs = rows(results)
     print(table(rs))
