@@ -79,7 +79,15 @@ def test_file_is_plain_json(tmp_path):
     s.mark_seen(["b/2", "a/1"])
     s.save()
     doc = json.loads((tmp_path / "s.json").read_text())
-    assert doc == {"version": 1, "snoozed_until": "2026-11-26T12:00:00Z", "seen": ["a/1", "b/2"], "first_seen": {}}
+    assert doc == {"version": 1, "snoozed_until": "2026-11-26T12:00:00Z", "seen": ["a/1", "b/2"], "first_seen": {},
+                   "cards": {}}
+
+
+def test_card_links_persist(tmp_path):
+    s = State.load(tmp_path / "s.json")
+    s.cards["mon/web!http"] = "https://trello.com/c/abc"
+    s.save()
+    assert State.load(tmp_path / "s.json").cards == {"mon/web!http": "https://trello.com/c/abc"}
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_litter(tmp_path, monkeypatch):
