@@ -22,3 +22,12 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
         if k.startswith("SECONDLINE_SECRET_"):
             monkeypatch.delenv(k)
     yield
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    """One Playwright for the whole run: its sync API refuses to start a second one in the same
+    thread while another is alive, so every browser test (extension, dashboard, cross-origin) shares it."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        yield p

@@ -94,13 +94,6 @@ def built_extension(tmp_path_factory) -> dict[str, Any]:
     return {"dir": chrome, "id": extension_id(manifest), "zip": out / "secondline-chrome.zip", "out": out}
 
 
-@pytest.fixture(scope="session")
-def playwright_instance():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        yield p
-
-
 class Browser:
     """A persistent Chromium context with the extension, and helpers to read its toolbar button."""
 

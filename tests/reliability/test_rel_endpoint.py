@@ -162,27 +162,26 @@ def attacker_site(app):
     srv.server_close()
 
 
-def test_other_origin_page_in_chromium_cannot_read_or_act(app, attacker_site):
-    from playwright.sync_api import sync_playwright
+def test_other_origin_page_in_chromium_cannot_read_or_act(app, attacker_site, playwright_instance):
     before = app.status()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=BROWSER_ARGS + ["--host-resolver-rules=MAP rebind.test 127.0.0.1"])
-        try:
-            page = browser.new_page()
-            seen: list[tuple[str, str, int, dict]] = []
-            page.on("response", lambda r: seen.append((r.request.method, r.url, r.status, r.headers)))
-            page.goto(attacker_site)
-            page.wait_for_function("window.done === true", timeout=20000)
-            results = page.evaluate("window.results")
-            with page.expect_response(lambda r: "/actions/snooze" in r.url, timeout=10000):
-                page.evaluate("document.getElementById('f').submit()")
-            page.wait_for_timeout(300)   # let the listener see every response (events pump in API calls)
-            # DNS rebinding: a name the attacker controls now resolves to 127.0.0.1.
-            rebound = page.goto(f"http://rebind.test:{app.port}/status.json")
-            rebound_status, rebound_text = rebound.status, page.content()
-        finally:
-            browser.close()
+    p = playwright_instance
+    browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                args=BROWSER_ARGS + ["--host-resolver-rules=MAP rebind.test 127.0.0.1"])
+    try:
+        page = browser.new_page()
+        seen: list[tuple[str, str, int, dict]] = []
+        page.on("response", lambda r: seen.append((r.request.method, r.url, r.status, r.headers)))
+        page.goto(attacker_site)
+        page.wait_for_function("window.done === true", timeout=20000)
+        results = page.evaluate("window.results")
+        with page.expect_response(lambda r: "/actions/snooze" in r.url, timeout=10000):
+            page.evaluate("document.getElementById('f').submit()")
+        page.wait_for_timeout(300)   # let the listener see every response (events pump in API calls)
+        # DNS rebinding: a name the attacker controls now resolves to 127.0.0.1.
+        rebound = page.goto(f"http://rebind.test:{app.port}/status.json")
+        rebound_status, rebound_text = rebound.status, page.content()
+    finally:
+        browser.close()
     # The page reads nothing: CORS blocks the readable modes, no-cors gives an opaque empty answer.
     assert results["cors_get"].startswith("blocked"), results
     assert results["nocors_get"] == "type=opaque len=0", results
