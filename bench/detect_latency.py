@@ -415,7 +415,8 @@ def figures(m: dict, full: dict, base: dict | None, list_bytes: int, services: i
     lat = m["lat"]
     p95 = pct(lat, .95)
     figs = [
-        figure(f"detect_latency icinga2 ({services} services) stream: change -> /events p50", ms(pct(lat, .5)), "ms"),
+        figure(f"detect_latency stream: change -> /events p50 (icinga2, {services} services)", ms(pct(lat, .5)),
+               "ms"),
         figure("detect_latency stream: change -> /events p95", ms(p95), "ms", f"<= {TARGET_P95_S * 1000:g} ms",
                p95 <= TARGET_P95_S),
         figure("detect_latency stream: change -> /events max", ms(max(lat)), "ms"),

@@ -183,7 +183,7 @@ def table(r: dict, cpu_target: float) -> str:
 
 
 def figures(r: dict, cpu_target: float) -> list[dict]:
-    label = f"footprint {r['sources']} sources every {r['interval_s']:g} s, {r['seconds']:g} s:"
+    label = f"footprint {r['sources']} sources every {r['interval_s']:g} s, {r['window_s']:g} s:"
 
     def fig(name: str, measured, unit: str, target: str | None = None, passed: bool | None = None) -> dict:
         return {"name": f"{label} {name}", "target": target, "measured": measured, "unit": unit, "pass": passed}
@@ -220,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     # Side by side: each run is its own process, measured through its own /proc entry.
     with concurrent.futures.ThreadPoolExecutor(len(profiles)) as pool:
         results = list(pool.map(lambda pr: run(pr[1], a.sources, pr[0], a.python), profiles))
+    for r, (_, seconds, _) in zip(results, profiles):
+        r["window_s"] = seconds           # asked for; r["seconds"] is what the clock said
     figs = []
     for r, (_, _, target) in zip(results, profiles):
         print(table(r, target))
