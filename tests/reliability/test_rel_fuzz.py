@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from relspecs import SPECS, make
 from tray import config as config_mod
@@ -231,6 +231,8 @@ def test_any_dict_into_the_config_loader(data):
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(near_config)
+@example({"sources": [{"name": "a", "type": []}]})          # found by this test: TypeError (unhashable)
+@example({"sources": [{"name": "a", "type": {"x": 1}}]})
 def test_near_miss_configs(data):
     config_or_error(config_mod.parse_config, data, "fuzz.toml")
 
