@@ -30,6 +30,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import shutil
 import tempfile
 import threading
 import time
@@ -199,7 +200,8 @@ def build_config(chaos: ChaosServer, per_type: int, interval: float) -> tuple[st
 
 
 def run(polls: int = 20000, seed: int = 1, per_type: int = 4, interval: float = 1.0, warmup: float = 0.1,
-        max_seconds: float = 1800.0, quiet: bool = False, rate: float = 50.0, streams: int = 5) -> dict:
+        max_seconds: float = 1800.0, quiet: bool = False, rate: float = 50.0, streams: int = 5,
+        keep: bool = False) -> dict:
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     home = Path(tempfile.mkdtemp(prefix="secondline-soak-"))
     chaos = ChaosServer(seed)
@@ -293,8 +295,10 @@ def run(polls: int = 20000, seed: int = 1, per_type: int = 4, interval: float = 
         "status_json_slowest_s": round(load.slowest, 3),
         "sse_events": load.events, "sse_pings": load.pings, "sse_reconnects": load.reconnects,
         "exit_code": proc.returncode,
-        "home": str(home),
+        "home": str(home) if keep else None,
     })
+    if not keep:
+        shutil.rmtree(home, ignore_errors=True)
     result["rss_growth_mb"] = round(result["rss_end_mb"] - result["rss_start_mb"], 1)
     result["targets"] = {
         "rss_growth_le_5mb": result["rss_growth_mb"] <= 5.0,
@@ -357,13 +361,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=0.1,
                    help="share of the polls before the 'start' figures are taken (default 0.1)")
     p.add_argument("--max-seconds", type=float, default=1800, help="stop anyway after this long")
+    p.add_argument("--keep", action="store_true", help="keep the child's HOME (config, logs, output) for a look")
     p.add_argument("--rate", type=float, default=50.0, help="requests/s of /status.json (default 50)")
     p.add_argument("--streams", type=int, default=5, help="open /events streams (default 5)")
     p.add_argument("--json", metavar="PATH", nargs="?", const="-",
                    help="also write the figures as JSON to PATH; alone: print the run_all figures last")
     args = p.parse_args(argv)
     r = run(polls=args.polls, seed=args.seed, per_type=args.per_type, interval=args.interval,
-            warmup=args.warmup, max_seconds=args.max_seconds, rate=args.rate, streams=args.streams)
+            warmup=args.warmup, max_seconds=args.max_seconds, rate=args.rate, streams=args.streams,
+            keep=args.keep)
     print(report(r))
     if args.json == "-":
         print(json.dumps({"figures": figures(r)}))
