@@ -189,6 +189,10 @@ def _source(path: str, i: int, table: Any, seen: set[str]) -> SourceConfig:
     stype = table.get("type")
     if stype is None:
         raise ConfigError(path, f"{where}.type", f"is required; valid types: {', '.join(available_types())}")
+    if not isinstance(stype, str):
+        # A list or table here would make the registry lookup raise TypeError (unhashable).
+        raise ConfigError(path, f"{where}.type", f"must be a string, got {_show(stype)}; valid types: "
+                          f"{', '.join(available_types())}")
     if stype not in REGISTRY or stype not in available_types():
         raise _unknown(path, f"{where}.type", stype, available_types(), what="type")
     group = coerce(path, f"{where}.group", table.get("group", "default"), str)

@@ -19,7 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from tray import __version__
+from tray import __version__, heap
 from tray.errors import SourceError
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,7 @@ class Http:
 
     def __init__(self, session: requests.Session | None = None) -> None:
         self.session = session or make_session()
+        heap.pin_mmap_threshold()
 
     def request(self, method: str, url: str, *, source: str = "", params: Any = None,
                 headers: Mapping[str, str] | None = None, json_body: Any = None, data: Any = None,

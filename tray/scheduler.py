@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
+from tray import heap
 from tray.credentials import REDACTOR
 from tray.errors import SourceError
 from tray.model import Alert, Reading
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
 JITTER = 0.1
+TRIM_EVERY = 30          # supervisor ticks (seconds) between heap trims (see tray/heap.py)
 WAKE_JUMP = 5.0          # seconds the wall clock may run ahead of the monotonic one before we call it sleep
 
 
@@ -237,10 +239,14 @@ class Scheduler:
         return False
 
     def _supervise(self) -> None:
+        ticks = 0
         while not self._stop.wait(1.0):
+            ticks += 1
             try:
                 self.check_wake()
                 self.store.refresh_stale()
+                if ticks % TRIM_EVERY == 0:
+                    heap.trim()
             except Exception:
                 log.exception("supervisor tick failed")
 
