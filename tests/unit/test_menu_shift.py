@@ -55,8 +55,8 @@ def test_menu_snoozed_and_card():
 def test_shift_context_text_and_rota(tmp_path):
     rota = tmp_path / "rota.csv"
     rota.write_text("date,name\n2026-11-26,Jane\n2026-11-30,Jane\n2026-11-27,Omar\n")
-    cfg = loads(f'[shift]\nstart = "09:30"\nend = "17:30"\ntimezone = "Europe/London"\n'
-                f'rota = "rota.csv"\nme = "Jane"\n', str(tmp_path / "config.toml"))
+    cfg = loads('[shift]\nstart = "09:30"\nend = "17:30"\ntimezone = "Europe/London"\n'
+                'rota = "rota.csv"\nme = "Jane"\n', str(tmp_path / "config.toml"))
     ctx = ShiftContext(cfg, http=None)
     ctx.load_rota()
     assert ctx.rota_error is None and len(ctx.rota) == 3
