@@ -10,7 +10,7 @@ critical events pop up, and only while on call, unless `outside_shift = "silent"
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, Mapping
 
 from tray.errors import ConfigError

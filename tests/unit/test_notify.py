@@ -1,5 +1,5 @@
 """Pop-ups come from events: composed, grouped in bursts, spaced, silent while snoozed."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 

@@ -13,11 +13,11 @@ whose Host is its own loopback address (DNS-rebinding guard), so the proxy must 
 nginx `proxy_set_header Host 127.0.0.1:17474;`.
 """
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from tray.errors import SourceError
 from tray.model import HANDLED_REASONS, Alert, Severity
+from tray.sources.common import check_http_url, parse_time
 from tray.sources.base import Source, require
 
 SCHEMA_VERSION = 1
@@ -32,8 +32,7 @@ class HubSettings:
     ca_bundle: str | None = None
 
     def validate(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError("url: must start with http:// or https://")
+        check_http_url(self.url)
 
 
 class HubSource(Source):
@@ -94,7 +93,7 @@ def upstream_alerts(payload: Any) -> list[Alert]:
         if problem is not None:
             alerts.append(Alert(source=name, id=UNREADABLE_ID, title=f"{name} cannot be read upstream",
                                 severity=Severity.UNKNOWN, detail=problem,
-                                since=_time(src.get("checked_at"))))
+                                since=parse_time(src.get("checked_at"))))
     return alerts
 
 
@@ -118,7 +117,7 @@ def upstream_alert(source_name: str, raw: Any) -> Alert:
     handled = a.get("handled") is True
     url = a.get("url")
     return Alert(source=source, id=aid, title=_str(a.get("title")) or aid, severity=severity,
-                 detail=_str(a.get("detail")), since=_time(a.get("since")),
+                 detail=_str(a.get("detail")), since=parse_time(a.get("since")),
                  url=url if isinstance(url, str) else None, handled=handled,
                  handled_reason=reason if handled else None, pending=a.get("pending") is True,
                  ref={"upstream_source": source_name})
@@ -128,11 +127,3 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from tray.errors import SourceError
 from tray.model import Alert, Severity
+from tray.sources.common import parse_time
 from tray.sources.base import Source, require
 
 ACCEPT_JSON = {"Accept": "application/json"}
@@ -71,7 +72,6 @@ def as_text(value: Any, what: str, *, required: bool = False) -> str:
     raise SourceError(f"unexpected response shape: {what} is not text", kind="bad_content")
 
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 def as_time(value: Any, *, millis: bool = False) -> datetime | None:
@@ -98,21 +98,7 @@ def as_time(value: Any, *, millis: bool = False) -> datetime | None:
     return None
 
 
-def parse_iso(text: Any) -> datetime | None:
-    """RFC 3339 / ISO 8601 (Go's nanoseconds and 'Z' included) -> aware UTC, else None."""
-    if not isinstance(text, str) or not text:
-        return None
-    t = _FRACTION.sub(r"\1", text.strip())
-    if t.endswith(("Z", "z")):
-        t = t[:-1] + "+00:00"
-    try:
-        ts = datetime.fromisoformat(t)
-    except ValueError:
-        return None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
-    ts = ts.astimezone(timezone.utc)
-    return None if ts.year <= 1 else ts   # Go's zero time means "unset"
+parse_iso = parse_time   # the shared parser (tray/sources/common.py)
 
 
 # -- settings and auth shared by the web-UI monitors --------------------------------------------

@@ -9,12 +9,12 @@ With `user_id` set, `GET /oncalls?user_ids[]=ID&earliest=true` says whether that
 """
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
 from tray.errors import SourceError
 from tray.model import Alert, OnCall, Reading, Severity
+from tray.sources.common import check_http_url, parse_time
 from tray.sources.base import Source, require
 
 DEFAULT_URL = "https://api.pagerduty.com"
@@ -39,8 +39,7 @@ class PagerDutySettings:
     max_pages: int = 50
 
     def validate(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError("url: must start with http:// or https://")
+        check_http_url(self.url)
         bad = [u for u in self.urgencies if u not in ("high", "low")]
         if bad:
             raise ValueError(f"urgencies: {bad[0]!r} is not high or low")
@@ -234,14 +233,6 @@ def parse_oncall(payload: Any) -> OnCall:
     return OnCall(on_call=True, until=max(ends))
 
 
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
 
 
 def _text(value: Any) -> str:

@@ -5,11 +5,11 @@ outage is critical, maintenance is listed as handled. When the page's overall in
 component is named (an incident without components), one alert for the page itself says so.
 """
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from tray.errors import SourceError
 from tray.model import Alert, Severity
+from tray.sources.common import check_http_url, parse_time
 from tray.sources.base import Source, require
 
 COMPONENT_SEVERITY = {
@@ -27,8 +27,7 @@ class StatuspageSettings:
     url: str                            # the page, e.g. https://www.githubstatus.com
 
     def validate(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError("url: must start with http:// or https://")
+        check_http_url(self.url)
 
 
 class StatuspageSource(Source):
@@ -80,7 +79,7 @@ def summary_alerts(source: str, payload: Any, page_url: str) -> list[Alert]:
         maintenance = state == "under_maintenance"
         alerts.append(Alert(source=source, id=f"component:{cid}", title=name, detail=detail,
                             severity=COMPONENT_SEVERITY.get(state, Severity.UNKNOWN),
-                            since=_time(comp.get("updated_at")),
+                            since=parse_time(comp.get("updated_at")),
                             url=_link(incident) or link, handled=maintenance,
                             handled_reason="maintenance" if maintenance else None,
                             ref={"component_id": cid}))
@@ -92,7 +91,7 @@ def summary_alerts(source: str, payload: Any, page_url: str) -> list[Alert]:
         title = incident["name"] if incident and isinstance(incident.get("name"), str) else description
         alerts.append(Alert(source=source, id=PAGE_ID, title=title, detail=description,
                             severity=INDICATOR_SEVERITY[indicator],
-                            since=_time(incident.get("created_at")) if incident else None,
+                            since=parse_time(incident.get("created_at")) if incident else None,
                             url=_link(incident) or link))
     elif not alerts and indicator == "maintenance":
         alerts.append(Alert(source=source, id=PAGE_ID, title="Scheduled maintenance",
@@ -119,11 +118,3 @@ def _link(incident: dict | None) -> str | None:
     return None
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)

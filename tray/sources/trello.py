@@ -19,6 +19,7 @@ from typing import Any
 
 from tray.errors import SourceError
 from tray.model import Alert, Severity
+from tray.sources.common import check_http_url, parse_time
 from tray.sources.base import Source, require
 
 DEFAULT_URL = "https://api.trello.com"
@@ -44,8 +45,7 @@ class TrelloSettings:
             value = getattr(self, key)
             if value is not None and not _ID.match(value):
                 raise ValueError(f"{key}: {value!r} is not a Trello id (letters and digits)")
-        if not self.url.startswith(("http://", "https://")):
-            raise ValueError("url: must start with http:// or https://")
+        check_http_url(self.url)
 
 
 class TrelloSource(Source):
@@ -150,14 +150,14 @@ def card_alerts(source: str, payload: Any) -> list[Alert]:
         names = [lb.get("name") or lb.get("color") for lb in labels
                  if isinstance(lb, dict) and isinstance(lb.get("name") or lb.get("color"), str)]
         detail = ", ".join(names)
-        due = _time(card.get("due"))
+        due = parse_time(card.get("due"))
         if due:
             detail = f"{detail} · due {due:%Y-%m-%d %H:%M}Z".lstrip(" ·")
         link = card.get("shortUrl") if isinstance(card.get("shortUrl"), str) else card.get("url")
         name = card.get("name") if isinstance(card.get("name"), str) else ""
         alerts.append(Alert(source=source, id=cid, title=name.strip() or f"card {cid}",
                             severity=card_severity(labels), detail=detail,
-                            since=created_at(cid) or _time(card.get("dateLastActivity")),
+                            since=created_at(cid) or parse_time(card.get("dateLastActivity")),
                             url=link if isinstance(link, str) else None, ref={"card_id": cid}))
     return alerts
 
@@ -180,11 +180,3 @@ def card_description(alert: Alert) -> str:
     return "\n".join(lines)
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)

@@ -14,12 +14,12 @@ are critical; the others warn once `warning_at` tickets are open, and turn criti
 """
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 from tray.errors import SourceError
 from tray.model import Alert, Reading, Severity
+from tray.sources.common import check_http_url, parse_time
 from tray.sources.base import Source, require
 
 IGNORED_STATUSES = frozenset({"hold", "pending", "solved", "closed"})
@@ -49,8 +49,7 @@ class ZendeskSettings:
         if self.subdomain is not None and not _SUBDOMAIN.match(self.subdomain):
             raise ValueError(f"subdomain: {self.subdomain!r} is not a Zendesk subdomain (the ACME "
                              "in acme.zendesk.com)")
-        if self.url is not None and not self.url.startswith(("http://", "https://")):
-            raise ValueError("url: must start with http:// or https://")
+        check_http_url(self.url)
         if "@" not in self.email:
             raise ValueError("email: the agent's email address, as in `agent@example.com`")
         if self.warning_at < 1:
@@ -229,16 +228,8 @@ def ticket_alerts(source: str, payload: Any, web_base: str, warning_at: int = 1,
         status = t.get("status") if isinstance(t.get("status"), str) else "open"
         detail = f"{priority or 'no'} priority · {status} · {count} open"
         alerts.append(Alert(source=source, id=tid, title=subject.strip() or f"ticket #{tid}",
-                            severity=severity, detail=detail, since=_time(t.get("created_at")),
+                            severity=severity, detail=detail, since=parse_time(t.get("created_at")),
                             url=f"{web_base}/agent/tickets/{tid}", ref={"ticket_id": tid}))
     return alerts
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)

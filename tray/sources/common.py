@@ -1,0 +1,32 @@
+"""Small parsing helpers shared by source modules (pure)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_time(text: Any) -> datetime | None:
+    """RFC 3339 / ISO 8601 (Go's nanoseconds and 'Z' included) -> aware UTC, else None.
+    Naive times are taken as UTC; Go's zero time ("0001-01-01...") means unset."""
+    if not isinstance(text, str) or not text:
+        return None
+    t = _FRACTION.sub(r"\1", text.strip())
+    if t.endswith(("Z", "z")):
+        t = t[:-1] + "+00:00"
+    try:
+        ts = datetime.fromisoformat(t)
+    except ValueError:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=timezone.utc)
+    ts = ts.astimezone(timezone.utc)
+    return None if ts.year <= 1 else ts
+
+
+def check_http_url(value: str | None, key: str = "url") -> None:
+    """Settings validation: raise ValueError("KEY: ...") unless an http(s) URL (None passes)."""
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError(f"{key}: must start with http:// or https://")
