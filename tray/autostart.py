@@ -15,10 +15,11 @@ from __future__ import annotations
 import os
 import plistlib
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
+
+from tray import fsutil
 
 LABEL = "io.secondline.tray"     # LaunchAgent label (reverse-DNS by launchd convention)
 NAME = "secondline"
@@ -150,21 +151,7 @@ def current_entry(config_path: str | None = None) -> Entry:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Readers (the session manager at login) see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    fsutil.write_atomic(path, data, mode=0o644)
 
 
 def enable(entry: Entry) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tempfile
 import tomllib
 import types
 import typing
@@ -19,6 +18,7 @@ from typing import Any, Mapping
 
 import platformdirs
 
+from tray import fsutil
 from tray.errors import ConfigError
 from tray.sources import REGISTRY, available_types, source_class
 from tray.sources.base import COMMON_KEYS, SourceConfig
@@ -335,19 +335,5 @@ def load(path: str | os.PathLike) -> Config:
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write a file so that a reader sees the old or the new content, never a half."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write a config file so that a reader sees the old or the new content, never a half."""
+    fsutil.write_atomic(path, text)

@@ -14,13 +14,13 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from tray import fsutil
 from tray.model import Alert, iso
 from tray.rota import RotaEntry, local_to_utc
 from tray.shift import ShiftSettings, shift_end, system_zone
@@ -105,21 +105,7 @@ class State:
         """Write atomically: readers see the old file or the new one, never a partial one."""
         data = json.dumps(self.to_dict(), indent=1).encode("utf-8")
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-            _fsync_dir(self.path.parent)
+            fsutil.write_atomic(self.path, data)
 
     # --- snooze ----------------------------------------------------------------------------------
 
@@ -163,22 +149,6 @@ class State:
             self.seen &= keep
             self.first_seen = {k: v for k, v in self.first_seen.items() if k in keep}
             return before != (len(self.seen), len(self.first_seen))
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Make the rename itself durable (POSIX); Windows cannot open directories, and does not need to.
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 _DURATION = re.compile(r"^(\d+)\s*(m|min|h|d)$")
