@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from support.procs import stop
+
 HERE = Path(__file__).resolve().parent
 
 _CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -33,15 +35,6 @@ _CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configura
 """
 
 
-def _stop(proc: subprocess.Popen | None, timeout: float = 5) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout)
 
 
 class PrivateBus:
@@ -84,7 +77,7 @@ class PrivateBus:
         raise TimeoutError(f"nobody owns {name} on the private bus after {timeout} s")
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop(self.proc)
 
     def __enter__(self) -> "PrivateBus":
         return self.start()
@@ -138,7 +131,7 @@ class FakeNotifyd:
                        env={**os.environ, **self.bus.env}, check=True, capture_output=True, timeout=10)
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop(self.proc)
 
     def __enter__(self) -> "FakeNotifyd":
         return self.start()
@@ -175,7 +168,7 @@ class GnomeKeyring:
         return self
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop(self.proc)
 
     def __enter__(self) -> "GnomeKeyring":
         return self.start()

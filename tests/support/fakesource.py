@@ -1,7 +1,6 @@
 """A scriptable source type for scheduler tests: each poll takes the next step of a script."""
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable

@@ -11,16 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from support.procs import stop
 
-def _stop(proc: subprocess.Popen | None, timeout: float = 5) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout)
 
 
 class Xvfb:
@@ -76,7 +68,7 @@ class Xvfb:
         return {"DISPLAY": self.display}
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop(self.proc)
 
     def __enter__(self) -> "Xvfb":
         return self.start()
@@ -135,7 +127,7 @@ class Trayer:
         raise TimeoutError("trayer did not take the system tray selection")
 
     def stop(self) -> None:
-        _stop(self.proc)
+        stop(self.proc)
 
     def __enter__(self) -> "Trayer":
         return self.start()

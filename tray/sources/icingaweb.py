@@ -8,7 +8,7 @@ Neither is typed consistently across versions: numbers arrive as strings ("2"), 
 "0"/"1", "y"/"n" or "sticky", timestamps as epoch seconds or ISO 8601. The coercers in nagios.py
 accept those and turn anything else into a SourceError.
 """
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlencode
 
 from tray.model import Alert, Severity
@@ -26,6 +26,17 @@ def _hard(value: Any, what: str) -> bool:
     return as_int(value, what) == 1
 
 
+def host_and_service_rows(payload: Any, what: str, row: Callable[..., list[Alert]]) -> list[Alert]:
+    """Both web UIs answer {"hosts": [...], "services": [...]} here (fetch() pairs the two lists)."""
+    payload = require(payload, dict, what)
+    alerts: list[Alert] = []
+    for r in require(payload.get("hosts"), list, "the host list"):
+        alerts.extend(row(require(r, dict, "a host row"), service=False))
+    for r in require(payload.get("services"), list, "the service list"):
+        alerts.extend(row(require(r, dict, "a service row"), service=True))
+    return alerts
+
+
 class IcingaWeb2Source(WebUISource):
     """Icinga Web 2 monitoring module: `/monitoring/list/{hosts,services}?..._problem=1&format=json`."""
     type = "icingaweb2"
@@ -40,13 +51,7 @@ class IcingaWeb2Source(WebUISource):
         return {"hosts": hosts, "services": services}
 
     def parse(self, payload: Any) -> list[Alert]:
-        payload = require(payload, dict, "the Icinga Web answers")
-        alerts: list[Alert] = []
-        for row in require(payload.get("hosts"), list, "the host list"):
-            alerts.extend(self._row(require(row, dict, "a host row"), service=False))
-        for row in require(payload.get("services"), list, "the service list"):
-            alerts.extend(self._row(require(row, dict, "a service row"), service=True))
-        return alerts
+        return host_and_service_rows(payload, "the Icinga Web answers", self._row)
 
     def _row(self, row: dict[str, Any], *, service: bool) -> list[Alert]:
         p = "service_" if service else "host_"
@@ -96,13 +101,7 @@ class IcingaDBSource(WebUISource):
         return {"hosts": hosts, "services": services}
 
     def parse(self, payload: Any) -> list[Alert]:
-        payload = require(payload, dict, "the Icinga DB Web answers")
-        alerts: list[Alert] = []
-        for row in require(payload.get("hosts"), list, "the host list"):
-            alerts.extend(self._row(require(row, dict, "a host row"), service=False))
-        for row in require(payload.get("services"), list, "the service list"):
-            alerts.extend(self._row(require(row, dict, "a service row"), service=True))
-        return alerts
+        return host_and_service_rows(payload, "the Icinga DB Web answers", self._row)
 
     def _row(self, row: dict[str, Any], *, service: bool) -> list[Alert]:
         st = require(row.get("state"), dict, "state")
