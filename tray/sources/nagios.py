@@ -158,6 +158,12 @@ def one_line(text: str, limit: int = 200) -> str:
     return " ".join(text.split())[:limit]
 
 
+def _named(name: str, what: str) -> None:
+    """An object without a name cannot be an alert (its id would be empty): the answer is broken."""
+    if not name.strip():
+        raise SourceError(f"unexpected response shape: {what} has an empty name", kind="bad_content")
+
+
 def cgi_base(url: str) -> str:
     base = url.rstrip("/")
     return base if base.endswith("/cgi-bin") else base + "/cgi-bin"
@@ -187,11 +193,14 @@ class NagiosSource(WebUISource):
         hosts = self._data(payload.get("hosts"), "hostlist")
         for host, d in hosts.items():
             d = require(d, dict, f"host {host!r}")
+            _named(host, "a host")
             alerts.extend(self._one(host, None, d))
         services = self._data(payload.get("services"), "servicelist")
         for host, svcs in services.items():
             svcs = require(svcs, dict, f"services of {host!r}")
+            _named(host, "a host")
             for svc, d in svcs.items():
+                _named(svc, f"a service of {host!r}")
                 d = require(d, dict, f"service {host + '!' + svc!r}")
                 alerts.extend(self._one(host, svc, d))
         return alerts
