@@ -215,8 +215,9 @@ def test_detector_requests_a_poll_on_each_change(ic):
             before = ctx.polls
             t0 = time.monotonic()
             ic.set_state(obj, st)
-            wait_until(lambda: ctx.polls > before, 3)
-            assert time.monotonic() - t0 < 3
+            # Generous: without the detector no poll is asked for at all, so only "never" fails.
+            assert wait_until(lambda: ctx.polls > before, 10), (obj, st)
+            assert time.monotonic() - t0 < 10
         assert not errors
     finally:
         ctx.stop.set()

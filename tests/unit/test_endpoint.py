@@ -171,7 +171,7 @@ def test_slow_clients_do_not_block_others(ep):
     t0 = time.monotonic()
     r, _ = req(ep)
     assert r.status == 200
-    assert time.monotonic() - t0 < 2
+    assert time.monotonic() - t0 < 5    # blocked would be "until the 10 s request timeout"
     for s in idle:
         s.close()
 
