@@ -131,17 +131,18 @@ def diff(old: Snapshot | None, new: Snapshot) -> list[Event]:
         before = o.alerts if o.readable else o.held
         if not o.readable:
             events.append(Event(EventKind.RECOVERED, n.name, n.group))
-        old_by_id = {a.id: a for a in before}
-        new_ids = set()
+        # By (source, id), not id: a hub's snapshot carries several upstream sources whose ids may repeat.
+        old_by_key = {a.key: a for a in before}
+        new_keys = set()
         for a in n.alerts:
-            new_ids.add(a.id)
-            prev = old_by_id.get(a.id)
+            new_keys.add(a.key)
+            prev = old_by_key.get(a.key)
             if prev is None:
                 events.append(Event(EventKind.RAISED, n.name, n.group, alert=a))
             elif (prev.severity, prev.handled, prev.pending) != (a.severity, a.handled, a.pending):
                 events.append(Event(EventKind.CHANGED, n.name, n.group, alert=a, previous=prev))
         for a in before:
-            if a.id not in new_ids:
+            if a.key not in new_keys:
                 events.append(Event(EventKind.CLEARED, n.name, n.group, alert=a, previous=a))
     return events
 

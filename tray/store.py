@@ -168,9 +168,9 @@ class Store:
         the alert, kept across polls."""
         if all(a.since is not None for a in alerts):
             return tuple(alerts)
-        known = {a.id: a.since for a in before}
+        known = {a.key: a.since for a in before}
         now = self.clock()
-        return tuple(a if a.since is not None else replace(a, since=known.get(a.id) or now) for a in alerts)
+        return tuple(a if a.since is not None else replace(a, since=known.get(a.key) or now) for a in alerts)
 
     def _view(self, st: _State) -> SourceSnapshot:
         if st.view is None:

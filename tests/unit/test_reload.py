@@ -40,7 +40,8 @@ def test_reload_good_and_bad_edits(tmp_path, caplog):
     try:
         wait_until(lambda: app.store.latest.source("a") and app.store.latest.source("a").checked_at)
         write(p, src("a") + src("b", "staging"))
-        wait_until(lambda: app.store.latest.source("b") is not None, timeout=8)
+        # The store learns of "b" a moment before its runner exists (both under the scheduler's lock).
+        wait_until(lambda: app.store.latest.source("b") is not None and "b" in app.scheduler.runners, timeout=8)
         runner_b = app.scheduler.runners["b"]
         write(p, src("a") + src("b", "staging") + '[[sources]]\nname = "c"\ntype = "fake"\ninterval = 0\n')
         wait_until(lambda: any(n.title == "secondline: config not reloaded" for n in cap.shown), timeout=8)

@@ -112,6 +112,17 @@ def test_diff(before, after, expected):
     assert got == expected
 
 
+def test_diff_keys_on_source_and_id_within_one_snapshot():
+    """A hub's snapshot carries alerts of several upstream sources, and their ids may repeat."""
+    both = (A("web1!http", source="prod-icinga"), A("web1!http", source="stage-icinga"))
+    old, new = _snaps([S("hub", alerts=both)], [S("hub", alerts=both[:1])])
+    (e,) = diff(old, new)
+    assert e.kind is EventKind.CLEARED and e.alert.source == "stage-icinga"
+    old, new = _snaps([S("hub", alerts=both[:1])], [S("hub", alerts=both)])
+    (e,) = diff(old, new)
+    assert e.kind is EventKind.RAISED and e.alert.source == "stage-icinga"
+
+
 def test_diff_from_nothing_is_silent():
     assert diff(None, reduce([S(alerts=(A("a"),))], NOW)) == []
 
