@@ -26,22 +26,24 @@ Links
     `{web_url}/icingadb/host?name=H`; `web_ui = "monitoring"` (the older monitoring module):
     `{web_url}/monitoring/service/show?host=H&service=S`, `{web_url}/monitoring/host/show?host=H`.
 
-The event stream and the sub-second change detector live in `icinga2_stream.py` (see its docstring
-for the design and the measured figures); how events and polls merge, in `icinga2_live.py`.
+The pure parsing is `icinga2_parse.py`. The event stream and the sub-second change detector live in
+`icinga2_stream.py` (see its docstring for the design and the measured figures); how events and polls
+merge, in `icinga2_live.py`.
 """
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping
-from urllib.parse import quote, urlencode
+from typing import Any, Callable
 
 from tray.errors import SourceError
-from tray.model import Alert, Reading, Severity
+from tray.model import Alert, Reading
 from tray.sources.base import Source, require
+# The pure half, re-exported: callers and tests import the whole source's vocabulary from here.
+from tray.sources.icinga2_parse import (MAX_DETAIL, ObjectState, View, alerts_from_objects,  # noqa: F401
+                                        object_from_item, objects_from_results, parse_payload,
+                                        to_alert, web_link)
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,6 @@ SERVICE_ATTRS = ["name", "display_name", "host_name", "state", "state_type", "la
 HOST_ATTRS = ["name", "display_name", "state", "state_type", "last_state_change", "acknowledgement",
               "downtime_depth", "last_check", "last_check_result", "last_reachable"]
 SERVICE_JOINS = ["host.name", "host.display_name", "host.state", "host.last_check"]
-MAX_DETAIL = 400
 # Without the filter permission the whole object list comes back: ~1.2 KB a service in 2.13's shape
 # (57 MB for 50,000 services, measured by bench/parse_scale.py), over the usual 20 MB cap.
 FALLBACK_MAX_BYTES = 256 * 1024 * 1024
@@ -80,225 +81,6 @@ class Icinga2Settings:
             raise ValueError("web_url: must start with https:// or http://")
         if self.detect_interval < 0 or (0 < self.detect_interval < 0.1):
             raise ValueError("detect_interval: 0 (off) or at least 0.1 seconds")
-
-
-# -- the pure part -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ObjectState:
-    """One host or service as far as alerting cares: what both the object query and the events map to."""
-    host: str
-    service: str | None
-    host_display: str
-    service_display: str | None
-    state: int
-    state_type: int = 1                    # 0 SOFT, 1 HARD
-    acknowledged: bool = False
-    downtime_depth: int = 0
-    last_state_change: float = 0.0         # server time, Unix seconds
-    output: str = ""
-    checked: bool = True                   # False: never checked (Icinga's PENDING)
-    reachable: bool = True
-    host_down: bool = False                # services only: their host is DOWN
-
-    @property
-    def id(self) -> str:
-        return self.host if self.service is None else f"{self.host}!{self.service}"
-
-
-@dataclass(frozen=True)
-class View:
-    """What turns an ObjectState into an Alert: the source name and the display settings."""
-    source: str
-    soft: bool = False
-    web_url: str | None = None
-    web_ui: str = "icingadb"
-
-
-def _bad(what: str) -> SourceError:
-    return SourceError(f"unexpected response shape: {what}", kind="bad_content")
-
-
-def _number(value: Any, what: str, default: float | None = None) -> float:
-    # Icinga sends numbers as floats ("2.0"); bool is an int subclass and is never a valid number here.
-    if value is None:
-        if default is not None:
-            return default
-        raise _bad(f"{what} is missing")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _bad(f"{what} is not a number")
-    return float(value)
-
-
-def _int(value: Any, what: str, default: int | None = None) -> int:
-    return int(_number(value, what, None if default is None else float(default)))
-
-
-def _text(value: Any, what: str, default: str | None = None) -> str:
-    if value is None and default is not None:
-        return default
-    if not isinstance(value, str):
-        raise _bad(f"{what} is not a string")
-    return value
-
-
-def _flag(value: Any) -> bool:
-    # acknowledgement is 0/1/2 (none/normal/sticky) in objects, a boolean in events.
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return value > 0
-    return False
-
-
-def _output(check_result: Any) -> str:
-    if not isinstance(check_result, Mapping):
-        return ""
-    out = check_result.get("output")
-    if not isinstance(out, str):
-        return ""
-    first = out.strip().splitlines()[0] if out.strip() else ""
-    return first[:MAX_DETAIL]
-
-
-def _checked(attrs: Mapping[str, Any]) -> bool:
-    last_check = attrs.get("last_check")
-    if isinstance(last_check, (int, float)) and not isinstance(last_check, bool):
-        return last_check > 0
-    return isinstance(attrs.get("last_check_result"), Mapping)
-
-
-def object_from_item(item: Any, kind: str) -> ObjectState:
-    """One `results[]` entry of /v1/objects/hosts or /v1/objects/services -> ObjectState."""
-    item = require(item, dict, f"a {kind} result")
-    attrs = require(item.get("attrs"), dict, f"{kind} attrs")
-    name = _text(item.get("name"), f"{kind} name")
-    state = _int(attrs.get("state"), f"{kind} state")
-    common = dict(
-        state=state,
-        state_type=_int(attrs.get("state_type"), f"{kind} state_type", 1),
-        acknowledged=_flag(attrs.get("acknowledgement")),
-        downtime_depth=_int(attrs.get("downtime_depth"), f"{kind} downtime_depth", 0),
-        last_state_change=_number(attrs.get("last_state_change"), f"{kind} last_state_change", 0.0),
-        output=_output(attrs.get("last_check_result")),
-        checked=_checked(attrs),
-        reachable=attrs.get("last_reachable") is not False,
-    )
-    if kind == "host":
-        host = _text(attrs.get("name"), "host name", name)
-        return ObjectState(host=host, service=None,
-                           host_display=_text(attrs.get("display_name"), "host display_name", host),
-                           service_display=None, **common)
-    joins = item.get("joins") or {}
-    joins = require(joins, dict, "service joins")
-    jhost = require(joins.get("host") or {}, dict, "service host join")
-    host = _text(attrs.get("host_name") if attrs.get("host_name") is not None else jhost.get("name"),
-                 "service host_name", name.split("!", 1)[0])
-    service = _text(attrs.get("name"), "service name", name.split("!", 1)[-1])
-    host_state = jhost.get("state")
-    host_checked = _number(jhost.get("last_check"), "host last_check", 1.0) > 0
-    host_down = (host_state is not None and _int(host_state, "host state") != 0 and host_checked)
-    return ObjectState(host=host, service=service,
-                       host_display=_text(jhost.get("display_name"), "host display_name", host),
-                       service_display=_text(attrs.get("display_name"), "service display_name", service),
-                       host_down=host_down, **common)
-
-
-def objects_from_results(payload: Any, kind: str, client_filter: bool = False) -> list[ObjectState]:
-    payload = require(payload, dict, f"the {kind} answer")
-    results = require(payload.get("results"), list, f"{kind} results")
-    out = []
-    for item in results:
-        if client_filter:
-            # Most of an unfiltered list is OK: skip those before building anything.
-            attrs = item.get("attrs") if isinstance(item, dict) else None
-            state = attrs.get("state") if isinstance(attrs, dict) else None
-            if state == 0 and not isinstance(state, bool):
-                continue
-        out.append(object_from_item(item, kind))
-    return out
-
-
-_SERVICE_SEVERITY = {1: Severity.WARNING, 2: Severity.CRITICAL, 3: Severity.UNKNOWN}
-_SERVICE_WORD = {1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
-
-
-def web_link(view: View, host: str, service: str | None) -> str | None:
-    if not view.web_url:
-        return None
-    base = view.web_url.rstrip("/")
-    if view.web_ui == "monitoring":
-        if service is None:
-            return f"{base}/monitoring/host/show?{urlencode({'host': host}, quote_via=quote)}"
-        return f"{base}/monitoring/service/show?{urlencode({'host': host, 'service': service}, quote_via=quote)}"
-    if service is None:
-        return f"{base}/icingadb/host?{urlencode({'name': host}, quote_via=quote)}"
-    return f"{base}/icingadb/service?{urlencode({'name': service, 'host.name': host}, quote_via=quote)}"
-
-
-def _since(ts: float) -> datetime | None:
-    if ts <= 0:
-        return None
-    try:
-        return datetime.fromtimestamp(ts, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def to_alert(obj: ObjectState, view: View) -> Alert | None:
-    """The alert for one object, or None when it is OK/UP."""
-    if obj.state == 0:
-        return None
-    notes = []
-    if obj.service is None:
-        down_word = "PENDING" if not obj.checked else ("DOWN" if obj.reachable else "UNREACHABLE")
-        title = f"{obj.host_display}: host {down_word}"
-        severity = Severity.CRITICAL if obj.reachable else Severity.UNKNOWN
-        pending = False
-    else:
-        title = f"{obj.host_display}: {obj.service_display or obj.service}"
-        severity = _SERVICE_SEVERITY.get(obj.state, Severity.UNKNOWN)
-        pending = False
-        if obj.host_down:
-            notes.append("host DOWN")
-            pending = True
-        elif not obj.reachable:
-            notes.append("unreachable")
-            pending = True
-    if not obj.checked:
-        notes.append("pending: not checked yet")
-        severity = Severity.UNKNOWN
-        pending = True
-    elif obj.state_type == 0:
-        notes.append("SOFT")
-        pending = pending or not view.soft
-    handled_reason = "downtime" if obj.downtime_depth > 0 else ("acknowledged" if obj.acknowledged else None)
-    detail = obj.output
-    if notes:
-        detail = f"[{', '.join(notes)}] {detail}".rstrip()
-    return Alert(source=view.source, id=obj.id, title=title, severity=severity, detail=detail,
-                 since=_since(obj.last_state_change), url=web_link(view, obj.host, obj.service),
-                 handled=handled_reason is not None, handled_reason=handled_reason, pending=pending,
-                 ref={"host": obj.host, "service": obj.service})
-
-
-def alerts_from_objects(objects: Iterable[ObjectState], view: View) -> list[Alert]:
-    out = []
-    for obj in objects:
-        alert = to_alert(obj, view)
-        if alert is not None:
-            out.append(alert)
-    # Hosts first, then services, each by name: a stable order for the menu and for tests.
-    out.sort(key=lambda a: (a.ref.get("service") is not None, a.id))
-    return out
-
-
-def parse_payload(payload: Any, view: View, client_filter: bool = False) -> list[ObjectState]:
-    """{"hosts": <answer>, "services": <answer>} -> objects with a non-OK state."""
-    payload = require(payload, dict, "the Icinga 2 answer")
-    hosts = objects_from_results(payload.get("hosts"), "host", client_filter)
-    services = objects_from_results(payload.get("services"), "service", client_filter)
-    return hosts + services
 
 
 # -- the source ----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from tray.model import Alert
-from tray.sources.icinga2 import ObjectState, View, alerts_from_objects
+from tray.sources.icinga2_parse import ObjectState, View, alerts_from_objects
 
 
 class BadEvent(ValueError):
