@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from tray.sources import source_class
+from tray.sources import REGISTRY, available_types, source_class
 from tray.sources.base import Source, SourceConfig
 
 # Recognisable secret values: any of these turning up in a log, response or `ps` line is a leak.
@@ -75,6 +75,12 @@ SPECS: dict[str, Spec] = {s.type: s for s in (
     Spec("secondline", lambda u: {"url": u}, {"": SECRET},
          (("/status.json", {"schema": 1, "sources": []}),)),
 )}
+
+
+def product_types() -> list[str]:
+    """The product's polled source types: not "demo", and not a test-only type (tests/support's
+    "fake") that another test module registered earlier in the same session."""
+    return [t for t in available_types() if t != "demo" and REGISTRY[t].startswith("tray.sources.")]
 
 
 def make(type_name: str, base_url: str, *, name: str | None = None, timeout: float = 2.0,

@@ -19,7 +19,6 @@ Asserted:
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,15 +27,14 @@ from dataclasses import dataclass, field
 import pytest
 
 from relhelp import MATRIX, Collector, Forwarder
-from relspecs import SPECS, config, serve_good
+from relspecs import SPECS, config, product_types, serve_good
 from support.faults import FAULTS, REASON_WORDS, RETRY_AFTER, FaultServer
 from tray.model import Health
 from tray.net import Http
 from tray.scheduler import Scheduler
-from tray.sources import available_types
 from tray.store import Store
 
-TYPES = [t for t in available_types() if t != "demo"]
+TYPES = product_types()
 NEIGHBOUR_INTERVAL = 0.25
 FAULTY_INTERVAL = 1.0
 TIMEOUT = 2.0

@@ -20,15 +20,15 @@ from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
-from relspecs import SPECS, make
+from relspecs import SPECS, make, product_types
 from tray import config as config_mod
 from tray.errors import ConfigError, SourceError
 from tray.model import HANDLED_REASONS, Alert, Reading, Severity
 from tray.net import Response
-from tray.sources import available_types, source_class
+from tray.sources import source_class
 from tray.sources.base import COMMON_KEYS
 
-TYPES = [t for t in available_types() if t != "demo"]
+TYPES = product_types()
 HYPO = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**64, max_value=2**64),
@@ -187,7 +187,7 @@ def _type_keys(t: str) -> list[str]:
 
 @st.composite
 def near_source(draw) -> dict:
-    t = draw(st.sampled_from(available_types() + ["nope"]))
+    t = draw(st.sampled_from(product_types() + ["demo", "nope"]))
     keys = _type_keys(t) if t != "nope" else list(COMMON_KEYS)
     table = {"name": draw(st.sampled_from(["a", "b-1", "x y", ""]) | st.text(max_size=6)), "type": t}
     if t in SPECS and draw(st.booleans()):

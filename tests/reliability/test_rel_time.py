@@ -10,16 +10,15 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from relspecs import SPECS, config, serve_good
+from relspecs import SPECS, config, product_types, serve_good
 from support.faults import FaultServer, wait_until
 from tray import document
 from tray.model import Health
 from tray.net import Http
 from tray.scheduler import Scheduler
-from tray.sources import available_types
 from tray.store import Store
 
-TYPES = [t for t in available_types() if t != "demo"]
+TYPES = product_types()
 
 
 class RecordingHttp(Http):
