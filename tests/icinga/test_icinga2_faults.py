@@ -65,6 +65,10 @@ def test_filter_refused_falls_back_to_client_side_filter_and_remembers(httpserve
                     {"name": "g", "attrs": {"name": "g", "state": 1.0, "last_check": 1.0}}] if kind == "hosts" else
                    [{"name": "h!ok", "attrs": {"name": "ok", "host_name": "h", "state": 0.0, "last_check": 1.0}},
                     {"name": "h!bad", "attrs": {"name": "bad", "host_name": "h", "state": 2.0, "last_check": 1.0}}])
+        if kind in body:        # by name, as Icinga does for the plural `hosts` / `services` parameter
+            results = [r for r in results if r["name"] in body[kind]]
+        if body.get("attrs") == ["state"]:
+            results = [{"name": r["name"], "attrs": {"state": r["attrs"]["state"]}} for r in results]
         return Response(json.dumps({"results": results}), content_type="application/json")
 
     httpserver.expect_request("/v1/objects/services", method="POST").respond_with_handler(handler)
@@ -75,7 +79,39 @@ def test_filter_refused_falls_back_to_client_side_filter_and_remembers(httpserve
     assert src.client_filter
     n = len(seen)
     assert [a.id for a in src.poll(http).alerts] == ["g", "h!bad"]
-    assert all("filter" not in b for b in seen[n:]) and len(seen) - n == 2   # no more refused tries
+    # No more refused tries: each kind lists states alone, then asks for its problems by name.
+    assert seen[n:] == [{"attrs": ["state"]}, {**seen[n + 1], "services": ["h!bad"]},
+                        {"attrs": ["state"]}, {**seen[n + 3], "hosts": ["g"]}]
+    assert all("filter" not in b for b in seen[n:]) and "joins" in seen[n + 1]
+
+
+def test_by_name_fallback_reads_again_when_an_object_vanishes_between_the_queries(httpserver):
+    """Icinga answers 404 when a named object no longer exists (deleted by a config deploy between
+    the state list and the by-name read): the source lists again rather than failing the poll."""
+    listed = {"n": 0}
+
+    def handler(request):
+        body = json.loads(request.data or b"{}")
+        if "filter" in body:
+            return Response(json.dumps({"error": 403}), status=403, content_type="application/json")
+        kind = request.path.rsplit("/", 1)[-1]
+        if kind == "hosts":
+            return Response(json.dumps({"results": []}), content_type="application/json")
+        if body.get("attrs") == ["state"]:
+            listed["n"] += 1
+            names = ["h!gone", "h!bad"] if listed["n"] == 1 else ["h!bad"]
+            return Response(json.dumps({"results": [{"name": n, "attrs": {"state": 2.0}} for n in names]}),
+                            content_type="application/json")
+        if "h!gone" in body["services"]:
+            return Response(json.dumps({"error": 404, "status": "No objects found."}), status=404,
+                            content_type="application/json")
+        return Response(json.dumps({"results": [{"name": "h!bad", "attrs": {
+            "name": "bad", "host_name": "h", "state": 2.0, "last_check": 1.0}}]}), content_type="application/json")
+
+    httpserver.expect_request("/v1/objects/services", method="POST").respond_with_handler(handler)
+    httpserver.expect_request("/v1/objects/hosts", method="POST").respond_with_handler(handler)
+    src = make_source(url=httpserver.url_for("/").rstrip("/"))
+    assert [a.id for a in src.poll(Http()).alerts] == ["h!bad"] and listed["n"] == 2
 
 
 def test_refused_everywhere_is_an_auth_error_not_a_fallback(srv):

@@ -7,6 +7,7 @@ from ichelp import make_source
 from tray.errors import SourceError
 from tray.model import Alert
 from tray.sources.icinga2_live import BadEvent, LiveState
+from tray.sources.icinga2_parse import problem_names
 from tray.sources.icinga2_stream import cib_counters
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**12), st.floats(allow_nan=True),
@@ -63,3 +64,15 @@ def test_cib_garbage(p):
         assert isinstance(cib_counters(p), dict)
     except SourceError:
         pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(answer, st.sampled_from(["host", "service"]))
+def test_problem_names_garbage(a, kind):
+    """The by-name fallback's state list: names, or a typed error, never another exception."""
+    try:
+        names = problem_names(a, kind)
+    except SourceError as exc:
+        assert exc.kind == "bad_content"
+        return
+    assert all(isinstance(n, str) and n for n in names)

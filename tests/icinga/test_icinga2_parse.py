@@ -8,6 +8,7 @@ import pytest
 from ichelp import make_source, summary
 from tray.errors import SourceError
 from tray.model import Severity
+from tray.sources.icinga2_parse import problem_names
 
 T = 1767254400.12
 
@@ -181,3 +182,16 @@ def test_watchers_follow_stream_and_detector_settings():
     assert len(make_source().watchers()) == 2
     assert len(make_source(detect_interval=0).watchers()) == 1
     assert make_source(stream=False).watchers() == []
+
+
+def test_problem_names_from_a_state_only_list():
+    """The by-name fallback's first answer: OK objects are skipped, anything else (a problem, or a
+    state that cannot be read) is named so that the full read says what it is."""
+    answer = {"results": [{"name": "h!ok", "attrs": {"state": 0.0}}, {"name": "h!bad", "attrs": {"state": 2.0}},
+                          {"name": "h!odd", "attrs": {"state": "x"}}, {"name": "h!none", "attrs": {}},
+                          {"name": "h!bool", "attrs": {"state": False}}]}
+    assert problem_names(answer, "service") == ["h!bad", "h!odd", "h!none", "h!bool"]
+    assert problem_names({"results": []}, "host") == []
+    for bad in ({"results": [{"attrs": {"state": 1.0}}]}, {"results": "x"}, [], {"results": [3]}):
+        with pytest.raises(SourceError):
+            problem_names(bad, "host")

@@ -110,6 +110,8 @@ class _FilterRefusingProxy:
         upstream.verify = ic.ca
         upstream.trust_env = False
         self.refused = 0
+        self.bodies: list[dict] = []
+        self.answers: list[bytes] = []
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -118,6 +120,7 @@ class _FilterRefusingProxy:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                proxy.bodies.append(json.loads(body) if body else {})
                 if body and "filter" in json.loads(body):
                     proxy.refused += 1
                     out, code = json.dumps({"error": status, "status": "No permission"}).encode(), status
@@ -127,6 +130,7 @@ class _FilterRefusingProxy:
                                                if k.lower() in ("authorization", "accept", "content-type",
                                                                 "x-http-method-override")})
                     out, code = r.content, r.status_code
+                    proxy.answers.append(out)
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(out)))
@@ -153,6 +157,11 @@ def test_filter_refused_falls_back_to_client_side_filtering(ic, status):
         http = Http()
         assert summary(src.poll(http).alerts) == direct
         assert src.client_filter and proxy.refused == 1
+        # The real server takes the by-name read (the plural parameter) and answers only those.
+        asked = [b["services"] for b in proxy.bodies if "services" in b]
+        assert asked and "h1!svc1" in asked[-1]
+        got = [sorted(r["name"] for r in json.loads(a)["results"]) for a in proxy.answers]
+        assert sorted(asked[-1]) in got
         ic.set_state("h1!svc1", 0)
         assert "h1!svc1" not in by_id(src.poll(http).alerts)
         assert proxy.refused == 1                     # the choice is remembered

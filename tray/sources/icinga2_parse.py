@@ -153,6 +153,21 @@ def objects_from_results(payload: Any, kind: str, client_filter: bool = False) -
     return out
 
 
+def problem_names(answer: Any, kind: str) -> list[str]:
+    """The names of the non-OK objects in an `{"attrs": ["state"]}` answer. An object without a
+    readable state counts as one: reading it in full then says what is wrong with it."""
+    answer = require(answer, dict, f"the {kind} answer")
+    names = []
+    for item in require(answer.get("results"), list, f"{kind} results"):
+        item = require(item, dict, f"a {kind} result")
+        attrs = item.get("attrs")
+        state = attrs.get("state") if isinstance(attrs, dict) else None
+        if state == 0 and not isinstance(state, bool):
+            continue
+        names.append(_text(item.get("name"), f"{kind} name"))
+    return names
+
+
 _SERVICE_SEVERITY = {1: Severity.WARNING, 2: Severity.CRITICAL, 3: Severity.UNKNOWN}
 _SERVICE_WORD = {1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
 
