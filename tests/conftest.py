@@ -24,6 +24,16 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_demo_scenario():
+    """The demo scenario's start is process-wide (all demo sources share one clock): a test that pins
+    it must not leave the next test in the middle of someone else's scenario."""
+    from tray.sources import demo
+    demo.reset_origin()
+    yield
+    demo.reset_origin()
+
+
 @pytest.fixture(scope="session")
 def playwright_instance():
     """One Playwright for the whole run: its sync API refuses to start a second one in the same

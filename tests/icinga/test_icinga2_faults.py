@@ -201,10 +201,10 @@ def test_detector_asks_for_a_poll_only_when_counters_move(srv):
     t = threading.Thread(target=lambda: run_detector(src, Http(), ctx), daemon=True)
     t.start()
     try:
-        time.sleep(0.5)
+        wait_until(lambda: ctx.connects == 1 and ctx.polls == 1, 10)   # up: connected() once
         srv.ok(cib(1.0, 9.0))                                # uptime moves on its own: not a change
         time.sleep(0.5)
-        assert ctx.connects == 1 and ctx.polls == 1         # up: connected() once, nothing moved since
+        assert ctx.connects == 1 and ctx.polls == 1         # nothing moved since
         srv.ok(cib(2.0, 10.0))
         wait_until(lambda: ctx.polls >= 2, 3)
     finally:

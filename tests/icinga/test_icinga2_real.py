@@ -218,8 +218,9 @@ def test_detector_requests_a_poll_on_each_change(ic):
     ctx = FakeContext()
     t, errors = _run(run_detector, src, Http(), ctx)
     try:
+        wait_until(lambda: ctx.connects == 1 and ctx.polls == 1, 10)   # up (connected): one poll
         time.sleep(0.6)
-        assert ctx.connects == 1 and ctx.polls == 1   # up (connected), then nothing changed, nothing asked
+        assert ctx.connects == 1 and ctx.polls == 1   # then nothing changed, nothing asked
         for i, (obj, st) in enumerate([("h1!svc3", 2), ("h1!svc3", 1), ("h1!svc3", 0)]):
             before = ctx.polls
             t0 = time.monotonic()

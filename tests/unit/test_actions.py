@@ -62,7 +62,8 @@ def app(tmp_path):
             state_path=str(tmp_path / "state.json"), token=TOKEN)
     a.capture = cap
     a.start()
-    wait_until(lambda: a.store.latest.health.value == "critical")
+    # The store publishes first; the app's own marks ("new") follow on the dispatcher thread.
+    wait_until(lambda: a.store.latest.health.value == "critical" and any(map(a.is_new, a.store.latest.alerts())))
     yield a
     a.shutdown()
 

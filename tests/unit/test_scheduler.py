@@ -1,6 +1,5 @@
 """Scheduling: intervals, back-off, Retry-After, isolation, stale data, wake from sleep, streams."""
 import logging
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -68,11 +67,13 @@ def test_retry_after_honoured(sched):
 
 
 def test_a_hanging_or_buggy_source_does_not_delay_others(sched):
-    fakesource.SCRIPTS["slow"] = [("hang", 6)]
+    fakesource.SCRIPTS["slow"] = [("hang", 20)]
     fakesource.SCRIPTS["bug"] = [ZeroDivisionError("oops")]
     sched.start([cfg("slow", interval=1), cfg("bug", interval=1), cfg("fast", interval=1)])
-    time.sleep(3.5)
-    assert len(fakesource.POLLS["fast"]) >= 3
+    # Counted, not timed: three polls of "fast" while "slow" hangs (20 s) and "bug" raises.
+    wait_until(lambda: len(fakesource.POLLS.get("fast", [])) >= 3, timeout=15)
+    assert sched.store.latest.source("slow").checked_at is None      # still hanging meanwhile
+    wait_until(lambda: sched.store.latest.source("bug").error, timeout=5)
     bug = sched.store.latest.source("bug")
     assert bug.health is Health.UNKNOWN and "internal error" in bug.error and "ZeroDivisionError" in bug.error
 
@@ -99,7 +100,8 @@ def test_wall_clock_jump_polls_everything_at_once(sched):
     wall, mono = [1000.0], [50.0]
     sched.wall, sched.mono = (lambda: wall[0]), (lambda: mono[0])
     sched._last = (wall[0], mono[0])
-    sched.start([cfg("a", interval=300), cfg("b", interval=300)])
+    # set_sources, not start: no supervisor thread that could take the wake before this test's call.
+    sched.set_sources([cfg("a", interval=300), cfg("b", interval=300)])
     wait_until(lambda: len(fakesource.POLLS.get("a", [])) == 1 and len(fakesource.POLLS.get("b", [])) == 1)
     wall[0] += 2; mono[0] += 2
     assert not sched.check_wake()
