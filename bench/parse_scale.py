@@ -40,7 +40,8 @@ sys.path.insert(0, str(REPO / "bench"))
 from endpoint import emit, figure  # noqa: E402
 from tray.rules import reduce, source_snapshot  # noqa: E402
 from tray.sources.base import SourceConfig  # noqa: E402
-from tray.sources.icinga2 import Icinga2Settings, Icinga2Source, parse_payload, problem_names  # noqa: E402
+from tray.sources.icinga2 import Icinga2Settings, Icinga2Source  # noqa: E402
+from tray.sources.icinga2_parse import parse_payload, problem_names  # noqa: E402
 
 NOW = 1767254400.0
 TARGET_MS = 500.0

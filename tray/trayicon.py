@@ -316,4 +316,3 @@ class _XorgCalls:
             self.display.close()
         except Exception:
             pass
-

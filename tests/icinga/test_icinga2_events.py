@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from ichelp import summary
-from tray.sources.icinga2 import ObjectState, View
+from tray.sources.icinga2_parse import ObjectState, View
 from tray.sources.icinga2_live import BadEvent, LiveState, apply_event
 from tray.sources.icinga2_stream import cib_counters
 from tray.errors import SourceError

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from tray.errors import SourceError
 from tray.model import Alert, Severity
 from tray.sources.base import Source, require
-from tray.sources.nagios import parse_iso
+from tray.sources.common import parse_time
 
 _CRITICAL = {"critical", "crit", "error", "page", "high", "disaster", "emergency", "fatal"}
 _INFO = {"info", "informational", "information", "none", "debug", "notice", "ok"}
@@ -105,7 +105,7 @@ def parse_am_alerts(payload: Any, *, source: str, fallback_link: Callable[[dict[
         if labels.get("alertname") in GRAFANA_UNKNOWN_NAMES:
             severity = Severity.UNKNOWN
         alerts.append(Alert(source=source, id=aid, title=title_of(labels), severity=severity,
-                            detail=detail_of(annotations), since=parse_iso(item.get("startsAt")), url=link,
+                            detail=detail_of(annotations), since=parse_time(item.get("startsAt")), url=link,
                             handled=handled, handled_reason="silenced" if handled else None,
                             ref={"labels": labels}))
     return alerts

@@ -140,4 +140,3 @@ def require(payload: Any, kind: type | tuple[type, ...], what: str) -> Any:
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise SourceError(f"unexpected response shape: {what} is not a {names}", kind="bad_content")
     return payload
-

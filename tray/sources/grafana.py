@@ -19,7 +19,7 @@ from tray.model import Alert, Severity
 from tray.sources.alertmanager import (GRAFANA_UNKNOWN_NAMES, ApiSource, str_map, create_silence, detail_of,
                                        labels_id, parse_am_alerts, title_of)
 from tray.sources.base import require
-from tray.sources.nagios import parse_iso
+from tray.sources.common import parse_time
 from tray.sources.prometheus import unwrap_v1
 
 _BLIND_STATES = {"nodata": "NoData", "error": "Error"}
@@ -78,7 +78,7 @@ class GrafanaSource(ApiSource):
             detail = detail_of(annotations) or f"the rule reports {_BLIND_STATES[word]}"
             alerts.append(Alert(source=self.name, id="state:" + labels_id(labels),
                                 title=f"{title_of(labels)} ({_BLIND_STATES[word]})", severity=Severity.UNKNOWN,
-                                detail=detail, since=parse_iso(item.get("activeAt")),
+                                detail=detail, since=parse_time(item.get("activeAt")),
                                 url=_search_link(self._base(), labels.get("alertname", "")),
                                 ref={"labels": labels}))
         return alerts

@@ -125,5 +125,3 @@ def upstream_alert(source_name: str, raw: Any) -> Alert:
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
-
-

@@ -41,10 +41,7 @@ from typing import Any, Callable
 from tray.errors import SourceError
 from tray.model import Alert, Reading
 from tray.sources.base import Source, require
-# The pure half, re-exported: callers and tests import the whole source's vocabulary from here.
-from tray.sources.icinga2_parse import (MAX_DETAIL, ObjectState, View, alerts_from_objects,  # noqa: F401
-                                        object_from_item, objects_from_results, parse_payload,
-                                        problem_names, to_alert, web_link)
+from tray.sources.icinga2_parse import View, alerts_from_objects, parse_payload, problem_names
 
 log = logging.getLogger(__name__)
 
@@ -248,5 +245,4 @@ def _api_base(url: str) -> str:
     return base
 
 
-__all__ = ["Icinga2Source", "Icinga2Settings", "ObjectState", "View", "to_alert", "alerts_from_objects",
-           "parse_payload", "object_from_item", "web_link"]
+__all__ = ["Icinga2Source", "Icinga2Settings"]

@@ -72,8 +72,6 @@ def as_text(value: Any, what: str, *, required: bool = False) -> str:
     raise SourceError(f"unexpected response shape: {what} is not text", kind="bad_content")
 
 
-
-
 def as_time(value: Any, *, millis: bool = False) -> datetime | None:
     """Epoch seconds (or ms), numeric strings, or ISO 8601; None when absent or unreadable.
 
@@ -88,7 +86,7 @@ def as_time(value: Any, *, millis: bool = False) -> datetime | None:
         try:
             value = float(text)
         except ValueError:
-            return parse_iso(text)
+            return parse_time(text)
     if isinstance(value, (int, float)):
         # Epoch milliseconds (Nagios, some Icinga DB versions) are told apart by size: 1e11 s is year 5138.
         secs = value / 1000.0 if (millis or abs(value) > 1e11) else float(value)
@@ -96,9 +94,6 @@ def as_time(value: Any, *, millis: bool = False) -> datetime | None:
             return None
         return datetime.fromtimestamp(secs, tz=timezone.utc)
     return None
-
-
-parse_iso = parse_time   # the shared parser (tray/sources/common.py)
 
 
 # -- settings and auth shared by the web-UI monitors --------------------------------------------

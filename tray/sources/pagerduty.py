@@ -233,7 +233,5 @@ def parse_oncall(payload: Any) -> OnCall:
     return OnCall(on_call=True, until=max(ends))
 
 
-
-
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""

@@ -11,7 +11,8 @@ from tray.errors import SourceError
 from tray.model import Alert
 from tray.sources.alertmanager import ApiSource, str_map, detail_of, labels_id, severity_of, title_of
 from tray.sources.base import require
-from tray.sources.nagios import one_line, parse_iso
+from tray.sources.common import parse_time
+from tray.sources.nagios import one_line
 
 
 def unwrap_v1(payload: Any, what: str) -> list[Any]:
@@ -50,6 +51,6 @@ class PrometheusSource(ApiSource):
             annotations = str_map(item.get("annotations"), "annotations")
             alerts.append(Alert(source=self.name, id=labels_id(labels), title=title_of(labels),
                                 severity=severity_of(labels), detail=detail_of(annotations),
-                                since=parse_iso(item.get("activeAt")), url=rule_link(self._ui_base(), labels),
+                                since=parse_time(item.get("activeAt")), url=rule_link(self._ui_base(), labels),
                                 pending=state == "pending", ref={"labels": labels}))
         return alerts

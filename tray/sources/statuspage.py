@@ -116,5 +116,3 @@ def _link(incident: dict | None) -> str | None:
         if isinstance(incident.get(key), str):
             return incident[key]
     return None
-
-

@@ -178,5 +178,3 @@ def card_description(alert: Alert) -> str:
     if alert.detail:
         lines.extend(["", alert.detail])
     return "\n".join(lines)
-
-

@@ -231,5 +231,3 @@ def ticket_alerts(source: str, payload: Any, web_base: str, warning_at: int = 1,
                             severity=severity, detail=detail, since=parse_time(t.get("created_at")),
                             url=f"{web_base}/agent/tickets/{tid}", ref={"ticket_id": tid}))
     return alerts
-
-
