@@ -27,7 +27,6 @@ import os
 import random
 import select
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -39,11 +38,13 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "icinga"))
+sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from endpoint import emit, figure  # noqa: E402
-from icinga_server import App, Icinga, free_port, icinga_config, start_icinga, stop_icinga  # noqa: E402
+from icinga_server import App, Icinga, icinga_config, start_icinga, stop_icinga  # noqa: E402
+from support.procs import free_port  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 TARGET_P95_S = 0.5

@@ -32,18 +32,15 @@ from typing import Any, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from support.procs import free_port  # noqa: E402  (startup.py takes it from here too)
 
 TARGET_P99_MS = 5.0
 QUICK_ARGS = ["--seconds", "5"]      # bench/run_all.py --quick
 
 
 # -- helpers shared by the bench scripts (startup.py imports these) ----------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def demo_config(port: int, sources: int = 8, interval: float = 1.0, step_seconds: float = 4.0) -> str:
     """The built-in demo scenario (as `run --demo`) with `sources` demo sources."""

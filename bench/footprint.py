@@ -33,7 +33,6 @@ import concurrent.futures
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,10 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from support.procs import free_port  # noqa: E402
+
 GROUPS = ("production", "staging", "integration")
 TARGET_RSS_MB = 50.0
 TARGET_CPU_PCT = 1.0          # issue 2: polled every 1 s
@@ -139,7 +142,6 @@ def _hub_document() -> dict:
 
 def start_fake_apis():
     """One local threaded HTTP server answering every mixed source's API (FaultServer.route by prefix)."""
-    sys.path.insert(0, str(REPO / "tests"))
     from support.faults import FaultServer       # the tests' shared server: threaded, stdlib only
 
     srv = FaultServer()
@@ -181,12 +183,6 @@ def write_mixed_config(path: Path, sources: int, interval: float, port: int, api
             env[f"{var}_{field.upper()}" if field else var] = value
     path.write_text("\n".join(lines))
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_ticks(pid: int) -> int:

@@ -34,7 +34,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,6 +44,7 @@ sys.path.insert(0, str(REPO))
 
 from relspecs import SPECS, serve_good, toml_for  # noqa: E402
 from support.faults import FaultServer  # noqa: E402
+from support.procs import free_port  # noqa: E402
 from tray.credentials import env_var  # noqa: E402
 
 QUICK_ARGS = ["--polls", "2000", "--warmup", "0.25", "--max-seconds", "240"]   # run_all.py --quick: the reduced run
@@ -174,13 +175,6 @@ def proc_figures(pid: int) -> dict[str, int]:
     out["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
     return out
 
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def build_config(chaos: ChaosServer, per_type: int, interval: float) -> tuple[str, dict[str, str]]:
@@ -315,7 +309,7 @@ def run(polls: int = 20000, seed: int = 1, per_type: int = 4, interval: float = 
 def report(r: dict) -> str:
     lines = [
         f"soak: {r['polls']} polls ({r['sources']} sources, {len(SPECS)} types, seed {r['seed']}) in {r['seconds']} s",
-        f"  faults served: " + ", ".join(f"{k} {v}" for k, v in r["faults_served"].items()),
+        "  faults served: " + ", ".join(f"{k} {v}" for k, v in r["faults_served"].items()),
         f"  RSS: launch {r['rss_launch_mb']} MB, after warm-up {r['rss_start_mb']} MB, end {r['rss_end_mb']} MB "
         f"(growth {r['rss_growth_mb']:+} MB, peak {r['rss_peak_mb']} MB)",
         f"  threads: {r['threads_start']} -> {r['threads_end']} (max {r['threads_max']});  "

@@ -3,7 +3,6 @@ state, the endpoint follows, and notifications are printed."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,13 +11,12 @@ import urllib.request
 import jsonschema
 import pytest
 
+from support.procs import free_port
+
 from tray.document import schema
 
 pytestmark = pytest.mark.slow
 
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
 def get(port):

@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -33,11 +32,6 @@ def extension_id(manifest: dict[str, Any]) -> str:
     digest = hashlib.sha256(base64.b64decode(manifest["key"])).hexdigest()[:32]
     return "".join(chr(ord("a") + int(c, 16)) for c in digest)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(fn: Callable[[], Any], timeout: float = 15, step: float = 0.05, what: str = "condition") -> Any:

@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from .conftest import BROWSER_ARGS, CHROMIUM, PALETTE, free_port
+from support.procs import free_port
+
+from .conftest import BROWSER_ARGS, CHROMIUM, PALETTE
 from .tray_process import DemoTray, TrayWatcher
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,9 @@ import time
 
 import pytest
 
-from .conftest import PALETTE, free_port, wait_for
+from support.procs import free_port
+
+from .conftest import PALETTE, wait_for
 from .tray_process import DemoTray, TrayWatcher, expected_badge
 
 pytestmark = pytest.mark.slow

@@ -23,7 +23,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import REPO, free_port, wait_for
+from support.procs import free_port
+
+from .conftest import REPO, wait_for
 from .tray_process import SECONDLINE, DemoTray
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from icinga_server import free_port, start_icinga, stop_icinga  # noqa: E402
+from icinga_server import start_icinga, stop_icinga  # noqa: E402
+from support.procs import free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")

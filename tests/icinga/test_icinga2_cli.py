@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from icinga_server import App, free_port, icinga_config
+from icinga_server import App, icinga_config
+from support.procs import free_port
 
 pytestmark = pytest.mark.slow
 

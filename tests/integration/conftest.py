@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from integration.helpers import AppProcess, Desktop, free_port
+from integration.helpers import AppProcess, Desktop
+from support.procs import free_port
 
 
 def pytest_collection_modifyitems(items):

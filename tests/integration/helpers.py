@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,11 +29,6 @@ SHARED = REPO / "shared"
 _DROP = ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "PYTHON_KEYRING_BACKEND",
          "GNOME_KEYRING_CONTROL", "SSH_AUTH_SOCK", "XDG_RUNTIME_DIR", "XAUTHORITY", "PYSTRAY_BACKEND")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:

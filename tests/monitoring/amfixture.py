@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,6 +14,8 @@ from typing import Any
 
 import bcrypt
 import requests
+
+from support.procs import free_port
 
 BINARY = "prometheus-alertmanager"
 
@@ -26,11 +27,6 @@ receivers:
   - name: "null"
 """
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Alertmanager:

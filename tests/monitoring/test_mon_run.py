@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from amfixture import Alertmanager
-from integration.helpers import AppProcess, clean_env, free_port
+from integration.helpers import AppProcess, clean_env
+from support.procs import free_port
 
 pytestmark = pytest.mark.slow
 

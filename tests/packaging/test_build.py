@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
+from support.procs import free_port
 
 from tray import __version__
 from tray.document import schema
@@ -30,11 +31,6 @@ REPO = Path(__file__).resolve().parents[2]
 PYINSTALLER = Path(sys.executable).parent / "pyinstaller"
 ARCHIVE_VIEWER = Path(sys.executable).parent / "pyi-archive_viewer"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ import keyring.backend
 import keyring.backends.fail
 import pytest
 
+from support.procs import free_port
+
 from tray import __version__, doctor
 
 SECRET = "s3cr3t-token-value-42"
@@ -53,11 +55,6 @@ def failkeyring():
     yield
     keyring.set_keyring(before)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 CONFIG = """

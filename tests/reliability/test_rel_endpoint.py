@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from relapp import free_port, run_cli, start_app
+from relapp import run_cli, start_app
+from support.procs import free_port
 from relspecs import serve_good, toml_for
 from support.faults import FaultServer, wait_until
 from tray import config as config_mod

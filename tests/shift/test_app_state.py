@@ -7,7 +7,6 @@ import logging
 import os
 import threading
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings as hsettings, strategies as st
 from zoneinfo import ZoneInfo
 
 from tray.errors import ConfigError
-from tray.rota import RotaEntry, load_rota_text, local_to_utc
+from tray.rota import load_rota_text, local_to_utc
 from tray.shift import (ShiftSettings, next_shift, on_shift, shift_end, shift_text, shift_windows,
                         system_zone)
 

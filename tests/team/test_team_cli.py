@@ -5,7 +5,6 @@ Secrets reach the subprocesses the way a server without a keyring gives them: SE
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from support.procs import free_port
 from team_fakes import pd_incident, pd_pager, statuspage_summary, trello_card, zd_ticket, zd_view_pager
 from tray.sources.hub import UNREADABLE_ID
 
@@ -28,11 +28,6 @@ SECRETS = {"SECONDLINE_SECRET_TEAM_HUB": PROXY_TOKEN, "SECONDLINE_SECRET_PD": PD
            "SECONDLINE_SECRET_ZD": ZD_TOKEN, "SECONDLINE_SECRET_ZD_BAD": "wrong", "SECONDLINE_SECRET_TR_KEY": TR_KEY,
            "SECONDLINE_SECRET_TR_TOKEN": TR_TOKEN}
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve_vendors(api) -> None:
