@@ -151,11 +151,16 @@ def _check_structure(text: str) -> list[tuple[str, int]]:
     return begins
 
 
+def _props(comp: icalendar.Event, name: str) -> list[Any]:
+    """Every property called `name` (icalendar gives one, a list of several, or nothing)."""
+    props = comp.get(name)
+    return props if isinstance(props, list) else [] if props is None else [props]
+
+
 def _values(comp: icalendar.Event, name: str) -> list[tuple[Any, Any]]:
     """(parameters, value) of every date or date-time in the properties called `name`."""
-    props = comp.get(name)
     out = []
-    for prop in props if isinstance(props, list) else [] if props is None else [props]:
+    for prop in _props(comp, name):
         for v in getattr(prop, "dts", [prop]):        # EXDATE / RDATE hold lists; TZID is the list's
             out.append((prop.params, v.dt[0] if isinstance(v.dt, tuple) else v.dt))
     return out
@@ -180,8 +185,7 @@ def _check(ev: _Event, zone: tzinfo, cancelled: bool) -> None:
     c = ev.comp
     for name, msg in c.errors:
         if name in (_TIMES if cancelled else _READ):
-            raw = next((str(p) for p in (c[name] if isinstance(c[name], list) else [c[name]])
-                        if isinstance(p, icalendar.vBroken)), str(c[name]))
+            raw = next((str(p) for p in _props(c, name) if isinstance(p, icalendar.vBroken)), str(c[name]))
             if name in _TIMES:
                 raise ev.error(f"{name} {raw!r} is not an iCalendar date or date-time")
             if name == "DURATION":
@@ -215,14 +219,9 @@ def _check(ev: _Event, zone: tzinfo, cancelled: bool) -> None:
         backwards = False
     if backwards:
         raise ev.error("event ends before it starts")
-    for rule in _rules(c):
+    for rule in _props(c, "RRULE"):
         if "FREQ" not in rule:
             raise ev.error(f"RRULE {_raw(rule)!r} has no FREQ")
-
-
-def _rules(comp: icalendar.Event) -> list[Any]:
-    rules = comp.get("RRULE")
-    return rules if isinstance(rules, list) else [] if rules is None else [rules]
 
 
 def _series(events: list[_Event], zone: tzinfo) -> list[list[_Event]]:
@@ -254,7 +253,7 @@ def _expand(series: list[_Event], xwr: Any, zone: tzinfo, now: datetime | None) 
     master = next((ev for ev in series if "RECURRENCE-ID" not in ev.comp), None)
     label = master or series[0]
     until, horizon = _FAR_FUTURE, None
-    if master is not None and _rules(master.comp):
+    if master is not None and _props(master.comp, "RRULE"):
         first = _utc(master.comp.decoded("DTSTART"), zone)
         horizon = max(first, now + AFTER_NOW if now else first + AFTER_START)
         _check_size(master, horizon)
@@ -285,7 +284,7 @@ def _check_size(master: _Event, horizon: datetime) -> None:
     start = master.comp.decoded("DTSTART")
     wall = start.replace(tzinfo=None) if isinstance(start, datetime) else datetime.combine(start, time(0))
     stop = horizon.replace(tzinfo=None) + timedelta(days=1)     # near enough in any zone
-    for rule in _rules(master.comp):
+    for rule in _props(master.comp, "RRULE"):
         text = _raw(rule)
         try:
             count = 0
