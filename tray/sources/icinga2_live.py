@@ -19,7 +19,7 @@ import time
 from typing import Any, Callable, Mapping
 
 from tray.model import Alert
-from tray.sources.icinga2_parse import ObjectState, View, alerts_from_objects
+from tray.sources.icinga2_parse import ObjectState, View, alerts_from_objects, flag, object_id, output_line
 
 
 class BadEvent(ValueError):
@@ -48,10 +48,6 @@ def _target(event: Mapping[str, Any]) -> tuple[str, str | None]:
     return host, (service or None)
 
 
-def _key(host: str, service: str | None) -> str:
-    return host if service is None else f"{host}!{service}"
-
-
 def _host_is_down(objects: Mapping[str, ObjectState], host: str) -> bool:
     h = objects.get(host)
     return h is not None and h.service is None and h.state != 0 and h.checked
@@ -73,15 +69,12 @@ def apply_event(objects: Mapping[str, ObjectState], event: Any) -> tuple[dict[st
         state_type = int(_num(event.get("state_type", 1), "state_type"))
         depth = int(_num(event.get("downtime_depth", 0), "downtime_depth"))
         cr = event.get("check_result")
-        output, reachable = "", True
+        output, reachable = output_line(cr), True
         if isinstance(cr, Mapping):
-            out_text = cr.get("output")
-            if isinstance(out_text, str) and out_text.strip():
-                output = out_text.strip().splitlines()[0][:400]
             after = cr.get("vars_after")
             if isinstance(after, Mapping) and after.get("reachable") is False:
                 reachable = False
-        key = _key(host, service)
+        key = object_id(host, service)
         prev = out.get(key)
         if state == 0:
             out.pop(key, None)
@@ -91,7 +84,7 @@ def apply_event(objects: Mapping[str, ObjectState], event: Any) -> tuple[dict[st
                 host=host, service=service,
                 host_display=prev.host_display if prev else (host_obj.host_display if host_obj else host),
                 service_display=(prev.service_display if prev else service) if service else None,
-                state=state, state_type=state_type, acknowledged=_flag(event.get("acknowledgement")),
+                state=state, state_type=state_type, acknowledged=flag(event.get("acknowledgement")),
                 downtime_depth=max(depth, 0),
                 last_state_change=prev.last_state_change if prev and prev.state == state else ts,
                 output=output, checked=True, reachable=reachable,
@@ -100,15 +93,15 @@ def apply_event(objects: Mapping[str, ObjectState], event: Any) -> tuple[dict[st
             down = state != 0
             for k, obj in list(out.items()):
                 if obj.service is not None and obj.host == host and obj.host_down != down:
-                    out[k] = _replace(obj, host_down=down)
+                    out[k] = dataclasses.replace(obj, host_down=down)
         return out, out != dict(objects), False
     if etype in ("AcknowledgementSet", "AcknowledgementCleared"):
         host, service = _target(event)
-        key = _key(host, service)
+        key = object_id(host, service)
         obj = out.get(key)
         if obj is None:            # acknowledging an OK object changes nothing we show
             return out, False, False
-        out[key] = _replace(obj, acknowledged=etype == "AcknowledgementSet")
+        out[key] = dataclasses.replace(obj, acknowledged=etype == "AcknowledgementSet")
         return out, out[key] != obj, False
     if etype in ("DowntimeStarted", "DowntimeRemoved"):
         dt = event.get("downtime")
@@ -118,27 +111,17 @@ def apply_event(objects: Mapping[str, ObjectState], event: Any) -> tuple[dict[st
         service = dt.get("service_name")
         if service is not None and not isinstance(service, str):
             raise BadEvent("downtime service_name is not a name")
-        key = _key(host, service or None)
+        key = object_id(host, service or None)
         obj = out.get(key)
         if obj is None:
             return out, False, etype == "DowntimeRemoved"
         if etype == "DowntimeStarted":
-            out[key] = _replace(obj, downtime_depth=max(obj.downtime_depth, 1))
+            out[key] = dataclasses.replace(obj, downtime_depth=max(obj.downtime_depth, 1))
             return out, out[key] != obj, False
         # Another downtime may still cover it: show the likely outcome now, then ask the server.
-        out[key] = _replace(obj, downtime_depth=max(obj.downtime_depth - 1, 0))
+        out[key] = dataclasses.replace(obj, downtime_depth=max(obj.downtime_depth - 1, 0))
         return out, out[key] != obj, True
     raise BadEvent(f"unexpected event type {str(etype)[:40]!r}")
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
-
-
-def _replace(obj: ObjectState, **changes: Any) -> ObjectState:
-    return dataclasses.replace(obj, **changes)
 
 
 def event_time(event: Any) -> float | None:

@@ -37,7 +37,7 @@ class ObjectState:
 
     @property
     def id(self) -> str:
-        return self.host if self.service is None else f"{self.host}!{self.service}"
+        return object_id(self.host, self.service)
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,12 @@ def _text(value: Any, what: str, default: str | None = None) -> str:
     return value
 
 
-def _flag(value: Any) -> bool:
+def object_id(host: str, service: str | None) -> str:
+    """Icinga's own object name, the alert id: "host" or "host!service"."""
+    return host if service is None else f"{host}!{service}"
+
+
+def flag(value: Any) -> bool:
     # acknowledgement is 0/1/2 (none/normal/sticky) in objects, a boolean in events.
     if isinstance(value, bool):
         return value
@@ -85,7 +90,8 @@ def _flag(value: Any) -> bool:
     return False
 
 
-def _output(check_result: Any) -> str:
+def output_line(check_result: Any) -> str:
+    """The first line of a check result's plugin output, capped at MAX_DETAIL."""
     if not isinstance(check_result, Mapping):
         return ""
     out = check_result.get("output")
@@ -111,10 +117,10 @@ def object_from_item(item: Any, kind: str) -> ObjectState:
     common = dict(
         state=state,
         state_type=_int(attrs.get("state_type"), f"{kind} state_type", 1),
-        acknowledged=_flag(attrs.get("acknowledgement")),
+        acknowledged=flag(attrs.get("acknowledgement")),
         downtime_depth=_int(attrs.get("downtime_depth"), f"{kind} downtime_depth", 0),
         last_state_change=_number(attrs.get("last_state_change"), f"{kind} last_state_change", 0.0),
-        output=_output(attrs.get("last_check_result")),
+        output=output_line(attrs.get("last_check_result")),
         checked=_checked(attrs),
         reachable=attrs.get("last_reachable") is not False,
     )
