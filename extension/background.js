@@ -165,14 +165,14 @@ async function applyNow(port, reading, etag) {
 async function show(view, palette) {
   const badge = badgeFor(view, palette);
   const imageData = drawToolbarIcon(view, palette);
-  // Text and colours are set back to back (the slow icon work is done before), so no one sees a new count
-  // on an old colour for more than an instant.
+  // Text, colours and tooltip are set back to back (the slow icon work is done before), so no one sees a
+  // new count on an old colour, or under an old tooltip, for more than an instant.
   await Promise.all([
     chrome.action.setBadgeBackgroundColor({ color: badge.color }),
     chrome.action.setBadgeText({ text: badge.text }),
     chrome.action.setBadgeTextColor?.({ color: badge.textColor }),
+    chrome.action.setTitle({ title: badge.title }),
   ]);
-  await chrome.action.setTitle({ title: badge.title });
   if (imageData) await chrome.action.setIcon({ imageData });
   console.info(`secondline badge "${badge.text}" ${view.state} ${badge.color}`);
 }

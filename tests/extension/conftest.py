@@ -106,6 +106,14 @@ class Browser:
     def title(self) -> str:
         return self.sw.evaluate("chrome.action.getTitle({})")
 
+    def wait_title(self, ok: Callable[[str], bool], what: str, timeout: float = 5) -> str:
+        """The tooltip is set in the same batch as the badge but by a separate call, so a test that has just
+        seen the badge change waits for the tooltip too rather than reading it at once."""
+        def matching() -> str | None:
+            title = self.title()
+            return title if ok(title) else None
+        return wait_for(matching, timeout=timeout, step=0.01, what=f"tooltip {what}")
+
     def set_port(self, port: int) -> None:
         self.sw.evaluate(f"chrome.storage.sync.set({{port: {port}}})")
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from .conftest import PALETTE
+from .conftest import PALETTE, wait_for
 from .fake_tray import FakeTray, demo_step, document
 
 pytestmark = pytest.mark.slow
@@ -25,17 +25,18 @@ def test_badge_follows_each_state_with_its_colour_and_tooltip(browser):
             tray.set(demo_step(state))
             lags[state] = browser.wait_badge(text, PALETTE[state], timeout=2) - t0
         print("badge lag over /events (s):", {k: round(v, 3) for k, v in lags.items()})
-        title = browser.title()
-        assert title.splitlines() == [
+        expected = [
             "secondline: 1 unhandled problem",
             "production: ok",
             "staging: ok",
             "integration: 1 unknown — icinga-integration unreachable: connection refused",
         ]
+        browser.wait_title(lambda t: t.splitlines() == expected, f"{expected!r}")
         # Badge text colour follows the palette's text_on too (white on the dark colours).
         tray.set(demo_step("critical"))
         browser.wait_badge("2", PALETTE["critical"], timeout=2)
-        assert browser.eval("chrome.action.getBadgeTextColor({})")[:3] == [255, 255, 255]
+        wait_for(lambda: browser.eval("chrome.action.getBadgeTextColor({})")[:3] == [255, 255, 255], timeout=5,
+                 step=0.01, what="white badge text")
 
 
 def test_tray_stopped_shows_question_mark_and_restart_recovers(browser):
@@ -47,8 +48,8 @@ def test_tray_stopped_shows_question_mark_and_restart_recovers(browser):
     t0 = time.monotonic()
     browser.wait_badge("?", PALETTE["no_data"], timeout=10)
     print(f"tray stopped -> '?' after {time.monotonic() - t0:.2f}s")
-    title = browser.title()
-    assert f"127.0.0.1:{port}" in title and "secondline run" in title
+    browser.wait_title(lambda t: f"127.0.0.1:{port}" in t and "secondline run" in t,
+                       f"naming 127.0.0.1:{port} and 'secondline run'")
     # Back on the same port: the worker's retry finds it and reopens the stream.
     tray = FakeTray(port=port, doc=demo_step("warning")).start()
     try:
@@ -76,10 +77,10 @@ def test_newer_schema_shows_bang_and_never_its_colour(browser):
         newer.update(health="critical", counts={"critical": 3, "warning": 0, "unknown": 0, "handled": 0, "pending": 0})
         tray.set(newer)
         browser.wait_badge("!", PALETTE["no_data"], timeout=2)
-        assert "schema 2" in browser.title() and "Update" in browser.title()
+        browser.wait_title(lambda t: "schema 2" in t and "Update" in t, "naming schema 2 and 'Update'")
         broken = demo_step("ok")
         del broken["groups"]
         tray.set(broken)
         time.sleep(0.5)
         assert browser.badge() == ("!", PALETTE["no_data"])
-        assert 'missing "groups"' in browser.title()
+        browser.wait_title(lambda t: 'missing "groups"' in t, "naming the missing groups")

@@ -64,9 +64,8 @@ def test_badge_follows_the_real_tray_demo(browser, tmp_path, artifacts):
         assert max(x for _, x in lags) <= LAG_TARGET
 
         # The tooltip names every group of the demo.
-        title = browser.title()
-        for group in ("production", "staging", "integration"):
-            assert f"\n{group}: " in title, title
+        browser.wait_title(lambda t: all(f"\n{g}: " in t for g in ("production", "staging", "integration")),
+                           "naming every group")
 
         # Stop the tray: '?' on grey. Start it again on the same port: the badge recovers by itself.
         watcher.close()
@@ -74,7 +73,7 @@ def test_badge_follows_the_real_tray_demo(browser, tmp_path, artifacts):
         tray.stop()
         browser.wait_badge("?", PALETTE["no_data"], timeout=10)
         print(f"tray stopped -> '?' after {time.monotonic() - t0:.2f}s")
-        assert "secondline run" in browser.title()
+        browser.wait_title(lambda t: "secondline run" in t, "naming 'secondline run'")
         tray.start()
         t0 = time.monotonic()
         wait_for(lambda: state_of(browser.badge()) in SEQUENCE, timeout=15, what="the badge to recover")
