@@ -59,7 +59,11 @@ def test_options_split_icon_and_notification_toggles_are_stored(browser):
         page.uncheck("#splitIcon")
         page.check("#notifications")
         page.check('#notify-table input[data-group="production"][data-state="critical"]')
-        stored = browser.eval("chrome.storage.sync.get(null)")
+        # Each change saves asynchronously: wait for the last one to land before reading the whole store.
+        def saved() -> dict | None:
+            stored = browser.eval("chrome.storage.sync.get(null)")
+            return stored if stored.get("notify", {}).get("production", {}).get("critical") else None
+        stored = wait_for(saved, timeout=5, step=0.02, what="the production toggle saved")
         assert stored["splitIcon"] is False
         assert stored["notifications"] is True
         assert stored["notify"]["production"]["critical"] is True
