@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from .conftest import PALETTE, wait_for
+from .conftest import LIVE, PALETTE, wait_for
 from .fake_tray import FakeTray, demo_step, document
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,7 @@ def test_badge_follows_each_state_with_its_colour_and_tooltip(browser):
         for state, text in STEPS[1:]:
             t0 = time.monotonic()
             tray.set(demo_step(state))
-            lags[state] = browser.wait_badge(text, PALETTE[state], timeout=2) - t0
+            lags[state] = browser.wait_badge(text, PALETTE[state], timeout=LIVE) - t0
         print("badge lag over /events (s):", {k: round(v, 3) for k, v in lags.items()})
         expected = [
             "secondline: 1 unhandled problem",
@@ -34,7 +34,7 @@ def test_badge_follows_each_state_with_its_colour_and_tooltip(browser):
         browser.wait_title(lambda t: t.splitlines() == expected, f"{expected!r}")
         # Badge text colour follows the palette's text_on too (white on the dark colours).
         tray.set(demo_step("critical"))
-        browser.wait_badge("2", PALETTE["critical"], timeout=2)
+        browser.wait_badge("2", PALETTE["critical"], timeout=LIVE)
         wait_for(lambda: browser.eval("chrome.action.getBadgeTextColor({})")[:3] == [255, 255, 255], timeout=5,
                  step=0.01, what="white badge text")
 
@@ -64,7 +64,7 @@ def test_tray_stopped_shows_question_mark_and_restart_recovers(browser):
         assert tray.events("events_open"), "the stream was not reopened"
         t0 = time.monotonic()
         tray.set(demo_step("ok"))
-        browser.wait_badge("", PALETTE["ok"], timeout=2)
+        browser.wait_badge("", PALETTE["ok"], timeout=LIVE)
     finally:
         tray.stop()
 
@@ -76,7 +76,7 @@ def test_newer_schema_shows_bang_and_never_its_colour(browser):
         newer = document(schema=2)
         newer.update(health="critical", counts={"critical": 3, "warning": 0, "unknown": 0, "handled": 0, "pending": 0})
         tray.set(newer)
-        browser.wait_badge("!", PALETTE["no_data"], timeout=2)
+        browser.wait_badge("!", PALETTE["no_data"], timeout=LIVE)
         browser.wait_title(lambda t: "schema 2" in t and "Update" in t, "naming schema 2 and 'Update'")
         broken = demo_step("ok")
         del broken["groups"]

@@ -9,7 +9,7 @@ import pytest
 
 from support.procs import free_port
 
-from .conftest import BROWSER_ARGS, CHROMIUM, PALETTE
+from .conftest import BROWSER_ARGS, CHROMIUM, LIVE, PALETTE
 from .tray_process import DemoTray, TrayWatcher
 
 pytestmark = pytest.mark.slow
@@ -72,7 +72,7 @@ def test_dashboard_tiles_follow_the_demo_live(page, tmp_path, artifacts):
                     page.screenshot(path=str(artifacts / "dashboard-critical.png"), full_page=True)
             print("dashboard tile lag behind the tray (s):", lags)
             assert page.evaluate("window.__sameDocument === true"), "the page reloaded instead of updating live"
-            assert all(lag <= 2.0 for _, lag in lags), lags
+            assert all(lag <= LIVE for _, lag in lags), lags
             page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
         finally:
             watcher.close()

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from .conftest import PALETTE, wait_for
+from .conftest import LIVE, PALETTE, wait_for
 from .fake_tray import FakeTray, demo_step
 
 pytestmark = pytest.mark.slow
@@ -25,12 +25,12 @@ def test_options_page_changes_the_port_at_once(browser):
         t0 = time.monotonic()
         page.fill("#port", str(second.port))
         page.dispatch_event("#port", "change")
-        browser.wait_badge("2", PALETTE["critical"], timeout=2)
+        browser.wait_badge("2", PALETTE["critical"], timeout=LIVE)
         print(f"port change -> badge from the new tray after {time.monotonic() - t0:.3f}s")
         assert browser.eval("chrome.storage.sync.get('port')") == {"port": second.port}
         # The new tray's stream is the live one: a change there shows at once.
         second.set(demo_step("ok"))
-        browser.wait_badge("", PALETTE["ok"], timeout=2)
+        browser.wait_badge("", PALETTE["ok"], timeout=LIVE)
 
         # A wrong port is refused with a message and not stored.
         page.fill("#port", "99999")

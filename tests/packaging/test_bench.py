@@ -145,3 +145,16 @@ def test_startup_benchmark_measures_endpoint_and_docked_icon():
     assert "startup headless to endpoint (python -m tray) median" in names
     assert "startup to icon docked (python -m tray) median" in names     # Xvfb and trayer are installed
     assert json.loads(out.stdout.splitlines()[-1])["figures"][0]["unit"] == "s"
+
+
+@pytest.mark.slow
+def test_badge_lag_benchmark_measures_both_phases():
+    """bench/badge_lag.py end to end, short: real demo tray, built extension, Chromium with no debugger."""
+    out = subprocess.run([sys.executable, "bench/badge_lag.py", "--changes", "2", "--idle", "1", "--json"],
+                         cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert out.returncode in (0, 1), out.stderr
+    figs = {f["name"]: f for f in last_json(out.stdout)}
+    for phase in ("fresh", "after 1 s idle"):
+        assert figs[f"badge_lag {phase} max"]["target"] == "<= 2000 ms"
+        assert 0 < figs[f"badge_lag {phase} max"]["measured"] < 30_000   # 30 s = a change never shown
+        assert figs[f"badge_lag {phase} median (2 changes)"]["unit"] == "ms"
