@@ -2,7 +2,7 @@
 soak's figures after the run."""
 from __future__ import annotations
 
-from relhelp import MATRIX, SOAK, table
+from relhelp import MATRIX, MATRIX_TIME, SOAK, table
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -14,7 +14,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         tr.section("fault matrix: source types x faults")
         for line in table(order, FAULTS, MATRIX):
             tr.write_line(line)
-        tr.write_line(f"held: {held}/{len(MATRIX)} cells ({len(order)} types x {len(FAULTS)} faults)")
+        took = f" in {MATRIX_TIME['elapsed']:.0f} s" if "elapsed" in MATRIX_TIME else ""
+        tr.write_line(f"held: {held}/{len(MATRIX)} cells ({len(order)} types x {len(FAULTS)} faults){took}")
     if SOAK:
         import sys
         from pathlib import Path

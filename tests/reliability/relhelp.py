@@ -9,6 +9,8 @@ from typing import Iterable
 
 # (type, fault) -> "pass" / "FAIL"; filled by test_rel_fault_matrix, printed by conftest.py.
 MATRIX: dict[tuple[str, str], str] = {}
+# How long the whole matrix took (s): printed, not asserted (wall time depends on the machine's load).
+MATRIX_TIME: dict[str, float] = {}
 # The reduced soak's figures (bench/soak.py JSON), printed by conftest.py.
 SOAK: dict = {}
 
