@@ -30,6 +30,11 @@ let retryTimer = null;
 let retryDelay = 1000;
 let lostSince = null;       // when the tray was first found unreachable (null while reachable)
 let latest = null;          // {port, doc, etag, time}: the newest document applied
+// Readings are numbered when they start (a poll when it is sent, a stream event when it arrives): a poll
+// answer that comes back after a newer reading was applied, e.g. "unreachable" when the tray stopped, is
+// old news and must not put the badge back.
+let readings = 0;
+let appliedReading = 0;
 let showing = Promise.resolve();
 
 async function loadJson(path) {
@@ -84,7 +89,7 @@ async function openStream(port) {
           } catch {
             doc = "not JSON";
           }
-          if (stream === me) await apply(port, { doc });
+          if (stream === me) await apply(port, { doc, seq: ++readings });
         }
       }
     }
@@ -108,6 +113,7 @@ function scheduleRetry() {
 
 /** GET /status.json (conditional on the last ETag) and apply it, or apply "unreachable". */
 async function poll(port) {
+  const seq = ++readings;
   const headers = {};
   if (latest && latest.port === port && latest.etag) headers["If-None-Match"] = latest.etag;
   let res;
@@ -116,17 +122,17 @@ async function poll(port) {
       cache: "no-store", headers, signal: AbortSignal.timeout(POLL_TIMEOUT_MS),
     });
   } catch (err) {
-    return apply(port, { error: err.name === "TimeoutError" ? "no answer within 5 s" : "connection refused" });
+    return apply(port, { error: err.name === "TimeoutError" ? "no answer within 5 s" : "connection refused", seq });
   }
   if (res.status === 304) return;
-  if (!res.ok) return apply(port, { error: `HTTP ${res.status}` });
+  if (!res.ok) return apply(port, { error: `HTTP ${res.status}`, seq });
   let doc;
   try {
     doc = await res.json();
   } catch {
     doc = "not JSON";
   }
-  return apply(port, { doc, polled: true }, res.headers.get("ETag"));
+  return apply(port, { doc, polled: true, seq }, res.headers.get("ETag"));
 }
 
 function generatedAt(doc) {
@@ -142,11 +148,13 @@ function apply(port, reading, etag = null) {
 
 async function applyNow(port, reading, etag) {
   if (!settings || port !== settings.port) return;
+  if (reading.seq < appliedReading) return;
   if (reading.polled && latest && latest.port === port && generatedAt(reading.doc) < latest.time) {
     // A poll answer overtaken by a newer stream event. Stream events themselves arrive in order and are
     // always applied, so a tray clock stepping back cannot freeze the badge.
     return;
   }
+  appliedReading = reading.seq;
   const [palette, schema] = await contract;
   const view = interpret({ ...reading, port }, schema);
   if (view.kind === "unreachable") {

@@ -8,7 +8,9 @@ Used where the test needs control the demo does not give: exact documents (popup
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -109,6 +111,7 @@ class FakeTray:
         self.port = port
         self.server: ThreadingHTTPServer | None = None
         self.stopping = False
+        self.conns: set[socket.socket] = set()
         # POST path -> (status, JSON body) to answer; a path not listed answers 501 (no actions here).
         self.answers: dict[str, tuple[int, dict[str, Any]]] = {}
 
@@ -139,11 +142,23 @@ class FakeTray:
             def log_message(self, *a: Any) -> None:
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                with tray.cond:
+                    tray.conns.add(self.connection)
+
+            def finish(self) -> None:
+                with tray.cond:
+                    tray.conns.discard(self.connection)
+                super().finish()
+
             def do_GET(self) -> None:  # noqa: N802
                 if self.path.split("?")[0] == "/status.json":
                     with tray.cond:
                         body = json.dumps(tray.doc).encode()
-                        etag = f'"v{tray.version}"'
+                    # Like the real tray (tray/server.py): a hash of the body, so a restarted tray with
+                    # another document never answers 304 to the old one's ETag.
+                    etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
                     if self.headers.get("If-None-Match") == etag:
                         tray.note("status", code=304)
                         self.send_response(304)
@@ -224,6 +239,15 @@ class FakeTray:
                 self.cond.notify_all()
             self.server.shutdown()
             self.server.server_close()
+            # A stopped tray is a gone process: its keep-alive connections die with it. (Left open, the
+            # browser's next poll would still be answered by this "stopped" tray.)
+            with self.cond:
+                conns, self.conns = list(self.conns), set()
+            for c in conns:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             self.server = None
 
     @property
