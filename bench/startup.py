@@ -15,7 +15,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from endpoint import (answering, cpu_seconds, demo_config, emit, figure, free_port,  # noqa: E402
                       isolated_env, start_app, stop_app, wait_answering)
+from support.xvfb import Trayer, Xvfb  # noqa: E402  (endpoint put tests/ on the path)
 
 TARGET_S = 1.5
 QUICK_ARGS = ["--runs", "2"]         # bench/run_all.py --quick
@@ -33,48 +33,29 @@ DIST_BINARY = Path(__file__).resolve().parents[1] / "dist" / "secondline"
 
 
 class Display:
-    """Xvfb on a free display number, and trayer docked at the top."""
+    """Xvfb on a free display number, and trayer docked at the top: the tests' own helpers, which retry
+    when another X server on the machine takes the display or trayer loses the race for the tray."""
 
     def __init__(self) -> None:
-        self.xvfb: subprocess.Popen | None = None
-        self.trayer: subprocess.Popen | None = None
-        self.display = ""
+        self.xvfb = Xvfb(800, 200)
+        self.trayer = Trayer(self.xvfb)
+
+    @property
+    def display(self) -> str:
+        return self.xvfb.display
 
     def __enter__(self) -> "Display":
-        r, w = os.pipe()
-        self.xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "800x200x24", "-nolisten", "tcp"],
-                                     pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(w)
-        with os.fdopen(r) as f:
-            number = f.readline().strip()
-        if not number:
-            raise RuntimeError("Xvfb did not start")
-        self.display = ":" + number
-        self.trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
-                                        "--height", "32", "--SetDockType", "true", "--transparent", "false",
-                                        "--tint", "0xffffff"], env={**os.environ, "DISPLAY": self.display},
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        end = time.monotonic() + 10
-        while not self.tray_owner():
-            if time.monotonic() > end:
-                raise TimeoutError("trayer did not take the system tray selection")
-            time.sleep(0.05)
+        self.xvfb.start()
+        try:
+            self.trayer.start()
+        except BaseException:
+            self.xvfb.stop()
+            raise
         return self
 
-    def tray_owner(self) -> bool:
-        from Xlib import X
-        from Xlib import display as xdisplay
-        d = xdisplay.Display(self.display)
-        try:
-            return d.get_selection_owner(d.intern_atom("_NET_SYSTEM_TRAY_S0")) != X.NONE
-        finally:
-            d.close()
-
     def __exit__(self, *exc: object) -> None:
-        for p in (self.trayer, self.xvfb):
-            if p is not None and p.poll() is None:
-                p.terminate()
-                p.wait(5)
+        self.trayer.stop()
+        self.xvfb.stop()
 
 
 def icon_docked(d, root_id: int) -> bool:
