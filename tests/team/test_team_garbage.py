@@ -3,7 +3,7 @@
 Two strategies per parser: any JSON value at all, and near misses (the documented keys, with any
 JSON value under them), which reach much deeper into each parser than random JSON does.
 """
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from team_fakes import make
@@ -148,6 +148,10 @@ def test_statuspage_near_misses(payload):
 
 @HYPO
 @given(hub_doc)
+# Found by this test in a CI-like run: an unhashable severity / handled_reason crashed the dict lookup.
+@example({"schema": 1, "sources": [{"name": "0", "alerts": [{"id": "0", "severity": []}]}]})
+@example({"schema": 1, "sources": [{"name": "0", "alerts": [
+    {"id": "0", "severity": "critical", "handled": True, "handled_reason": {"a": 1}}]}]})
 def test_hub_near_misses(payload):
     alerts_or_source_error(SOURCES["secondline"].parse, payload)
 

@@ -112,8 +112,10 @@ def upstream_alert(source_name: str, raw: Any) -> Alert:
     if not isinstance(aid, str) or not aid:
         raise SourceError("unexpected response shape: an upstream alert has no id", kind="bad_content")
     source = a.get("source") if isinstance(a.get("source"), str) and a.get("source") else source_name
-    severity = _SEVERITIES.get(a.get("severity"), Severity.UNKNOWN)
-    reason = a.get("handled_reason") if a.get("handled_reason") in HANDLED_REASONS else None
+    # _str first: a list or an object here (garbage from a broken hub) is not hashable.
+    severity = _SEVERITIES.get(_str(a.get("severity")), Severity.UNKNOWN)
+    reason = _str(a.get("handled_reason")) or None
+    reason = reason if reason in HANDLED_REASONS else None
     handled = a.get("handled") is True
     url = a.get("url")
     return Alert(source=source, id=aid, title=_str(a.get("title")) or aid, severity=severity,
