@@ -170,7 +170,11 @@ def problem_names(answer: Any, kind: str) -> list[str]:
         state = attrs.get("state") if isinstance(attrs, dict) else None
         if state == 0 and not isinstance(state, bool):
             continue
-        names.append(_text(item.get("name"), f"{kind} name"))
+        name = _text(item.get("name"), f"{kind} name")
+        if not name:
+            # Asking for "" by name would read nothing (or everything): the answer is broken, say so.
+            raise _bad(f"a {kind} result has an empty name")
+        names.append(name)
     return names
 
 
