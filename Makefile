@@ -9,7 +9,7 @@ APT_TEST := xvfb trayer imagemagick x11-utils xdotool dbus dunst libnotify-bin g
             libsecret-tools icinga2 prometheus-alertmanager chromium openssl
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast deps-system extension bench dist screenshots clean
+.PHONY: run test test-fast fuzz deps-system extension bench dist screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,17 @@ test: deps-system $(VENV)/.installed-test extension/node_modules/.installed
 
 test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+## make fuzz: the property-based (Hypothesis) tests with fresh random examples, FUZZ_RUNS times over.
+## `make test` runs them derandomized, so CI answers the same on every machine; this is where new
+## garbage that breaks a parser is looked for.
+FUZZ_RUNS ?= 10
+fuzz: $(VENV)/.installed-test
+	@files=$$(grep -rl --include='*.py' '@given' tests); \
+	for i in $$(seq $(FUZZ_RUNS)); do \
+	  echo "fuzz run $$i of $(FUZZ_RUNS)"; \
+	  SECONDLINE_HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -q -p no:cacheprovider $$files || exit 1; \
+	done
 
 extension: extension/node_modules/.installed
 	cd extension && npm run build --silent

@@ -8,6 +8,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# `make test` gives the same answer on every machine: Hypothesis's built-in "ci" profile derandomizes
+# (each test's examples are seeded from the test itself) and keeps no example database. Random search
+# found real bugs, and should go on finding them, but in `make fuzz` (profile "explore": fresh random
+# examples on every run), not as a CI run that fails on a bug unrelated to the change under test.
+# Loaded here, before any test module builds its @settings, so those inherit it.
+settings.register_profile("explore", settings.get_profile("ci"), derandomize=False)
+settings.load_profile(os.environ.get("SECONDLINE_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
