@@ -16,14 +16,10 @@ the real use: the tray keeps talking while nobody looks at the browser).
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -32,45 +28,19 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from endpoint import emit, figure, isolated_env  # noqa: E402
-from extension.conftest import BROWSER_ARGS, CHROMIUM, PALETTE  # noqa: E402
+from extension.conftest import CHROMIUM, PALETTE  # noqa: E402
+from extension.plain_chromium import ChromiumLog, plain_chromium, seed_port  # noqa: E402
 from extension.tray_process import DemoTray, TrayWatcher, expected_badge  # noqa: E402
 from support.procs import free_port  # noqa: E402
 
 QUICK_ARGS = ["--changes", "5", "--idle", "30"]
 TARGET_S = 2.0
-BADGE_LOG = re.compile(r'secondline badge "([^"]*)" (\w+) (#[0-9a-f]{6})')
-
-
-class ChromiumLog:
-    """Chromium's stderr, line by line, stamped with time.monotonic() as each line arrives."""
-
-    def __init__(self, proc: subprocess.Popen):
-        self.badges: list[tuple[float, tuple[str, str]]] = []
-        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
-
-    def _read(self, proc: subprocess.Popen) -> None:
-        for raw in proc.stderr:
-            m = BADGE_LOG.search(raw.decode(errors="replace"))
-            if m:
-                self.badges.append((time.monotonic(), (m.group(1), m.group(3))))
 
 
 def build_extension(out: Path) -> Path:
     subprocess.run(["node", str(REPO / "extension" / "build.mjs"), "--out", str(out)], check=True,
                    capture_output=True, text=True)
     return out / "extension-chrome"
-
-
-def seed_profile(profile: Path, ext: Path, port: int) -> None:
-    """Point the extension at our tray once (through Playwright), then close that browser."""
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True,
-            args=[f"--disable-extensions-except={ext}", f"--load-extension={ext}", *BROWSER_ARGS])
-        sw = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker")
-        sw.evaluate(f"chrome.storage.sync.set({{port: {port}}})")
-        ctx.close()
 
 
 def changes(watcher: TrayWatcher, since: float) -> list[tuple[float, tuple[str, str]]]:
@@ -85,10 +55,10 @@ def changes(watcher: TrayWatcher, since: float) -> list[tuple[float, tuple[str, 
     return out
 
 
-def lags(sent: list[tuple[float, tuple[str, str]]], shown: list[tuple[float, tuple[str, str]]],
-         horizon: float) -> list[float]:
+def lags(sent: list[tuple[float, tuple[str, str]]], log: ChromiumLog, horizon: float) -> list[float]:
     """For each change, the time to the first badge line showing it (a change not shown within `horizon`
     counts as `horizon`, so a missed change is a miss and not silently dropped)."""
+    shown = [(ts, (text, colour)) for ts, text, _, colour in log.badges()]
     out = []
     for t, badge in sent:
         seen = [ts for ts, b in shown if b == badge and ts >= t - 0.005]
@@ -105,9 +75,9 @@ def collect(watcher: TrayWatcher, log: ChromiumLog, n: int, since: float, horizo
     if len(sent) < n:
         raise SystemExit(f"the demo tray made only {len(sent)} badge changes, wanted {n}")
     deadline = sent[-1][0] + horizon
-    while time.monotonic() < deadline and max(lags(sent, log.badges, horizon)) >= horizon:
+    while time.monotonic() < deadline and max(lags(sent, log, horizon)) >= horizon:
         time.sleep(0.2)
-    return lags(sent, log.badges, horizon)
+    return lags(sent, log, horizon)
 
 
 def main() -> int:
@@ -125,34 +95,27 @@ def main() -> int:
         ext = build_extension(tmp / "ext")
         port = free_port()
         with DemoTray(port, tmp / "tray.log", env=isolated_env(tmp / "home")) as tray:
-            seed_profile(tmp / "profile", ext, port)
+            from playwright.sync_api import sync_playwright
+            with sync_playwright() as pw:
+                seed_port(pw.chromium, tmp / "profile", ext, port)
             watcher = TrayWatcher(tray.url)
-            proc = subprocess.Popen(
-                [CHROMIUM, "--headless=new", f"--user-data-dir={tmp / 'profile'}", f"--disable-extensions-except={ext}",
-                 f"--load-extension={ext}", *BROWSER_ARGS, "--enable-logging=stderr", "--v=0", "about:blank"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
             try:
-                log = ChromiumLog(proc)
-                start = time.monotonic()
-                while not log.badges and time.monotonic() < start + 30:
-                    time.sleep(0.1)
-                if not log.badges:
-                    print("the extension never set a badge (no 'secondline badge' line in Chromium's log)",
-                          file=sys.stderr)
-                    return 2
-                fresh = collect(watcher, log, args.changes, since=time.monotonic())
-                print(f"fresh: {len(fresh)} changes; idling {args.idle:.0f} s ...", flush=True)
-                time.sleep(args.idle)
-                if proc.poll() is not None:
-                    print(f"chromium exited with {proc.returncode} while idle", file=sys.stderr)
-                    return 2
-                idled = collect(watcher, log, args.changes, since=time.monotonic())
+                with plain_chromium(tmp / "profile", ext, clock=time.monotonic) as (proc, log):
+                    start = time.monotonic()
+                    while not log.badges() and time.monotonic() < start + 30:
+                        time.sleep(0.1)
+                    if not log.badges():
+                        print("the extension never set a badge (no 'secondline badge' line in Chromium's log)",
+                              file=sys.stderr)
+                        return 2
+                    fresh = collect(watcher, log, args.changes, since=time.monotonic())
+                    print(f"fresh: {len(fresh)} changes; idling {args.idle:.0f} s ...", flush=True)
+                    time.sleep(args.idle)
+                    if proc.poll() is not None:
+                        print(f"chromium exited with {proc.returncode} while idle", file=sys.stderr)
+                        return 2
+                    idled = collect(watcher, log, args.changes, since=time.monotonic())
             finally:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
                 watcher.close()
 
     figures = []

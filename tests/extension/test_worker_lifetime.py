@@ -8,17 +8,13 @@ death by itself. Two tests instead:
 """
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import threading
 import time
 
 import pytest
 
-from .conftest import BROWSER_ARGS, CHROMIUM, LIVE, PALETTE, read_badge, wait_for
+from .conftest import LIVE, PALETTE, read_badge, wait_for
 from .fake_tray import FakeTray, demo_step
+from .plain_chromium import plain_chromium, seed_port
 
 pytestmark = pytest.mark.slow
 
@@ -60,80 +56,34 @@ def test_badge_follows_after_the_worker_is_stopped(browser):
         print(f"worker stopped -> change seen after {restart:.1f}s; next change lag {time.monotonic() - t0:.3f}s")
 
 
-BADGE_LOG = re.compile(r'secondline badge "([^"]*)" (\w+) (#[0-9a-f]{6})')
-
-
-class ChromiumLog:
-    """Chromium's stderr, read line by line and stamped with our clock as it arrives."""
-
-    def __init__(self, proc: subprocess.Popen):
-        self.lines: list[tuple[float, str]] = []
-        self.thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
-        self.thread.start()
-
-    def _read(self, proc: subprocess.Popen) -> None:
-        for raw in proc.stderr:
-            self.lines.append((time.time(), raw.decode(errors="replace").rstrip()))
-
-    def badges(self, since: float = 0) -> list[tuple[float, str, str, str]]:
-        out = []
-        for t, line in list(self.lines):
-            m = BADGE_LOG.search(line)
-            if m and t >= since:
-                out.append((t, *m.groups()))
-        return out
-
-    def wait_badge(self, text: str, state: str, since: float, timeout: float) -> float:
-        def seen():
-            return [b for b in self.badges(since) if b[1] == text and b[2] == state]
-        return wait_for(seen, timeout=timeout, step=0.01, what=f'badge "{text}" {state} in the Chromium log')[0][0]
-
-
 @pytest.mark.timeout(IDLE_SECONDS + 180)
 def test_badge_follows_after_three_idle_minutes_without_a_debugger(built_extension, playwright_instance, tmp_path):
     ext = str(built_extension["dir"])
     profile = tmp_path / "profile"
     with FakeTray(doc=demo_step("ok"), ping_every=15) as tray:
-        # Point the extension at the fake tray: once, through Playwright, then close that browser.
-        ctx = playwright_instance.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True,
-            args=[f"--disable-extensions-except={ext}", f"--load-extension={ext}", *BROWSER_ARGS])
-        sw = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker")
-        sw.evaluate(f"chrome.storage.sync.set({{port: {tray.port}}})")
-        wait_for(lambda: tray.events("events_open"), what="the seeding browser to connect")
-        ctx.close()
+        seed_port(playwright_instance.chromium, profile, ext, tray.port,
+                  before_close=lambda: wait_for(lambda: tray.events("events_open"),
+                                                what="the seeding browser to connect"))
 
-    with FakeTray(port=tray.port, doc=demo_step("ok"), ping_every=15) as tray:
-        # No --remote-debugging-*: nothing attaches to the worker, so Chromium's idle timeout applies.
-        proc = subprocess.Popen(
-            [CHROMIUM, "--headless=new", f"--user-data-dir={profile}", f"--disable-extensions-except={ext}",
-             f"--load-extension={ext}", *BROWSER_ARGS, "--enable-logging=stderr", "--v=0", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        try:
-            log = ChromiumLog(proc)
-            log.wait_badge("", "ok", since=0, timeout=20)
-            wait_for(lambda: tray.events("events_open"), what="the stream to open")
-            t = tray.set(demo_step("warning"))
-            first_lag = log.wait_badge("1", "warning", since=t, timeout=LIVE) - t
+    with FakeTray(port=tray.port, doc=demo_step("ok"), ping_every=15) as tray, \
+            plain_chromium(profile, ext) as (proc, log):
+        log.wait_badge("", "ok", since=0, timeout=20)
+        wait_for(lambda: tray.events("events_open"), what="the stream to open")
+        t = tray.set(demo_step("warning"))
+        first_lag = log.wait_badge("1", "warning", since=t, timeout=LIVE) - t
 
-            time.sleep(IDLE_SECONDS)   # the browser idles: no tab activity, no extension events but the tray's
+        time.sleep(IDLE_SECONDS)   # the browser idles: no tab activity, no extension events but the tray's
 
-            assert proc.poll() is None, "chromium exited"
-            t = tray.set(demo_step("critical"))
-            seen = log.wait_badge("2", "critical", since=t, timeout=40)
-            lag = seen - t
-            opens, closes = tray.events("events_open"), tray.events("events_closed")
-            polls = [e for e in tray.events("status") if e["t"] >= t - 0.001 and e["t"] <= seen]
-            print(f"no debugger: lag before idle {first_lag * 1000:.0f} ms; after {IDLE_SECONDS}s idle "
-                  f"{lag * 1000:.0f} ms; /events opened {len(opens)}x, closed {len(closes)}x; "
-                  f"/status.json {len(tray.events('status'))}x")
-            assert lag <= LIVE, f"badge followed only after {lag:.1f}s: the worker was idled out"
-            # The change came over the stream that has been open since start: the worker was never stopped.
-            assert len(opens) == 1 and not closes, (opens, closes)
-            assert not polls, "the change was fetched by a poll, not delivered by the live stream"
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        assert proc.poll() is None, "chromium exited"
+        t = tray.set(demo_step("critical"))
+        seen = log.wait_badge("2", "critical", since=t, timeout=40)
+        lag = seen - t
+        opens, closes = tray.events("events_open"), tray.events("events_closed")
+        polls = [e for e in tray.events("status") if e["t"] >= t - 0.001 and e["t"] <= seen]
+        print(f"no debugger: lag before idle {first_lag * 1000:.0f} ms; after {IDLE_SECONDS}s idle "
+              f"{lag * 1000:.0f} ms; /events opened {len(opens)}x, closed {len(closes)}x; "
+              f"/status.json {len(tray.events('status'))}x")
+        assert lag <= LIVE, f"badge followed only after {lag:.1f}s: the worker was idled out"
+        # The change came over the stream that has been open since start: the worker was never stopped.
+        assert len(opens) == 1 and not closes, (opens, closes)
+        assert not polls, "the change was fetched by a poll, not delivered by the live stream"
