@@ -35,7 +35,8 @@ def test_demo_cycles_through_every_state(tmp_path):
         seen = []
         validator = jsonschema.Draft202012Validator(schema())
         end = time.monotonic() + 45
-        while time.monotonic() < end and len(set(seen)) < 5:
+        # "no_data" (joined before the first poll, seen on a busy machine) is not one of the five states.
+        while time.monotonic() < end and len(set(seen) - {"no_data"}) < 5:
             try:
                 doc = get(port)
             except OSError:
