@@ -114,8 +114,7 @@ def upstream_alert(source_name: str, raw: Any) -> Alert:
     source = a.get("source") if isinstance(a.get("source"), str) and a.get("source") else source_name
     # _str first: a list or an object here (garbage from a broken hub) is not hashable.
     severity = _SEVERITIES.get(_str(a.get("severity")), Severity.UNKNOWN)
-    reason = _str(a.get("handled_reason")) or None
-    reason = reason if reason in HANDLED_REASONS else None
+    reason = a.get("handled_reason") if a.get("handled_reason") in HANDLED_REASONS else None
     handled = a.get("handled") is True
     url = a.get("url")
     return Alert(source=source, id=aid, title=_str(a.get("title")) or aid, severity=severity,
