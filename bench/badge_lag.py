@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,19 +27,13 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from endpoint import emit, figure, isolated_env  # noqa: E402
-from extension.conftest import CHROMIUM, PALETTE  # noqa: E402
+from extension.conftest import CHROMIUM, PALETTE, build_extension  # noqa: E402
 from extension.plain_chromium import ChromiumLog, plain_chromium, seed_port  # noqa: E402
 from extension.tray_process import DemoTray, TrayWatcher, expected_badge  # noqa: E402
 from support.procs import free_port  # noqa: E402
 
 QUICK_ARGS = ["--changes", "5", "--idle", "30"]
 TARGET_S = 2.0
-
-
-def build_extension(out: Path) -> Path:
-    subprocess.run(["node", str(REPO / "extension" / "build.mjs"), "--out", str(out)], check=True,
-                   capture_output=True, text=True)
-    return out / "extension-chrome"
 
 
 def changes(watcher: TrayWatcher, since: float) -> list[tuple[float, tuple[str, str]]]:

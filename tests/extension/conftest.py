@@ -38,7 +38,6 @@ def extension_id(manifest: dict[str, Any]) -> str:
     return "".join(chr(ord("a") + int(c, 16)) for c in digest)
 
 
-
 def wait_for(fn: Callable[[], Any], timeout: float = 15, step: float = 0.05, what: str = "condition") -> Any:
     end = time.monotonic() + timeout
     last = None
@@ -69,6 +68,18 @@ READ_BADGE = """async () => {
 }"""
 
 
+def extension_args(ext: str | Path) -> list[str]:
+    """Chromium's arguments to load the unpacked extension at `ext` (and nothing else)."""
+    return [f"--disable-extensions-except={ext}", f"--load-extension={ext}", *BROWSER_ARGS]
+
+
+def build_extension(out: Path) -> Path:
+    """extension/build.mjs into `out`; the unpacked Chrome package it writes there."""
+    subprocess.run(["node", str(REPO / "extension" / "build.mjs"), "--out", str(out)], check=True,
+                   capture_output=True, text=True)
+    return out / "extension-chrome"
+
+
 def read_badge(target) -> tuple[str, str]:
     """(text, #rrggbb) of the toolbar badge, read from the worker or from any extension page."""
     text, colour = target.evaluate(READ_BADGE)
@@ -86,9 +97,7 @@ def built_extension(tmp_path_factory) -> dict[str, Any]:
         manifest = json.loads((chrome / "manifest.json").read_text())
         return {"dir": chrome, "id": extension_id(manifest), "zip": None, "out": chrome.parent}
     out = tmp_path_factory.mktemp("ext-build")
-    subprocess.run(["node", str(REPO / "extension" / "build.mjs"), "--out", str(out)], check=True,
-                   capture_output=True, text=True)
-    chrome = out / "extension-chrome"
+    chrome = build_extension(out)
     manifest = json.loads((chrome / "manifest.json").read_text())
     return {"dir": chrome, "id": extension_id(manifest), "zip": out / "secondline-chrome.zip", "out": out}
 
@@ -140,7 +149,7 @@ def browser(built_extension, playwright_instance, tmp_path):
     ext = str(built_extension["dir"])
     ctx = playwright_instance.chromium.launch_persistent_context(
         str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
-        args=[f"--disable-extensions-except={ext}", f"--load-extension={ext}", *BROWSER_ARGS])
+        args=extension_args(ext))
     try:
         yield Browser(ctx, built_extension["id"])
     finally:

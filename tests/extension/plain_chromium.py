@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .conftest import BROWSER_ARGS, CHROMIUM, wait_for
+from .conftest import CHROMIUM, extension_args, wait_for
 
 BADGE_LOG = re.compile(r'secondline badge "([^"]*)" (\w+) (#[0-9a-f]{6})')
 
@@ -51,8 +51,8 @@ def plain_chromium(profile: Path, ext: Path, clock: Callable[[], float] = time.t
                    ) -> Iterator[tuple[subprocess.Popen, ChromiumLog]]:
     """`chromium --headless=new` on `profile` with the extension at `ext`, no --remote-debugging-*."""
     proc = subprocess.Popen(
-        [CHROMIUM, "--headless=new", f"--user-data-dir={profile}", f"--disable-extensions-except={ext}",
-         f"--load-extension={ext}", *BROWSER_ARGS, "--enable-logging=stderr", "--v=0", "about:blank"],
+        [CHROMIUM, "--headless=new", f"--user-data-dir={profile}", *extension_args(ext),
+         "--enable-logging=stderr", "--v=0", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         yield proc, ChromiumLog(proc, clock)
@@ -70,7 +70,7 @@ def seed_port(chromium_type, profile: Path, ext: Path, port: int,
     then close that browser (its debugger must not be attached to the run that is measured)."""
     ctx = chromium_type.launch_persistent_context(
         str(profile), executable_path=CHROMIUM, headless=True,
-        args=[f"--disable-extensions-except={ext}", f"--load-extension={ext}", *BROWSER_ARGS])
+        args=extension_args(ext))
     try:
         sw = ctx.service_workers[0] if ctx.service_workers else ctx.wait_for_event("serviceworker")
         sw.evaluate(f"chrome.storage.sync.set({{port: {port}}})")
