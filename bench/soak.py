@@ -176,7 +176,6 @@ def proc_figures(pid: int) -> dict[str, int]:
     return out
 
 
-
 def build_config(chaos: ChaosServer, per_type: int, interval: float) -> tuple[str, dict[str, str]]:
     blocks, env = [], {}
     for t in SPECS:

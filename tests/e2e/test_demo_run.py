@@ -18,7 +18,6 @@ from tray.document import schema
 pytestmark = pytest.mark.slow
 
 
-
 def get(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/status.json", timeout=3) as r:
         return json.loads(r.read())

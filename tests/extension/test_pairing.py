@@ -238,4 +238,3 @@ def test_forget_pairing_and_unpaired_popup(browser, tmp_path):
         assert page.is_hidden("#snooze-controls")
         assert page.locator("button").count() == 0
         assert status(tray)["notifications"]["snoozed_until"] is None
-

@@ -21,7 +21,6 @@ import requests
 HERE = Path(__file__).parent
 
 
-
 @dataclass
 class Icinga:
     dir: Path
@@ -127,8 +126,6 @@ def stop_icinga(proc: subprocess.Popen, timeout: float = 30) -> None:
             return
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
-
-
 
 
 REPO = HERE.parents[1]

@@ -30,7 +30,6 @@ _DROP = ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS", "PYTHON_KEYRI
          "GNOME_KEYRING_CONTROL", "SSH_AUTH_SOCK", "XDG_RUNTIME_DIR", "XAUTHORITY", "PYSTRAY_BACKEND")
 
 
-
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
     """A child environment isolated from the developer's desktop: HOME and XDG dirs under `home`."""
     env = {k: v for k, v in os.environ.items() if k not in _DROP and not k.startswith("SECONDLINE_SECRET_")}

@@ -28,7 +28,6 @@ receivers:
 """
 
 
-
 class Alertmanager:
     def __init__(self, workdir: Path, user: str | None = None, password: str | None = None) -> None:
         self.dir = workdir

@@ -32,7 +32,6 @@ PYINSTALLER = Path(sys.executable).parent / "pyinstaller"
 ARCHIVE_VIEWER = Path(sys.executable).parent / "pyi-archive_viewer"
 
 
-
 @pytest.fixture(scope="module")
 def binary(tmp_path_factory) -> Path:
     prebuilt = os.environ.get("SECONDLINE_BINARY")

@@ -56,7 +56,6 @@ def failkeyring():
     keyring.set_keyring(before)
 
 
-
 CONFIG = """
 [server]
 port = {port}

@@ -19,7 +19,6 @@ from support.procs import free_port
 REPO = Path(__file__).resolve().parents[2]
 
 
-
 def app_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("SECONDLINE_SECRET_") and k not in ("DISPLAY", "WAYLAND_DISPLAY")}

@@ -29,7 +29,6 @@ SECRETS = {"SECONDLINE_SECRET_TEAM_HUB": PROXY_TOKEN, "SECONDLINE_SECRET_PD": PD
            "SECONDLINE_SECRET_TR_TOKEN": TR_TOKEN}
 
 
-
 def serve_vendors(api) -> None:
     api.get("/incidents", pd_pager([pd_incident(1, "triggered", "high"), pd_incident(2, "acknowledged")]))
     api.get("/oncalls", {"oncalls": [{"start": "2026-03-01T08:00:00Z", "end": "2099-03-08T08:00:00Z",
