@@ -3,10 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian packages the tests drive for real: a virtual X server and tray host, D-Bus with a
-# notification daemon, the Secret Service, icinga2, Alertmanager, Chromium.
-APT_TEST := xvfb trayer imagemagick x11-utils xdotool dbus dunst libnotify-bin gnome-keyring \
-            libsecret-tools icinga2 prometheus-alertmanager chromium openssl
+# Debian packages the tests drive for real, one per line with the tests that need each: deps/debian.txt.
+APT_TEST := $(shell sed -e 's/\#.*//' deps/debian.txt)
 PYTEST_ARGS ?=
 
 .PHONY: run test test-fast fuzz deps-system extension bench dist screenshots clean
@@ -34,7 +32,7 @@ deps-system:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing: $$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
 	    echo "missing Debian packages (run as root to install them): $$missing"; exit 1; \
 	  fi; \

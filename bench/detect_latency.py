@@ -204,7 +204,7 @@ class FullPoller:
     def __init__(self, ic: Icinga, port: int) -> None:
         from tray.sources.icinga2 import SERVICE_ATTRS, SERVICE_JOINS
         self.body = {"attrs": SERVICE_ATTRS, "joins": SERVICE_JOINS}
-        self.url = f"https://localhost:{port}/v1/objects/services"
+        self.url = f"{ic.url}/v1/objects/services"
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.verify = ic.ca

@@ -1,6 +1,6 @@
 """A private icinga2 (Debian package) on loopback, for the tests and the benchmarks.
 
-mk-icinga.sh writes the CA, a node certificate (CN localhost) and the config into a directory;
+mk-icinga.sh writes the CA, a node certificate (CN localhost, IP 127.0.0.1) and the config into a directory;
 run-icinga.sh runs the daemon as the current user in its own process group; stop_icinga() stops the group.
 Also: running `secondline run --headless` as a child process and reading its /status.json.
 """
@@ -30,7 +30,8 @@ class Icinga:
 
     @property
     def url(self) -> str:
-        return f"https://localhost:{self.port}"   # the certificate names localhost
+        # The certificate names 127.0.0.1 too (mk-icinga.sh): no name lookup, which a minimal root lacks.
+        return f"https://127.0.0.1:{self.port}"
 
     @property
     def ca(self) -> str:

@@ -13,7 +13,12 @@ DEFS="-DDataDir=$D/data -DLogDir=$D/log"
 if [ ! -f "$D/data/certs/$NODE.crt" ]; then
   icinga2 pki new-ca $DEFS >/dev/null
   icinga2 pki new-cert $DEFS --cn "$NODE" --key "$D/data/certs/$NODE.key" --csr "$D/data/certs/$NODE.csr" >/dev/null
-  icinga2 pki sign-csr $DEFS --csr "$D/data/certs/$NODE.csr" --cert "$D/data/certs/$NODE.crt" >/dev/null
+  # Signed by openssl rather than `icinga2 pki sign-csr` for one reason: an IP address in the
+  # subjectAltName, so that the tests connect to https://127.0.0.1 and never resolve "localhost"
+  # (a minimal Debian root has no /etc/hosts, and there "localhost" does not resolve at all).
+  printf 'subjectAltName=DNS:%s,IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n' "$NODE" > "$D/data/certs/san.ext"
+  openssl x509 -req -in "$D/data/certs/$NODE.csr" -CA "$D/data/ca/ca.crt" -CAkey "$D/data/ca/ca.key" \
+    -CAcreateserial -days 3650 -sha256 -extfile "$D/data/certs/san.ext" -out "$D/data/certs/$NODE.crt" 2>/dev/null
   cp "$D/data/ca/ca.crt" "$D/data/certs/ca.crt"
 fi
 cat > "$D/etc/icinga2.conf" <<CONF
