@@ -43,7 +43,7 @@ extension/node_modules/.installed: extension/package.json extension/package-lock
 	touch $@
 
 ## make test: system packages, Python test extras, npm packages, then every test
-test: deps-system $(VENV)/.installed-test extension/node_modules/.installed
+test: deps-system $(VENV)/.installed-test extension/node_modules/.installed .venv-gtk/.installed
 	cd extension && npm test --silent
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -71,10 +71,9 @@ dist: $(VENV)/.installed-test
 	$(BIN)/pyinstaller --noconfirm --clean build.spec
 
 ## make screenshots: README pictures from the real code. The real GTK tray menu needs PyGObject,
-## which only builds against the system's GObject: a second venv that sees Debian's python3-gi.
-.venv-gtk/.installed: pyproject.toml
-	@if [ "$$(id -u)" = 0 ] && ! dpkg -s python3-gi gir1.2-gtk-3.0 >/dev/null 2>&1; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-gi gir1.2-gtk-3.0 >/dev/null; fi
+## which only builds against the system's GObject: a second venv that sees Debian's python3-gi
+## (deps/debian.txt). tests/packaging/test_screenshots.py takes that picture too.
+.venv-gtk/.installed: pyproject.toml | deps-system
 	/usr/bin/python3 -m venv --system-site-packages .venv-gtk
 	.venv-gtk/bin/pip install --quiet -e .
 	touch $@

@@ -48,5 +48,34 @@ def playwright_instance():
     """One Playwright for the whole run: its sync API refuses to start a second one in the same
     thread while another is alive, so every browser test (extension, dashboard, cross-origin) shares it."""
     from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
+    from support.parts import PartDidNotStart
+    try:
+        p = sync_playwright().start()
+    except Exception as exc:   # e.g. its Node driver missing a shared library (libatomic1)
+        raise PartDidNotStart("Playwright's Node driver", str(exc).strip()) from None
+    try:
         yield p
+    finally:
+        p.stop()
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address() -> tuple[str, int]:
+    """pytest-httpserver binds "localhost" unless told otherwise, and a minimal Debian root has no
+    /etc/hosts, so there that name does not resolve: every replayed API listens on 127.0.0.1."""
+    return ("127.0.0.1", 0)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A real part that did not start is said once, with its log tail; later tests that needed it get
+    one line (see support/parts.py)."""
+    outcome = yield
+    if call.excinfo is None:
+        return
+    from support.parts import PartDidNotStart
+    exc = call.excinfo.value
+    if isinstance(exc, PartDidNotStart):
+        report = outcome.get_result()
+        report.longrepr = exc.short() if exc.reported else exc.full()
+        exc.reported = True

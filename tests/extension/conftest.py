@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 import pytest
 
+from support.parts import PartDidNotStart
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "artifacts"
@@ -89,7 +91,7 @@ def read_badge(target) -> tuple[str, str]:
 @pytest.fixture(scope="session")
 def built_extension(tmp_path_factory) -> dict[str, Any]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+        raise PartDidNotStart("Chromium", f"{CHROMIUM} is missing (Debian package chromium, see deps/debian.txt)")
     override = os.environ.get("SECONDLINE_TEST_EXTENSION_DIR")
     if override:
         # Test an already built (or deliberately altered) Chrome package instead of building one.
@@ -147,9 +149,12 @@ class Browser:
 @pytest.fixture
 def browser(built_extension, playwright_instance, tmp_path):
     ext = str(built_extension["dir"])
-    ctx = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
-        args=extension_args(ext))
+    try:
+        ctx = playwright_instance.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True,
+            args=extension_args(ext))
+    except Exception as exc:
+        raise PartDidNotStart("Chromium", f"{CHROMIUM} with the extension", str(exc)) from None
     try:
         yield Browser(ctx, built_extension["id"])
     finally:

@@ -18,6 +18,9 @@ from typing import Any
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from support.parts import PartDidNotStart  # noqa: E402
+
 HERE = Path(__file__).parent
 
 
@@ -82,9 +85,11 @@ class Icinga:
 
 def start_icinga(d: Path, port: int, env: dict[str, str] | None = None, timeout: float = 30) -> Icinga:
     if not shutil.which("icinga2"):
-        raise RuntimeError("icinga2 is not installed: apt-get install -y --no-install-recommends icinga2")
-    subprocess.run([str(HERE / "mk-icinga.sh"), str(d), str(port)], check=True,
-                   env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
+        raise PartDidNotStart("icinga2", "not installed (Debian package icinga2, see deps/debian.txt)")
+    made = subprocess.run([str(HERE / "mk-icinga.sh"), str(d), str(port)], env={**os.environ, **(env or {})},
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if made.returncode != 0:
+        raise PartDidNotStart("icinga2", f"mk-icinga.sh exited {made.returncode}", made.stderr)
     log = open(d / "stdout.log", "ab")
     proc = subprocess.Popen([str(HERE / "run-icinga.sh"), str(d)], stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
@@ -97,7 +102,7 @@ def start_icinga(d: Path, port: int, env: dict[str, str] | None = None, timeout:
     t0 = time.monotonic()
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"icinga2 exited rc={proc.returncode}, see {d}/stdout.log")
+            raise PartDidNotStart("icinga2", f"the daemon exited with {proc.returncode}", d / "stdout.log")
         try:
             if s.get(f"{ic.url}/v1/objects/hosts/h1", timeout=1).status_code == 200:
                 return ic
@@ -105,7 +110,8 @@ def start_icinga(d: Path, port: int, env: dict[str, str] | None = None, timeout:
             pass
         if time.monotonic() - t0 > timeout:
             stop_icinga(proc)
-            raise TimeoutError("icinga2 API not ready")
+            raise PartDidNotStart("icinga2", f"its API did not answer on {ic.url} within {timeout:g} s",
+                                  d / "log" / "icinga2.log")
         time.sleep(0.05)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import bcrypt
 import requests
 
+from support.parts import PartDidNotStart
 from support.procs import free_port
 
 BINARY = "prometheus-alertmanager"
@@ -46,7 +47,10 @@ class Alertmanager:
     def start(self) -> "Alertmanager":
         (self.dir / "data").mkdir(parents=True, exist_ok=True)
         (self.dir / "alertmanager.yml").write_text(CONFIG)
-        args = [shutil.which(BINARY) or BINARY, f"--config.file={self.dir / 'alertmanager.yml'}",
+        if not shutil.which(BINARY):
+            raise PartDidNotStart("Alertmanager", f"{BINARY} is not installed (Debian package "
+                                  "prometheus-alertmanager, see deps/debian.txt)")
+        args = [shutil.which(BINARY), f"--config.file={self.dir / 'alertmanager.yml'}",
                 f"--storage.path={self.dir / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}",
                 "--cluster.listen-address="]
         if self.user is not None:
@@ -58,14 +62,16 @@ class Alertmanager:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"alertmanager exited: {(self.dir / 'alertmanager.log').read_text()[-2000:]}")
+                raise PartDidNotStart("Alertmanager", f"exited with {self.proc.returncode}",
+                                      self.dir / "alertmanager.log")
             try:
                 if requests.get(self.url + "/-/ready", headers=self.headers, timeout=1).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
             time.sleep(0.05)
-        raise RuntimeError("alertmanager did not become ready within 20 s")
+        self.stop()
+        raise PartDidNotStart("Alertmanager", f"not ready on {self.url} within 20 s", self.dir / "alertmanager.log")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

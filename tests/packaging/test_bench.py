@@ -117,7 +117,7 @@ def test_percentile_nearest_rank():
 
 def last_json(stdout: str) -> list[dict]:
     figs = run_all.parse_figures(stdout)
-    assert figs is not None, stdout
+    assert figs is not None, f"no figures printed; stdout: {stdout[-2000:]}"
     return figs
 
 
@@ -153,6 +153,7 @@ def test_badge_lag_benchmark_measures_both_phases():
     out = subprocess.run([sys.executable, "bench/badge_lag.py", "--changes", "2", "--idle", "1", "--json"],
                          cwd=REPO, capture_output=True, text=True, timeout=240)
     assert out.returncode in (0, 1), out.stderr
+    assert run_all.parse_figures(out.stdout) is not None, f"no figures; stderr: {out.stderr[-3000:]}"
     figs = {f["name"]: f for f in last_json(out.stdout)}
     for phase in ("fresh", "after 1 s idle"):
         assert figs[f"badge_lag {phase} max"]["target"] == "<= 2000 ms"

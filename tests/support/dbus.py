@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from support.parts import PartDidNotStart
 from support.procs import stop
 
 HERE = Path(__file__).resolve().parent
@@ -55,7 +56,7 @@ class PrivateBus:
         assert self.proc.stdout is not None
         self.address = self.proc.stdout.readline().strip()
         if not self.address:
-            raise RuntimeError(f"dbus-daemon did not start (exit {self.proc.poll()})")
+            raise PartDidNotStart("dbus-daemon", f"printed no address (exit {self.proc.poll()})")
         return self
 
     @property
@@ -164,7 +165,10 @@ class GnomeKeyring:
         assert self.proc.stdin is not None
         self.proc.stdin.write(self.password)
         self.proc.stdin.close()
-        self.bus.wait_for_name(self.NAME)
+        try:
+            self.bus.wait_for_name(self.NAME)
+        except TimeoutError as exc:
+            raise PartDidNotStart("gnome-keyring-daemon", str(exc)) from None
         return self
 
     def stop(self) -> None:

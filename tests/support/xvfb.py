@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from support.parts import PartDidNotStart
 from support.procs import stop
 
 
@@ -29,7 +30,7 @@ class Xvfb:
             if self._connectable(timeout=5):
                 return self
             self.stop()
-        raise RuntimeError(f"Xvfb {self.display} does not accept connections")
+        raise PartDidNotStart("Xvfb", f"display {self.display} does not accept connections ({attempts} attempts)")
 
     def _connectable(self, timeout: float) -> bool:
         from Xlib import display as xdisplay
@@ -101,9 +102,9 @@ class Trayer:
         for attempt in range(attempts):
             try:
                 return self._start(timeout)
-            except RuntimeError:
+            except RuntimeError as exc:
                 if attempt == attempts - 1:
-                    raise
+                    raise PartDidNotStart("trayer", f"{exc} ({attempts} attempts)") from None
                 time.sleep(0.5)
         return self
 
