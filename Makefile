@@ -21,9 +21,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,build]'
 	touch $@ $(VENV)/.installed
 
-## make run: install and start the demo (headless when there is no display)
+## make run: install and start the demo (headless when there is no display); RUN_ARGS="--port N" etc.
+RUN_ARGS ?=
 run: $(VENV)/.installed
-	$(BIN)/secondline run --demo
+	$(BIN)/secondline run --demo $(RUN_ARGS)
 
 ## Debian packages for the tests: installed when missing and we are root (CI, a fresh machine).
 deps-system:
