@@ -73,6 +73,8 @@ class App:
 
     def start(self) -> None:
         """Bind the endpoint first (a taken port is a start-up error), then start polling."""
+        # From the first moment: a SIGTERM during start-up (a logout, a test) must still shut down cleanly.
+        self._install_signals()
         self.endpoint.start()
         self.notifier.dashboard_url = self.dashboard_url
         self.store.subscribe(self._observe)

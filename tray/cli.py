@@ -116,6 +116,15 @@ def _load(args: argparse.Namespace) -> config_mod.Config:
     return config_mod.load(path)
 
 
+def _dump_threads_on_sigusr1() -> None:
+    """`kill -USR1 PID` prints every thread's stack on stderr: how a hung tray tells where it hangs,
+    even when one thread holds the interpreter."""
+    import faulthandler
+    import signal
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tray import logs
     from tray.app import App
@@ -125,6 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tray.display import display_available
 
     log_path = logs.setup(verbose=args.verbose)
+    _dump_threads_on_sigusr1()
     if args.demo:
         demo.reset_origin()
         cfg = config_mod.loads(demo.demo_config_toml(port=args.port or config_mod.DEFAULT_PORT), "<built-in demo>")

@@ -85,6 +85,8 @@ class AppProc:
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGUSR1)   # every thread's stack into its output, then kill
+                time.sleep(1)
                 self.proc.kill()
                 self.proc.wait(timeout=5)
         return self.proc.returncode

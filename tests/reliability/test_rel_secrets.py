@@ -98,7 +98,8 @@ def test_no_secret_leaks_anywhere(tmp_path, servers):
         import time
         time.sleep(3)  # a few more rounds of failures and back-offs in the log
     finally:
-        assert app.stop() == 0
+        rc = app.stop()     # asserted below, so that a failure above is the one reported
+    assert rc == 0, app.output()[-3000:]
     logs = app.log_files()
     assert logs, "no log file written"
     log_text = "\n".join(p.read_text(errors="replace") for p in logs)
@@ -148,7 +149,8 @@ def test_keyring_unusable(tmp_path, servers, state):
         wait_until(lambda: all(s["checked_at"] or s["error"] for s in app.status()["sources"]), timeout=20)
         sources = {s["name"]: s for s in app.status()["sources"]}
     finally:
-        assert app.stop() == 0
+        rc = app.stop()     # asserted below, so that a failure above is the one reported
+    assert rc == 0, app.output()[-3000:]
     for name in ("helpdesk", "alerts"):
         assert sources[name]["health"] == "unknown" and words in sources[name]["error"], sources[name]
     assert sources["vendor"]["error"] is None and sources["vendor"]["health"] == "ok"
