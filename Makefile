@@ -13,6 +13,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# setuptools says "Editable installation ... be careful with folders named like your package" on every
+# `pip install -e`: information only, not a warning about this project.
+$(VENV)/.installed $(VENV)/.installed-test .venv-gtk/.installed: export PYTHONWARNINGS = ignore:Editable installation
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@

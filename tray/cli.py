@@ -21,6 +21,28 @@ log = logging.getLogger("secondline")
 EXIT_BY_HEALTH = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 
 
+def installed_version() -> str:
+    """The version of the installed distribution (what pip, pipx and the wheel's name say). A bare
+    checkout on PYTHONPATH, with no distribution metadata at all, falls back to the source's number."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("secondline")
+    except PackageNotFoundError:
+        return __version__
+
+
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked: reading distribution metadata costs start-up time."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help=kwargs.get("help", "print the installed version and exit"))
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(f"secondline {installed_version()}")
+        parser.exit()
+
+
 def _config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="PATH",
                    help=f"config file (default: {config_mod.default_config_path()})")
@@ -29,7 +51,7 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="secondline", description="The on-call engineer's tray companion: "
                                 "one icon for the team's health, pop-ups on changes, a local endpoint.")
-    p.add_argument("--version", action="version", version=f"secondline {__version__}")
+    p.add_argument("--version", action=_VersionAction)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     r = sub.add_parser("run", help="run the tray app", description="Poll every source, show the tray icon, "

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import json
-import sys
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 from typing import Any, Mapping, Sequence
 
 from tray.model import Snapshot, iso
@@ -13,25 +12,33 @@ from tray.rules import summary_line
 SCHEMA_VERSION = 1
 
 
-def shared_dir() -> Path:
-    """The project's shared/ folder: beside the package in a checkout, inside a PyInstaller bundle."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    candidates = [Path(bundle) / "shared"] if bundle else []
-    candidates += [Path(__file__).resolve().parent.parent / "shared", Path(__file__).resolve().parent / "shared"]
-    for c in candidates:
-        if (c / "palette.json").exists():
-            return c
-    raise FileNotFoundError("shared/palette.json not found (is the package installed from a checkout?)")
+# The contract lives in the repository's shared/ (the extension's build copies it from there too);
+# pyproject.toml maps that folder into this package as `tray.shared`, so a wheel, an sdist, an editable
+# install and the PyInstaller bundle all carry it as package data and find it the same way.
+CONTRACT_PACKAGE = "tray.shared"
+CONTRACT_FILES = ("palette.json", "status.schema.json")
+
+
+@lru_cache(maxsize=None)
+def contract_bytes(name: str) -> bytes:
+    """One file of the contract (palette.json or status.schema.json), as the installed package holds it."""
+    if name not in CONTRACT_FILES:
+        raise KeyError(f"{name!r} is not a contract file ({', '.join(CONTRACT_FILES)})")
+    try:
+        return (files(CONTRACT_PACKAGE) / name).read_bytes()
+    except (FileNotFoundError, ModuleNotFoundError) as exc:
+        raise FileNotFoundError(f"{name} is missing from the installed package {CONTRACT_PACKAGE}: the "
+                                f"installation is incomplete, reinstall secondline") from exc
 
 
 @lru_cache(maxsize=None)
 def palette() -> dict[str, Any]:
-    return json.loads((shared_dir() / "palette.json").read_text())
+    return json.loads(contract_bytes("palette.json"))
 
 
 @lru_cache(maxsize=None)
 def schema() -> dict[str, Any]:
-    return json.loads((shared_dir() / "status.schema.json").read_text())
+    return json.loads(contract_bytes("status.schema.json"))
 
 
 def to_document(snap: Snapshot, *, links: Sequence[Mapping[str, Any]] = (),

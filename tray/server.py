@@ -15,7 +15,7 @@ import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from importlib.resources import files
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -27,10 +27,14 @@ log = logging.getLogger(__name__)
 HEARTBEAT = 10.0        # seconds between SSE comments; the contract promises at most 15
 REQUEST_TIMEOUT = 10.0  # seconds a client may take to send its request (and to read what we send)
 MAX_BODY = 64 * 1024
-DASHBOARD = Path(__file__).resolve().parent / "dashboard" / "index.html"
 
 DocumentBuilder = Callable[[], Mapping[str, Any]]
 ActionHandler = Callable[[str, Mapping[str, str], bytes], tuple[int, Mapping[str, Any]]]
+
+
+def dashboard_template() -> str:
+    """tray/dashboard/index.html: package data, found through importlib.resources like the contract."""
+    return (files("tray") / "dashboard" / "index.html").read_text(encoding="utf-8")
 
 
 class PortInUse(Exception):
@@ -129,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/healthz":
             return self._send(200, b"ok\n", "text/plain; charset=utf-8")
         if path in ("/palette.json", "/status.schema.json"):
-            return self._send(200, (document.shared_dir() / path.lstrip("/")).read_bytes(), "application/json")
+            return self._send(200, document.contract_bytes(path.lstrip("/")), "application/json")
         return self._error(404, "not found")
 
     def _status(self) -> None:
@@ -235,7 +239,7 @@ class Endpoint:
             css = "\n".join(f"  --{k.replace('_', '-')}: {v};" for k, v in pal.items() if isinstance(v, str)
                             and not k.startswith("$"))
             css += "\n" + "\n".join(f"  --text-{k.replace('_', '-')}: {v};" for k, v in pal["text_on"].items())
-            self._html = DASHBOARD.read_text(encoding="utf-8").replace("/*PALETTE*/", css).encode()
+            self._html = dashboard_template().replace("/*PALETTE*/", css).encode()
         return self._html
 
     def start(self) -> None:

@@ -73,7 +73,10 @@ def test_archive_carries_every_source_module_and_the_shared_files(binary):
     # (other tests may register test-only types from tests/support: only the product's count)
     wanted = {target.split(":")[0] for target in REGISTRY.values() if target.startswith("tray.")}
     wanted |= {f"tray.{p.stem}" for p in (REPO / "tray").glob("*.py") if p.stem != "__init__"}
-    wanted |= {"shared/palette.json", "shared/status.schema.json", "tray/dashboard/index.html",
+    # The package data where the wheel has it (read through importlib.resources in both), and the
+    # distribution's metadata (`--version`).
+    wanted |= {"tray/shared/palette.json", "tray/shared/status.schema.json", "tray/dashboard/index.html",
+               f"secondline-{__version__}.dist-info/METADATA",
                "pystray._xorg", "keyring.backends.SecretService", "desktop_notifier.backends.dbus"}
     assert wanted - names == set()
 
@@ -112,6 +115,8 @@ def test_demo_run_serves_a_valid_status_document_and_the_dashboard(binary, clean
         assert status == 200 and headers["Content-Type"].startswith("text/html")
         palette = json.loads((REPO / "shared" / "palette.json").read_text())
         assert palette["critical"].encode() in html   # the palette was filled in from the bundled copy
+        for name in ("palette.json", "status.schema.json"):   # importlib.resources in the bundle
+            assert get(f"http://127.0.0.1:{port}/{name}")[1] == (REPO / "shared" / name).read_bytes()
 
         # The notifier collects a burst for a moment before printing it.
         end = time.monotonic() + 10
