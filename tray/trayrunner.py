@@ -104,7 +104,7 @@ class TrayRunner:
             self._said = choice.key
             log.warning("%s", choice.reason)
         else:
-            log.debug("still no tray icon: %s", choice.reason)
+            log.debug("still no tray icon (%s); looking again in %g s", choice.key, self.retry)
 
     def _make(self, choice: Choice) -> Any:
         if choice.backend == "sni":

@@ -265,3 +265,11 @@ def test_session_bus_going_away_leaves_the_app_running(sway, run_app, home):
     assert app.proc.poll() is None
     assert "Traceback" not in app.output()
     assert app.stop() == 0
+
+
+def test_doctor_names_the_statusnotifieritem_backend(sway, home):
+    from integration.helpers import secondline
+    out = secondline(["doctor"], sni_env(home, sway)).stdout
+    line = next(x for x in out.splitlines() if x.startswith("tray "))
+    assert "StatusNotifierItem over D-Bus: a StatusNotifierItem host (org.kde.StatusNotifierWatcher) is on the " \
+           "session bus" in line, out
