@@ -273,3 +273,15 @@ def test_doctor_names_the_statusnotifieritem_backend(sway, home):
     line = next(x for x in out.splitlines() if x.startswith("tray "))
     assert "StatusNotifierItem over D-Bus: a StatusNotifierItem host (org.kde.StatusNotifierWatcher) is on the " \
            "session bus" in line, out
+
+
+def test_app_started_before_the_tray_host_shows_the_icon_when_it_starts(sway, run_app, home):
+    """At login the app may start before the panel: on Wayland (no X display) it waits on the bus."""
+    sway.stop_waybar()
+    app = run_app(["run", "--demo"], sni_env(home, sway))
+    app.wait_output("no StatusNotifierItem host answers on the session bus", timeout=20)
+    sway.start_waybar()
+    out = app.wait_output(SHOWN, timeout=20)
+    assert out.count("no StatusNotifierItem host answers") == 1, out
+    assert "Traceback" not in out
+    assert app.stop() == 0
