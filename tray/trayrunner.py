@@ -8,7 +8,7 @@ host to appear. Elsewhere pystray. `SECONDLINE_TRAY=sni|pystray` forces one.
 When there is nowhere to show the icon (the X display cannot be reached, e.g. the app started
 before the X server at login; no tray host on the display; no session bus) the app keeps running
 without it: one line says why and what to do, then the runner retries quietly every RETRY seconds
-and shows the icon once it can.
+and shows the icon once it can. (`SECONDLINE_TRAY_RETRY=SECONDS` changes that pause: the tests use it.)
 """
 from __future__ import annotations
 
@@ -57,6 +57,8 @@ def choose(env: Mapping[str, str] | None = None, platform_name: str = sys.platfo
         if forced == "sni":
             return Choice(None, f"SECONDLINE_TRAY=sni but {why}", "no-bus")
     if not x:
+        if forced == "pystray":
+            return Choice(None, "SECONDLINE_TRAY=pystray needs an X display (DISPLAY is unset)", "no-display")
         if env.get("WAYLAND_DISPLAY"):
             return Choice(None, f"no tray icon: {why} (a Wayland session shows tray icons through a "
                           "StatusNotifierItem host on the session bus); the icon shows once it can be reached",

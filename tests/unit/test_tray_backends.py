@@ -158,6 +158,7 @@ def test_choice(probe):
     assert choose({"DISPLAY": ":0"}, "linux").backend == "sni"
     assert choose({"WAYLAND_DISPLAY": "wayland-0"}, "linux").backend == "sni"
     assert choose({"DISPLAY": ":0", "SECONDLINE_TRAY": "pystray"}, "linux").backend == "pystray"
+    assert "needs an X display" in choose({"WAYLAND_DISPLAY": "w", "SECONDLINE_TRAY": "pystray"}, "linux").reason
     probe["watcher"] = (True, False, "no StatusNotifierItem host")
     wait = choose({"WAYLAND_DISPLAY": "wayland-0"}, "linux")
     assert (wait.backend, wait.key) == ("sni", "sni-wait")
