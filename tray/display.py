@@ -8,11 +8,13 @@ session bus. tray.trayrunner chooses the backend from them; `secondline doctor` 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from typing import Mapping
 
 WATCHER = "org.kde.StatusNotifierWatcher"
+log = logging.getLogger(__name__)
 
 
 def display_available() -> bool:
@@ -21,34 +23,33 @@ def display_available() -> bool:
     return True
 
 
-def x_display_error(display: str) -> str | None:
-    """None when the X display accepts a connection, else why not (one line)."""
-    try:
-        from Xlib import display as xdisplay
-        d = xdisplay.Display(display)
-    except Exception as exc:
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        return text[:200]
-    d.close()
-    return None
-
-
 def system_tray_owner(display: str) -> bool | None:
     """Whether an XEmbed system tray host holds _NET_SYSTEM_TRAY_S<screen> on this X display
     (None: cannot tell)."""
+    return x_tray_state(display)[1]
+
+
+def x_tray_state(display: str) -> tuple[str | None, bool | None]:
+    """(why the display cannot be reached or None, whether an XEmbed tray host runs there: None when
+    that could not be asked), over one connection."""
     try:
         from Xlib import X
         from Xlib import display as xdisplay
         d = xdisplay.Display(display)
-    except Exception:
-        return None
+    except Exception as exc:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        return text[:200], None
     try:
         atom = d.intern_atom("_NET_SYSTEM_TRAY_S%d" % d.get_default_screen())
-        return d.get_selection_owner(atom) != X.NONE
-    except Exception:
-        return None
+        return None, d.get_selection_owner(atom) != X.NONE
+    except Exception as exc:
+        log.debug("cannot ask %s for its system tray: %r", display, exc)
+        return None, None
     finally:
-        d.close()
+        try:
+            d.close()
+        except Exception:
+            pass
 
 
 def sni_watcher(env: Mapping[str, str] | None = None, timeout: float = 2.0) -> tuple[bool, bool, str]:

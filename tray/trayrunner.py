@@ -32,7 +32,8 @@ RETRY = 3.0      # seconds between looks for a display, a tray host or the sessi
 class Choice:
     backend: str | None    # "sni", "pystray", or None: nowhere to show the icon now
     reason: str            # one line for the log and `secondline doctor`
-    key: str = ""          # what kind of reason (the log says a reason once per kind)
+    key: str = ""          # what kind of reason (the log says each kind once)
+    quiet: bool = False    # a passing doubt, not worth a line in the log
 
 
 def _unix(platform_name: str) -> bool:
@@ -64,12 +65,14 @@ def choose(env: Mapping[str, str] | None = None, platform_name: str = sys.platfo
                           "StatusNotifierItem host on the session bus); the icon shows once it can be reached",
                           "no-bus")
         return Choice(None, "no display (DISPLAY / WAYLAND_DISPLAY unset)", "no-display")
-    err = probes.x_display_error(x)
+    err, owner = probes.x_tray_state(x)
     if err is not None:
         return Choice(None, f"the X display {x} cannot be reached ({err}): running without the tray icon "
                       "(the endpoint and notifications run as usual); the icon shows once the display can be "
                       "reached", "x-unreachable")
-    if probes.system_tray_owner(x) is False:
+    if owner is None:       # the display answered but not the question: ask again rather than dock blind
+        return Choice(None, f"cannot tell whether a tray host runs on the X display {x}", "x-unsure", quiet=True)
+    if not owner:
         return Choice(None, f"no system tray on the X display {x}: no XEmbed tray host (_NET_SYSTEM_TRAY_S0) and "
                       "no StatusNotifierItem host on the session bus. Start your panel's notification area / "
                       "system tray (or trayer, stalonetray); the icon shows once one runs", "no-tray-host")
@@ -88,7 +91,7 @@ class TrayRunner:
         self.retry = float(os.environ.get("SECONDLINE_TRAY_RETRY", retry))
         self.current: Any = None
         self._lock = threading.Lock()
-        self._said: str | None = None
+        self._said: set[str] = set()
         controller.subscribe(self._forward)
 
     @property
@@ -102,8 +105,8 @@ class TrayRunner:
             cur.on_change(snap, events)
 
     def _say(self, choice: Choice) -> None:
-        if choice.key != self._said:
-            self._said = choice.key
+        if choice.key not in self._said and not choice.quiet:
+            self._said.add(choice.key)
             log.warning("%s", choice.reason)
         else:
             log.debug("still no tray icon (%s); looking again in %g s", choice.key, self.retry)
@@ -142,7 +145,7 @@ class TrayRunner:
                 self.current = None
             if self.stop_event.is_set():
                 break
-            self._said = None
+            self._said.clear()
             log.warning("the tray icon is gone: %s; the endpoint and notifications keep running, and the icon "
                         "comes back when it can", ended or "its backend stopped")
             self.stop_event.wait(self.retry)

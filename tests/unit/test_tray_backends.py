@@ -144,7 +144,7 @@ def test_menu_for_reads_the_controller():
 def probe(monkeypatch):
     state = {"watcher": (False, False, "no D-Bus session bus"), "x_error": None, "tray": True}
     monkeypatch.setattr(probes, "sni_watcher", lambda env: state["watcher"])
-    monkeypatch.setattr(probes, "x_display_error", lambda d: state["x_error"])
+    monkeypatch.setattr(probes, "x_tray_state", lambda d: (state["x_error"], None if state["x_error"] else state["tray"]))
     monkeypatch.setattr(probes, "system_tray_owner", lambda d: state["tray"])
     return state
 
@@ -164,6 +164,9 @@ def test_choice(probe):
     assert (wait.backend, wait.key) == ("sni", "sni-wait")
     assert choose({"DISPLAY": ":0"}, "linux").backend == "pystray"       # X with an XEmbed tray
     assert choose({"DISPLAY": ":0", "SECONDLINE_TRAY": "sni"}, "linux").backend == "sni"
+    probe["tray"] = None
+    unsure = choose({"DISPLAY": ":0"}, "linux")
+    assert unsure.backend is None and unsure.quiet
     probe["tray"] = False
     no_host = choose({"DISPLAY": ":0"}, "linux")
     assert no_host.backend is None and no_host.key == "no-tray-host" and "trayer" in no_host.reason
@@ -194,7 +197,9 @@ class FakeBackend:
 
 
 def test_runner_says_a_reason_once_retries_then_runs_and_stops(monkeypatch, caplog):
-    choices = [trayrunner.Choice(None, "no system tray on :5", "no-tray-host")] * 4 + \
+    choices = [trayrunner.Choice(None, "no system tray on :5", "no-tray-host")] * 2 + \
+              [trayrunner.Choice(None, "cannot tell", "x-unsure", quiet=True)] + \
+              [trayrunner.Choice(None, "no system tray on :5", "no-tray-host")] + \
               [trayrunner.Choice("pystray", "a tray", "pystray")]
     monkeypatch.setattr(trayrunner, "choose", lambda env=None: choices.pop(0) if len(choices) > 1 else choices[0])
     fake = FakeBackend()
