@@ -6,9 +6,10 @@ import logging
 import os
 import signal
 import threading
+import webbrowser
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from tray import config as config_mod
 from tray import policy
@@ -25,6 +26,9 @@ from tray.server import Endpoint
 from tray.shiftctx import ShiftContext
 from tray.state import State, alert_key, snooze_until
 from tray.store import Store
+
+if TYPE_CHECKING:
+    from tray.traymenu import MenuInputs
 
 log = logging.getLogger(__name__)
 
@@ -85,23 +89,18 @@ class App:
             threading.Thread(target=self._watch_config, name="config-watch", daemon=True).start()
 
     def serve(self, with_tray: bool) -> None:
-        """Block until quit (menu, SIGINT/SIGTERM), then shut down."""
+        """Block until quit (menu, SIGINT/SIGTERM), then shut down. With a tray, the tray runner picks
+        the backend (StatusNotifierItem when a tray host is on the session bus, else pystray) and
+        keeps retrying quietly while there is none: the endpoint and notifications run regardless."""
+        self._install_signals()
         if with_tray:
-            from tray.trayicon import TrayIcon
-            self.tray = TrayIcon(self)
-            threading.Thread(target=self._wait_stop_then_stop_tray, daemon=True).start()
-            self._install_signals()
+            from tray.trayrunner import TrayRunner
+            self.tray = TrayRunner(AppTrayController(self), self.stop_event)
             self.tray.run()
         else:
-            self._install_signals()
             while not self.stop_event.wait(0.5):
                 pass
         self.shutdown()
-
-    def _wait_stop_then_stop_tray(self) -> None:
-        self.stop_event.wait()
-        if self.tray is not None:
-            self.tray.stop()
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -301,3 +300,52 @@ class App:
                 if key in cards:
                     a["card_url"] = cards[key]
         return doc
+
+
+class AppTrayController:
+    """The app as the tray backends see it (tray.traymenu.TrayController): the seam that lets the
+    backends be tested, and `App` be split, without either knowing the other."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def latest(self) -> Snapshot:
+        return self.app.store.latest
+
+    def subscribe(self, fn: Callable[[Snapshot, list[Event]], None]) -> None:
+        self.app.store.subscribe(fn)
+
+    def menu_inputs(self) -> "MenuInputs":
+        from tray.traymenu import MenuInputs
+        app = self.app
+        return MenuInputs(snoozed=app.snoozed(), extra_lines=app.menu_lines(), is_new=app.is_new,
+                          card_for=app.card_for, pairing_codes=tuple(r.code for r in app.pairing.pending()))
+
+    def perform(self, action: tuple) -> None:
+        app, kind = self.app, action[0]
+        try:
+            app.mark_seen()            # the user has looked at the menu: nothing is "new" any more
+            if kind == "open":
+                webbrowser.open(action[1])
+            elif kind == "dashboard":
+                webbrowser.open(app.dashboard_url)
+            elif kind == "refresh":
+                app.refresh()
+            elif kind == "snooze":
+                app.snooze(action[1])
+            elif kind == "resume":
+                app.resume()
+            elif kind == "reload":
+                app.reload_config()
+            elif kind == "quit":
+                app.quit()
+            elif kind == "pair":
+                app.pairing.decide(action[1])
+                app.store.touch()      # the menu and the status document drop the request
+            elif kind in ("ack", "recheck", "trello"):
+                name = {"ack": "acknowledge", "recheck": "recheck", "trello": "trello"}[kind]
+                app.run_action(name, action[1], action[2])
+            else:
+                log.warning("unknown menu action %r", kind)
+        except Exception:
+            log.exception("menu action %s failed", kind)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Mapping
 
 from tray import __version__
+from tray.display import system_tray_owner
 
 Line = tuple[str, str]
 
@@ -104,22 +105,18 @@ def tray_backend(env: Mapping[str, str], platform_name: str = sys.platform,
             "; install PyGObject for a menu, and on GNOME the AppIndicator extension)")
 
 
-def system_tray_owner(display: str) -> bool | None:
-    """Whether an XEmbed system tray host holds _NET_SYSTEM_TRAY_S<screen> on this X display
-    (None: cannot tell)."""
+def tray_choice(env: Mapping[str, str], platform_name: str = sys.platform) -> str:
+    """Which tray backend `secondline run` would start here now, and why (tray.trayrunner.choose)."""
     try:
-        from Xlib import X
-        from Xlib import display as xdisplay
-        d = xdisplay.Display(display)
-    except Exception:
-        return None
-    try:
-        atom = d.intern_atom("_NET_SYSTEM_TRAY_S%d" % d.get_default_screen())
-        return d.get_selection_owner(atom) != X.NONE
-    except Exception:
-        return None
-    finally:
-        d.close()
+        from tray.trayrunner import choose
+        c = choose(env, platform_name)
+    except Exception as exc:
+        return f"cannot be checked ({type(exc).__name__}: {exc})"
+    if c.backend == "sni":
+        return f"StatusNotifierItem over D-Bus: {c.reason}"
+    if c.backend == "pystray":
+        return f"pystray {tray_backend(env, platform_name)}: {c.reason}"
+    return f"none right now, the app retries: {c.reason}"
 
 
 def check_display(env: Mapping[str, str] | None = None, platform_name: str = sys.platform) -> list[Line]:
@@ -133,7 +130,7 @@ def check_display(env: Mapping[str, str] | None = None, platform_name: str = sys
     desktop = env.get("XDG_CURRENT_DESKTOP", "")
     lines = [("display", ", ".join(p for p in (f"DISPLAY={x}" if x else "", f"WAYLAND_DISPLAY={wl}" if wl else "",
                                               f"desktop {desktop}" if desktop else "") if p))]
-    lines.append(("tray", tray_backend(env, platform_name)))
+    lines.append(("tray", tray_choice(env, platform_name)))
     if x:
         owner = system_tray_owner(x)
         if owner is not None:

@@ -1,5 +1,7 @@
-"""The pystray icon and its menu. Only imported when a display exists: pystray connects to X at
-import time. It only reads snapshots and calls back into the App for actions.
+"""The pystray icon and its menu: the backend on macOS, Windows and X11 desktops without a
+StatusNotifierItem host (tray/sni.py is the one for those). Only imported when a display can be
+reached: pystray connects to X at import time. It reads snapshots and acts through a
+tray.traymenu.TrayController, and renders tray.traymenu.menu_model.
 """
 from __future__ import annotations
 
@@ -7,94 +9,21 @@ import logging
 import os
 import threading
 import time
-import webbrowser
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tray import icon as icons
 from tray.model import Snapshot
 from tray.rules import summary_line
-
-if TYPE_CHECKING:
-    from tray.app import App
+from tray.traymenu import TrayController, menu_for, menu_model  # noqa: F401  (menu_model: its old home)
 
 log = logging.getLogger(__name__)
 
-MAX_MENU_ALERTS = 15
-
-
-def _label(text: str, limit: int = 70) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _alert_item(a: Any, new: bool, card: str | None, can_act: bool) -> tuple[str, Any]:
-    tag = a.handled_reason or ("pending" if a.pending else a.severity.value)
-    label = _label(f"{'● ' if new else ''}[{tag}] {a.title}")
-    if not can_act or a.handled or a.pending:
-        return (label, ("open", a.url) if a.url else None)
-    sub: list[Any] = []
-    if a.url:
-        sub.append(("Open", ("open", a.url)))
-    sub.append(("Acknowledge", ("ack", a.source, a.id)))
-    sub.append(("Recheck", ("recheck", a.source, a.id)))
-    if card:
-        sub.append((_label(f"Trello card: {card}"), ("open", card)))
-    else:
-        sub.append(("Record on Trello", ("trello", a.source, a.id)))
-    return (label, sub)
-
-
-def menu_model(snap: Snapshot, *, snoozed: bool, extra_lines: tuple[str, ...] = (),
-               is_new: Any = lambda a: False, card_for: Any = lambda a: None,
-               pairing_codes: tuple[str, ...] = ()) -> list[Any]:
-    """The menu as plain data (testable without a display): a list of
-    ("label", action-or-None) | ("---",) | ("label", [submenu...])."""
-    items: list[Any] = [(summary_line(snap), None)]
-    for line in extra_lines:
-        items.append((line, None))
-    items.append(("---",))
-    for g in snap.groups:
-        c = g.counts
-        g_label = f"{g.name}: {'handled only' if g.handled_only else g.health.value}"
-        if c.problems or c.handled:
-            g_label += f" ({c.problems} open, {c.handled} handled)"
-        sub: list[Any] = []
-        for s in snap.sources:
-            if s.group != g.name:
-                continue
-            s_items: list[Any] = []
-            if s.error:
-                s_items.append((_label(f"{'stale: ' if s.stale else ''}{s.error}"), None))
-            for a in s.alerts[:MAX_MENU_ALERTS]:
-                s_items.append(_alert_item(a, is_new(a), card_for(a), s.type not in ("secondline", "demo")))
-            if len(s.alerts) > MAX_MENU_ALERTS:
-                s_items.append((f"… {len(s.alerts) - MAX_MENU_ALERTS} more on the dashboard", ("dashboard",)))
-            if not s_items:
-                s_items.append(("no problems" if s.checked_at else "not read yet", None))
-            sub.append((f"{s.name}: {s.health.value}", s_items))
-        items.append((g_label, sub))
-    items.append(("---",))
-    items.append(("Open dashboard", ("dashboard",)))
-    items.append(("Refresh now", ("refresh",)))
-    for code in pairing_codes:
-        items.append((f"Approve pairing {code}", ("pair", code)))
-    if snoozed:
-        items.append(("Resume notifications", ("resume",)))
-    else:
-        items.append(("Snooze notifications for 1 hour", ("snooze", "1h")))
-        items.append(("Snooze notifications", [("15 minutes", ("snooze", "15m")), ("1 hour", ("snooze", "1h")),
-                                               ("Until the end of the shift", ("snooze", "end-of-shift"))]))
-    items.append(("Reload config", ("reload",)))
-    items.append(("Quit", ("quit",)))
-    return items
-
-
 class TrayIcon:
-    def __init__(self, app: "App") -> None:
+    def __init__(self, controller: TrayController) -> None:
         import pystray  # noqa: F401  (connects to the display)
         self.pystray = pystray
-        self.app = app
-        snap = app.store.latest
+        self.controller = controller
+        snap = controller.latest()
         self.icon = pystray.Icon("secondline", icons.icon_for(snap), summary_line(snap),
                                  menu=pystray.Menu(self._items))
         self._last_key: tuple[str, int] | None = None
@@ -106,31 +35,9 @@ class TrayIcon:
     # -- menu ---------------------------------------------------------------------------------
     def _do(self, action: tuple) -> Any:
         def run(icon: Any = None, item: Any = None) -> None:
-            kind = action[0]
-            try:
-                self.app.mark_seen()
-                if kind == "open":
-                    webbrowser.open(action[1])
-                elif kind == "dashboard":
-                    webbrowser.open(self.app.dashboard_url)
-                elif kind == "refresh":
-                    self.app.refresh()
-                elif kind == "snooze":
-                    self.app.snooze(action[1])
-                elif kind == "resume":
-                    self.app.resume()
-                elif kind == "reload":
-                    self.app.reload_config()
-                elif kind == "quit":
-                    self.app.quit()
-                elif kind == "pair":
-                    self.app.pairing.decide(action[1])
-                elif kind in ("ack", "recheck", "trello"):
-                    name = {"ack": "acknowledge", "recheck": "recheck", "trello": "trello"}[kind]
-                    threading.Thread(target=self.app.run_action, args=(name, action[1], action[2]),
-                                     daemon=True).start()
-            except Exception:
-                log.exception("menu action %s failed", kind)
+            # Off pystray's loop thread: an action may block (a browser starting, an acknowledgement).
+            threading.Thread(target=self.controller.perform, args=(action,), name="menu-action",
+                             daemon=True).start()
         return run
 
     def _build(self, model: list[Any]) -> list[Any]:
@@ -150,10 +57,7 @@ class TrayIcon:
         return out
 
     def _items(self) -> list[Any]:
-        return self._build(menu_model(self.app.store.latest, snoozed=self.app.snoozed(),
-                                      extra_lines=self.app.menu_lines(), is_new=self.app.is_new,
-                                      card_for=self.app.card_for,
-                                      pairing_codes=tuple(r.code for r in self.app.pairing.pending())))
+        return self._build(menu_for(self.controller))
 
     # -- updates ------------------------------------------------------------------------------
     def on_change(self, snap: Snapshot, events: list) -> None:
@@ -187,7 +91,7 @@ class TrayIcon:
             icon.visible = True
         self._redock(icon)
         self._ready = True
-        self.on_change(self.app.store.latest, [])
+        self.on_change(self.controller.latest(), [])
         log.info("tray icon shown (%s backend)", self.backend)
 
     def _redock(self, icon: Any) -> None:
@@ -209,7 +113,7 @@ class TrayIcon:
         log.warning("the tray icon was not docked: is a system tray (XEmbed) running?")
 
     def run(self) -> None:
-        self.app.store.subscribe(self.on_change)
+        """Block until stop(). The caller (tray.trayrunner) forwards the store's changes to on_change."""
         self.icon.run(setup=self._setup)
 
     def stop(self) -> None:
@@ -239,6 +143,11 @@ class _XorgCalls:
     icon froze (or went blank) and no notification or SSE update followed. Here the message goes
     over a second connection, so the shared one is only ever used by pystray's own thread; the
     loop thread runs the original method and answers on pystray's queue as before.
+
+    It stays now that tray/sni.py exists: the StatusNotifierItem backend only runs where a
+    StatusNotifierWatcher is on the session bus, and X11 desktops with an XEmbed tray alone (trayer,
+    stalonetray, i3bar, older panels, and any X session without a session bus) still get pystray's
+    xorg backend, whose race this works around (pystray 0.19.5 has not fixed it).
     """
 
     def __init__(self, icon: Any) -> None:

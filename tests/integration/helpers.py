@@ -151,6 +151,7 @@ class FakeAlertmanager:
         self.token = token
         self.alerts: list[dict] = []
         self.requests: list[dict[str, str]] = []
+        self.posts: list[tuple[str, dict]] = []     # (path, JSON body) of each POST (silences)
         self.respond: Callable[[BaseHTTPRequestHandler], bool] | None = None
         self.lock = threading.Lock()
         outer = self
@@ -171,6 +172,18 @@ class FakeAlertmanager:
                 with outer.lock:
                     body = json.dumps(outer.alerts).encode()
                 self._send(200, body)
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    data = json.loads(body or b"{}")
+                except ValueError:
+                    return self._send(400, b'{"error":"bad json"}')
+                with outer.lock:
+                    outer.posts.append((self.path, data))
+                if self.path.startswith("/api/v2/silences"):
+                    return self._send(200, json.dumps({"silenceID": f"silence-{len(outer.posts)}"}).encode())
+                self._send(404, b'{"error":"not found"}')
 
             def _send(self, code: int, body: bytes, reason: str | None = None) -> None:
                 self.send_response(code, reason)
@@ -217,6 +230,19 @@ url = "{am_url}"
 auth = "{auth}"
 """)
     return path
+
+
+def colour_counts(path: Path, colours: dict[str, str], tolerance: int = 6) -> dict[str, int]:
+    """How many pixels of a screenshot are (nearly) each palette colour."""
+    from PIL import Image
+    img = Image.open(path).convert("RGB")
+    targets = {k: tuple(int(v.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)) for k, v in colours.items()}
+    counts = dict.fromkeys(targets, 0)
+    for n, (r, g, b) in img.getcolors(maxcolors=1 << 20):
+        for k, (tr, tg, tb) in targets.items():
+            if abs(r - tr) <= tolerance and abs(g - tg) <= tolerance and abs(b - tb) <= tolerance:
+                counts[k] += n
+    return counts
 
 
 def palette() -> dict[str, Any]:

@@ -5,32 +5,14 @@ from __future__ import annotations
 import time
 
 import pytest
-from PIL import Image
 
-from integration.helpers import ARTIFACTS, Desktop, clean_env, palette
+from integration.helpers import ARTIFACTS, Desktop, clean_env, colour_counts, palette
 from support.dbus import FakeNotifyd, PrivateBus
 from support.xvfb import Trayer, Xvfb, screenshot, window_titles
 
 # The demo's states in order: ok -> warning -> critical -> handled only -> unknown -> ok.
 STATES = ("ok", "warning", "critical", "handled_only", "unknown")
 SETTLE = 1.0   # seconds a state has been served before its screenshot (the icon follows the store)
-
-
-def _rgb(hex_colour: str) -> tuple[int, int, int]:
-    h = hex_colour.lstrip("#")
-    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
-
-
-def colour_counts(path, colours: dict[str, str], tolerance: int = 6) -> dict[str, int]:
-    """How many pixels of the screenshot are (nearly) each palette colour."""
-    img = Image.open(path).convert("RGB")
-    targets = {k: _rgb(v) for k, v in colours.items()}
-    counts = dict.fromkeys(targets, 0)
-    for (r, g, b), n in ((c, n) for n, c in img.getcolors(maxcolors=1 << 20)):
-        for k, (tr, tg, tb) in targets.items():
-            if abs(r - tr) <= tolerance and abs(g - tg) <= tolerance and abs(b - tb) <= tolerance:
-                counts[k] += n
-    return counts
 
 
 @pytest.fixture

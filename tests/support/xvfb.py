@@ -17,8 +17,11 @@ from support.procs import stop
 
 
 class Xvfb:
-    def __init__(self, width: int = 800, height: int = 200) -> None:
+    """`number`: run on that display (a test of an X server that appears late); default: a free one."""
+
+    def __init__(self, width: int = 800, height: int = 200, number: int | None = None) -> None:
         self.size = (width, height)
+        self.number = number
         self.proc: subprocess.Popen | None = None
         self.display = ""
 
@@ -46,6 +49,11 @@ class Xvfb:
         return False
 
     def _spawn(self) -> None:
+        if self.number is not None:
+            self.display = f":{self.number}"
+            self.proc = subprocess.Popen(["Xvfb", self.display, "-screen", "0", f"{self.size[0]}x{self.size[1]}x24",
+                                          "-nolisten", "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return
         r, w = os.pipe()
         try:
             self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0",
@@ -76,6 +84,17 @@ class Xvfb:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def unused_display_number(low: int = 400, high: int = 900) -> int:
+    """A display number no X server holds now, far above where `-displayfd` servers start (0 up), so
+    that parallel tests do not take it meanwhile."""
+    import random
+    for _ in range(200):
+        n = random.randint(low, high)
+        if not os.path.exists(f"/tmp/.X{n}-lock") and not os.path.exists(f"/tmp/.X11-unix/X{n}"):
+            return n
+    raise RuntimeError("no free X display number")
 
 
 def tray_owner(display: str) -> int:

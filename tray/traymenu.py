@@ -1,0 +1,117 @@
+"""The tray menu as plain data, and the controller both tray backends (pystray's and the
+StatusNotifierItem one) read and act through.
+
+`menu_model` is the one description of the menu; each backend only renders it. `TrayController`
+is all a backend may know of the app: the latest snapshot, a subscription to changes, the menu's
+inputs and the actions. It is a Protocol so that the backends do not depend on `App` (which issue 19
+breaks up); `tray.app.AppTrayController` is today's implementation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from tray.model import Alert, Event, Snapshot
+from tray.rules import summary_line
+
+Action = tuple            # ("dashboard",), ("open", url), ("ack", source, id), ("snooze", "1h")...
+MenuEntry = tuple         # ("label", Action | None) | ("---",) | ("label", [MenuEntry...])
+
+
+@dataclass(frozen=True)
+class MenuInputs:
+    """What the menu shows besides the snapshot."""
+    snoozed: bool = False
+    extra_lines: tuple[str, ...] = ()
+    is_new: Callable[[Alert], bool] = field(default=lambda a: False)
+    card_for: Callable[[Alert], "str | None"] = field(default=lambda a: None)
+    pairing_codes: tuple[str, ...] = ()
+
+
+class TrayController(Protocol):
+    """What a tray backend needs from the app."""
+
+    def latest(self) -> Snapshot: ...
+
+    def subscribe(self, fn: Callable[[Snapshot, list[Event]], None]) -> None: ...
+
+    def menu_inputs(self) -> MenuInputs: ...
+
+    def perform(self, action: Action) -> None:
+        """Run a menu action (may block: opening a browser, an acknowledgement): call it off any
+        loop that must stay responsive. Never raises."""
+
+
+def menu_for(controller: TrayController) -> list[MenuEntry]:
+    """The menu of right now, for a backend about to show it."""
+    return menu_model(controller.latest(), **vars(controller.menu_inputs()))
+
+
+MAX_MENU_ALERTS = 15
+
+
+def _label(text: str, limit: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _alert_item(a: Alert, new: bool, card: str | None, can_act: bool) -> tuple[str, Any]:
+    tag = a.handled_reason or ("pending" if a.pending else a.severity.value)
+    label = _label(f"{'● ' if new else ''}[{tag}] {a.title}")
+    if not can_act or a.handled or a.pending:
+        return (label, ("open", a.url) if a.url else None)
+    sub: list[Any] = []
+    if a.url:
+        sub.append(("Open", ("open", a.url)))
+    sub.append(("Acknowledge", ("ack", a.source, a.id)))
+    sub.append(("Recheck", ("recheck", a.source, a.id)))
+    if card:
+        sub.append((_label(f"Trello card: {card}"), ("open", card)))
+    else:
+        sub.append(("Record on Trello", ("trello", a.source, a.id)))
+    return (label, sub)
+
+
+def menu_model(snap: Snapshot, *, snoozed: bool, extra_lines: tuple[str, ...] = (),
+               is_new: Any = lambda a: False, card_for: Any = lambda a: None,
+               pairing_codes: tuple[str, ...] = ()) -> list[Any]:
+    """The menu as plain data (testable without a display): a list of
+    ("label", action-or-None) | ("---",) | ("label", [submenu...])."""
+    items: list[Any] = [(summary_line(snap), None)]
+    for line in extra_lines:
+        items.append((line, None))
+    items.append(("---",))
+    for g in snap.groups:
+        c = g.counts
+        g_label = f"{g.name}: {'handled only' if g.handled_only else g.health.value}"
+        if c.problems or c.handled:
+            g_label += f" ({c.problems} open, {c.handled} handled)"
+        sub: list[Any] = []
+        for s in snap.sources:
+            if s.group != g.name:
+                continue
+            s_items: list[Any] = []
+            if s.error:
+                s_items.append((_label(f"{'stale: ' if s.stale else ''}{s.error}"), None))
+            for a in s.alerts[:MAX_MENU_ALERTS]:
+                s_items.append(_alert_item(a, is_new(a), card_for(a), s.type not in ("secondline", "demo")))
+            if len(s.alerts) > MAX_MENU_ALERTS:
+                s_items.append((f"… {len(s.alerts) - MAX_MENU_ALERTS} more on the dashboard", ("dashboard",)))
+            if not s_items:
+                s_items.append(("no problems" if s.checked_at else "not read yet", None))
+            sub.append((f"{s.name}: {s.health.value}", s_items))
+        items.append((g_label, sub))
+    items.append(("---",))
+    items.append(("Open dashboard", ("dashboard",)))
+    items.append(("Refresh now", ("refresh",)))
+    for code in pairing_codes:
+        items.append((f"Approve pairing {code}", ("pair", code)))
+    if snoozed:
+        items.append(("Resume notifications", ("resume",)))
+    else:
+        items.append(("Snooze notifications for 1 hour", ("snooze", "1h")))
+        items.append(("Snooze notifications", [("15 minutes", ("snooze", "15m")), ("1 hour", ("snooze", "1h")),
+                                               ("Until the end of the shift", ("snooze", "end-of-shift"))]))
+    items.append(("Reload config", ("reload",)))
+    items.append(("Quit", ("quit",)))
+    return items
