@@ -126,7 +126,7 @@ rule_files: ["rules.yml"]
             args.append(f"--web.config.file={self.dir / 'web.yml'}")
         return args
 
-    def start(self, timeout: float = 60) -> "Prometheus":
+    def start(self, timeout: float = 60, wait_scrape: bool = True) -> "Prometheus":
         if not shutil.which(BINARY):
             raise RuntimeError("prometheus is not installed: apt-get install prometheus (deps/debian.txt)")
         args = self.write()
@@ -138,9 +138,11 @@ rule_files: ["rules.yml"]
             if self.proc.poll() is not None:
                 raise RuntimeError(f"prometheus exited: {(self.dir / 'prometheus.log').read_text()[-2000:]}")
             try:
-                # Ready, and the rules are loaded (the group is evaluated every second from now on).
+                # Ready, and the exporter scraped once: Prometheus applies its first scrape targets only
+                # after its discovery throttle (~5 s); tests must not count that delay as detection time.
                 if requests.get(self.url + "/-/ready", auth=self.auth, timeout=1).status_code == 200 and \
-                        self.get("/api/v1/rules")["data"]["groups"]:
+                        (not wait_scrape or self.get("/api/v1/query", query='up{job="secondline-test"} == 1')
+                         ["data"]["result"]):
                     return self
             except requests.RequestException:
                 pass

@@ -1,0 +1,86 @@
+"""`secondline check --config X` against the REAL Nagios 4 and the REAL Prometheus of this session: the
+right row per source, a wrong password unknown with the server's 401 (and the realm that asked)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nagiosfixture import ADMIN, ADMIN_PW, VIEWER, VIEWER_PW
+from promfixture import PASSWORD, USER
+
+pytestmark = pytest.mark.slow
+
+SECONDLINE = str(Path(sys.executable).with_name("secondline"))
+
+CONFIG = """
+[[sources]]
+name = "nag"
+type = "nagios"
+url = "{nagios}"
+username = "{admin}"
+
+[[sources]]
+name = "nag-viewer"
+type = "nagios"
+url = "{nagios_cgi}"
+username = "{viewer}"
+
+[[sources]]
+name = "nag-bad"
+type = "nagios"
+url = "{nagios}"
+username = "{admin}"
+
+[[sources]]
+name = "prom"
+type = "prometheus"
+url = "{prom}"
+username = "{prom_user}"
+
+[[sources]]
+name = "prom-bad"
+type = "prometheus"
+url = "{prom}"
+username = "{prom_user}"
+"""
+
+
+def test_check_rows_against_the_real_servers(nagios, prometheus, exporter, tmp_path):
+    nagios.set_state("web01!http", 2, "HTTP CRITICAL - 503")
+    exporter.set("HighLoad", 1, "web1")
+    try:
+        nagios.wait_status("web01!http", 16)
+        prometheus.wait_state("HighLoad", "firing", "web1")
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(CONFIG.format(nagios=nagios.debian_url, nagios_cgi=nagios.debian_cgi_url, admin=ADMIN,
+                                     viewer=VIEWER, prom=prometheus.url, prom_user=USER))
+        env = dict(os.environ, SECONDLINE_SECRET_NAG=ADMIN_PW, SECONDLINE_SECRET_NAG_VIEWER=VIEWER_PW,
+                   SECONDLINE_SECRET_NAG_BAD="wrong", SECONDLINE_SECRET_PROM=PASSWORD,
+                   SECONDLINE_SECRET_PROM_BAD="wrong")
+        proc = subprocess.run([SECONDLINE, "check", "--config", str(cfg)], env=env, capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        nagios.clear("web01!http")
+        exporter.clear("HighLoad", "web1")
+    out = proc.stdout
+    rows = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[0] in ("nag", "nag-viewer", "nag-bad", "prom", "prom-bad"):
+            rows[parts[0]] = (parts[1], parts[2], parts[3])
+    assert rows == {
+        "nag": ("nagios", "critical", "1"),          # web01!http; lab01!never is PENDING and does not count
+        "nag-viewer": ("nagios", "ok", "0"),         # viewer may only see db01, which is fine
+        "nag-bad": ("nagios", "unknown", "1"),
+        "prom": ("prometheus", "warning", "1"),
+        "prom-bad": ("prometheus", "unknown", "1"),
+    }, out + proc.stderr
+    bad = next(line for line in out.splitlines() if line.startswith("nag-bad "))
+    assert "HTTP 401" in bad and 'Digest realm "Nagios4"' in bad and "secondline login nag-bad" in bad
+    assert "HTTP 401" in next(line for line in out.splitlines() if line.startswith("prom-bad "))
+    assert proc.returncode == 1    # two sources could not be read
+    print(out)
