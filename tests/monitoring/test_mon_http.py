@@ -4,6 +4,7 @@ Bearer for Grafana) and turns the answers into the right alerts."""
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from werkzeug import Request
@@ -174,3 +175,43 @@ def test_web_ui_types_cannot_acknowledge():
     with pytest.raises(SourceError):
         make_source("nagios").acknowledge(Http(), Alert(source="mon", id="h", title="h",
                                                         severity=Severity.CRITICAL), author="a")
+
+
+def test_nagios_switches_to_digest_when_the_server_asks(httpserver):
+    """Debian's nagios4-cgi Apache config uses Digest (realm "Nagios4"): Basic is answered with a Digest
+    challenge, the source answers it, and from then on sends Digest straight away (one request per query)."""
+    from werkzeug import Response
+    challenge = 'Digest realm="Nagios4", nonce="n0nce", algorithm=MD5, domain="Nagios4", qop="auth"'
+
+    def handler(req: Request) -> Response:
+        auth = req.headers.get("Authorization", "")
+        if not (auth.startswith("Digest ") and 'username="ops"' in auth and 'realm="Nagios4"' in auth):
+            return Response("<html>401 Unauthorized</html>", status=401, content_type="text/html",
+                            headers={"WWW-Authenticate": challenge})
+        key = req.args["query"]
+        body = sj(key, {"web01": {"http": nsvc(16)}} if key == "servicelist" else {})
+        return Response(json.dumps(body), content_type="application/json")
+    httpserver.expect_request("/cgi-bin/nagios4/statusjson.cgi").respond_with_handler(handler)
+    src = make_source("nagios", url=httpserver.url_for("/cgi-bin/nagios4"), username=USER, secret=PASSWORD)
+    assert [a.id for a in src.poll(Http()).alerts] == ["web01!http"]
+    assert httpserver.log[0][0].headers["Authorization"] == BASIC          # Basic first
+    assert all(r.headers.get("Authorization", "").startswith("Digest ") for r, _ in httpserver.log[-2:])
+    n = len(httpserver.log)
+    assert [a.id for a in src.poll(Http()).alerts] == ["web01!http"]
+    assert len(httpserver.log) == n + 2                                      # no more challenges
+    # A wrong password: Digest is refused again -> unknown, naming the realm, never retried forever.
+    wrong = make_source("nagios", url=httpserver.url_for("/cgi-bin/nagios4"), username="someone", secret="x")
+    with pytest.raises(SourceError) as err:
+        wrong.poll(Http())
+    assert err.value.kind == "auth" and 'HTTP 401, Digest realm "Nagios4"' in err.value.reason
+    assert "secondline login mon" in err.value.reason
+
+
+def test_web_ui_401_without_username_says_to_set_one(httpserver):
+    httpserver.expect_request("/nagios/cgi-bin/statusjson.cgi").respond_with_data(
+        "Unauthorized", status=401, headers={"WWW-Authenticate": 'Basic realm="Nagios Access"'})
+    with pytest.raises(SourceError) as err:
+        make_source("nagios", url=httpserver.url_for("/nagios")).poll(Http())
+    assert err.value.kind == "auth"
+    assert err.value.reason.endswith('wants a login (HTTP 401, Basic realm "Nagios Access"): set `username` and '
+                                     'run `secondline login mon`')

@@ -125,9 +125,16 @@ def test_icingadb_link_and_title():
 
 
 # -- Nagios statusjson.cgi ------------------------------------------------------------------
-def sj(key, data, type_code=0, message=""):
-    return {"format_version": 0, "result": {"query": key, "type_code": type_code, "type_text": "Success",
-                                            "message": message}, "data": {"selectors": {}, key: data}}
+def sj(key, data, type_code=0, message="", updated_ago=1):
+    """statusjson.cgi's envelope as nagios4 4.4.6 sends it (times in epoch ms; `last_data_update` is
+    when Nagios last wrote status.dat, `query_time` when the CGI answered)."""
+    now = (T0 + 3600) * 1000
+    return {"format_version": 0,
+            "result": {"query_time": now, "cgi": "statusjson.cgi", "user": "nagiosadmin", "query": key,
+                       "query_status": "released", "program_start": T0 * 1000,
+                       "last_data_update": now - updated_ago * 1000, "type_code": type_code,
+                       "type_text": "Success" if not type_code else "Option Missing", "message": message},
+            "data": {"selectors": {}, key: data}}
 
 
 def nsvc(status, st=1, ack=False, dt=0):
@@ -173,6 +180,42 @@ def test_nagios_epoch_ms_and_link():
     [a] = src.parse(nagios_payload({"web01": {"http": nsvc(16)}}))
     assert a.since == T0_DT
     assert a.url == "https://nag.example/nagios/cgi-bin/extinfo.cgi?type=2&host=web01&service=http"
+
+
+@pytest.mark.parametrize("url,cgi", [
+    ("https://nag.example/nagios", "https://nag.example/nagios/cgi-bin"),
+    ("https://nag.example/nagios4/", "https://nag.example/nagios4/cgi-bin"),
+    ("https://nag.example/nagios/cgi-bin", "https://nag.example/nagios/cgi-bin"),
+    ("https://nag.example/cgi-bin/nagios4", "https://nag.example/cgi-bin/nagios4"),     # Debian's other alias
+    ("https://nag.example/cgi-bin/nagios4/", "https://nag.example/cgi-bin/nagios4"),
+])
+def test_nagios_cgi_directory(url, cgi):
+    [a] = make_source("nagios", url=url).parse(nagios_payload({"web01": {"http": nsvc(16)}}))
+    assert a.url == cgi + "/extinfo.cgi?type=2&host=web01&service=http"
+
+
+def test_nagios_stale_status_file_is_unknown():
+    """A killed Nagios leaves status.dat behind and the CGI serves it as it was: only the age of the
+    data (last_data_update against query_time, both the server's) tells."""
+    fresh = {"services": sj("servicelist", {}, updated_ago=299), "hosts": sj("hostlist", {}, updated_ago=299)}
+    assert make_source("nagios").parse(fresh) == []
+    old = {"services": sj("servicelist", {}, updated_ago=900), "hosts": sj("hostlist", {}, updated_ago=900)}
+    with pytest.raises(SourceError) as err:
+        make_source("nagios").parse(old)
+    assert err.value.kind == "server" and "15 min" in err.value.reason and "not running" in err.value.reason
+    assert make_source("nagios", stale_after=0).parse(old) == []           # 0: the check is off
+    with pytest.raises(SourceError):
+        make_source("nagios", stale_after=60).parse(
+            {"services": sj("servicelist", {}, updated_ago=61), "hosts": sj("hostlist", {})})
+    # An envelope without the times (a replay, an older CGI) is not judged.
+    bare = nagios_payload()
+    del bare["services"]["result"]["last_data_update"]
+    assert make_source("nagios").parse(bare) == []
+
+
+def test_nagios_stale_after_must_not_be_negative():
+    with pytest.raises(ValueError, match="stale_after"):
+        make_source("nagios", stale_after=-1)
 
 
 def test_nagios_cgi_error_is_source_error():
@@ -305,6 +348,18 @@ def test_prometheus(label, payload, expected):
     assert [a.severity.value + ("-pending" if a.pending else "") for a in alerts] == expected
     for a in alerts:
         assert a.since == T0_DT and not a.handled
+
+
+def test_prometheus_link_is_the_alerts_own_series():
+    """/graph?g0.expr=ALERTS{...}: every Prometheus UI serves it (Debian's classic UI has no /alerts)."""
+    from urllib.parse import parse_qs, urlsplit
+    alert = pa("Disk \"Full\"", "firing", "critical")
+    alert["labels"]["instance"] = "db1\\x"
+    [a] = make_source("prometheus", url="http://prom:9090/", ui_url="https://prom.example/").parse(prom(alert))
+    link = urlsplit(a.url)
+    assert (link.scheme, link.netloc, link.path) == ("https", "prom.example", "/graph")
+    assert parse_qs(link.query) == {"g0.tab": ["1"], "g0.expr": [
+        'ALERTS{alertname="Disk \\"Full\\"",instance="db1\\\\x",severity="critical"}']}
 
 
 def test_prometheus_error_envelope():
