@@ -36,6 +36,7 @@ deps-system:
 	    echo "installing: $$missing"; \
 	    policy=/usr/sbin/policy-rc.d; own=; \
 	    if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' > $$policy && chmod 755 $$policy && own=1; fi; \
+	    grep -v '^#' deps/debconf-selections.txt | debconf-set-selections; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $$missing >/dev/null; \
 	    status=$$?; if [ -n "$$own" ]; then rm -f $$policy; fi; [ $$status = 0 ] || exit $$status; \
 	  else \

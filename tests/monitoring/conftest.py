@@ -40,3 +40,19 @@ def prometheus(exporter) -> Iterator[Any]:
         yield server.start()
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def icingaweb() -> Iterator[Any]:
+    """Icinga Web 2 + monitoring module over a private MariaDB IDO fed by a private icinga2."""
+    from icingawebfixture import IcingaWeb
+    server = IcingaWeb()
+    try:
+        server.start()
+        for host in ("h1", "h2", "h3", "h4"):         # hosts UP: only never-checked services stay PENDING
+            server.icinga.set_state(host, 0, "UP")
+        for host in ("h1", "h2", "h3", "h4"):
+            server.wait_row(host, host_state=0)
+        yield server
+    finally:
+        server.stop()

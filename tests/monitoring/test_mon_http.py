@@ -10,7 +10,8 @@ import pytest
 from werkzeug import Request
 
 from monhelp import make_source, summary
-from test_mon_parse import am, db_host, db_svc, gstate, i1, i1host, i1svc, iw_host, iw_svc, nhost, nsvc, pa, sj
+from test_mon_parse import (am, db_host, db_svc, gstate, i1, i1host, i1svc, iw_health, iw_host, iw_svc, nhost,
+                             nsvc, pa, sj)
 from tray.errors import SourceError
 from tray.net import Http
 
@@ -28,6 +29,8 @@ def test_icingaweb2_monitoring_module(httpserver):
                                       query_string={"service_problem": "1", "addColumns": "service_state_type",
                                                     "format": "json"}) \
         .respond_with_json([iw_svc(), iw_svc("web02", "disk", state="1", ack="1")])
+    httpserver.expect_oneshot_request("/icingaweb2/monitoring/health/info", headers=WEB_HEADERS,
+                                      query_string={"format": "json"}).respond_with_json(iw_health())
     src = make_source("icingaweb2", url=httpserver.url_for("/icingaweb2/"), username=USER, secret=PASSWORD)
     reading = src.poll(Http())
     httpserver.check_assertions()
@@ -88,6 +91,7 @@ def test_icinga1_classic_cgi(httpserver):
 def test_web_ui_without_username_sends_no_auth(httpserver):
     httpserver.expect_request("/icingaweb2/monitoring/list/hosts").respond_with_json([])
     httpserver.expect_request("/icingaweb2/monitoring/list/services").respond_with_json([])
+    httpserver.expect_request("/icingaweb2/monitoring/health/info").respond_with_json(iw_health())
     src = make_source("icingaweb2", url=httpserver.url_for("/icingaweb2"))
     assert src.poll(Http()).alerts == ()
     assert all("Authorization" not in r.headers and r.headers["Accept"] == "application/json"
@@ -215,3 +219,20 @@ def test_web_ui_401_without_username_says_to_set_one(httpserver):
     assert err.value.kind == "auth"
     assert err.value.reason.endswith('wants a login (HTTP 401, Basic realm "Nagios Access"): set `username` and '
                                      'run `secondline login mon`')
+
+
+def test_icingaweb2_health_page_not_allowed_is_not_an_error(httpserver):
+    """A user without access to the health page (403), or a version answering it in HTML, still gets
+    the lists: only a readable program status saying "not running" makes the source unknown."""
+    httpserver.expect_request("/iw/monitoring/list/hosts").respond_with_json([])
+    httpserver.expect_request("/iw/monitoring/list/services").respond_with_json([iw_svc()])
+    httpserver.expect_oneshot_request("/iw/monitoring/health/info").respond_with_data("no", status=403)
+    httpserver.expect_oneshot_request("/iw/monitoring/health/info").respond_with_data(
+        "<html>Process Information</html>", content_type="text/html")
+    src = make_source("icingaweb2", url=httpserver.url_for("/iw"), username=USER, secret=PASSWORD)
+    for _ in range(2):
+        assert [a.id for a in src.poll(Http()).alerts] == ["web01!http"]
+    httpserver.expect_request("/iw/monitoring/health/info").respond_with_json(iw_health(pid=None))
+    with pytest.raises(SourceError) as err:
+        src.poll(Http())
+    assert err.value.kind == "server" and "has stopped" in err.value.reason

@@ -30,6 +30,18 @@ def iw_host(host="db01", state="1", st="1", ack="0", dt="0"):
             "host_output": "PING CRITICAL"}
 
 
+def iw_health(running=1, pid=4242, updated=T0):
+    """`/monitoring/health/info` with Accept: application/json, as Icinga Web 2.11 answers over an IDO."""
+    return [{"is_currently_running": running, "process_id": pid, "endpoint_name": "master1",
+             "program_start_time": T0 - 3600, "status_update_time": updated, "program_version": "r2.13.6-1",
+             "last_command_check": updated, "last_log_rotation": None, "global_service_event_handler": None,
+             "global_host_event_handler": None, "notifications_enabled": 1, "disable_notif_expire_time": None,
+             "active_service_checks_enabled": 1, "passive_service_checks_enabled": 1,
+             "active_host_checks_enabled": 1, "passive_host_checks_enabled": 1, "event_handlers_enabled": 1,
+             "obsess_over_services": 0, "obsess_over_hosts": 0, "flap_detection_enabled": 1,
+             "process_performance_data": 1}]
+
+
 ICINGAWEB2_CASES = [
     ("strings critical hard", {"hosts": [], "services": [iw_svc()]}, {}, [("web01!http", C, None, False)]),
     ("numbers critical hard", {"hosts": [], "services": [iw_svc(state=2, st=1, ack=0, dt=0)]}, {},
@@ -55,6 +67,22 @@ ICINGAWEB2_CASES = [
 @pytest.mark.parametrize("label,payload,settings,expected", ICINGAWEB2_CASES, ids=[c[0] for c in ICINGAWEB2_CASES])
 def test_icingaweb2(label, payload, settings, expected):
     assert summary(make_source("icingaweb2", **settings).parse(payload)) == expected
+
+
+def test_icingaweb2_core_not_running_is_unknown():
+    """The IDO keeps the last states a stopped Icinga wrote: the program status tells."""
+    src = make_source("icingaweb2")
+    quiet = {"hosts": [], "services": []}
+    assert src.parse({**quiet, "health": iw_health()}) == []
+    assert src.parse({**quiet, "health": None}) == []          # health page not readable: lists alone
+    for health, words in ((iw_health(running=0), "is not running"), (iw_health(pid=None), "has stopped"),
+                          ([], "no program status")):
+        with pytest.raises(SourceError) as err:
+            src.parse({**quiet, "health": health})
+        assert err.value.kind == "server" and words in err.value.reason
+    with pytest.raises(SourceError) as err:
+        src.parse({**quiet, "health": iw_health(running="0")})
+    assert "master1" in err.value.reason and "2026-01-01 08:00:00 UTC" in err.value.reason
 
 
 def test_icingaweb2_fields():

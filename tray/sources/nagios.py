@@ -201,8 +201,10 @@ def refused(url: str, source: str, challenge: str, *, has_user: bool) -> SourceE
     if not has_user:
         return SourceError(f"{host} wants a login (HTTP 401{asked}): set `username` and run "
                            f"`secondline login {source}`", kind="auth")
+    # Icinga Web answers a login it cannot check (its user database down) exactly like a wrong one.
+    hint = " (or Icinga Web cannot reach its user database)" if m and m.group(1) == "Icinga Web 2" else ""
     return SourceError(f"{host} refused the credential (HTTP 401{asked}): check the credential: "
-                       f"`secondline login {source}`", kind="auth")
+                       f"`secondline login {source}`{hint}", kind="auth")
 
 
 def _ago(seconds: float) -> str:
