@@ -42,7 +42,24 @@ def iw_health(running=1, pid=4242, updated=T0):
              "process_performance_data": 1}]
 
 
+def iw_svc_real(host="h1", svc="svc1", state=2, st=1, ack=0, dt=0, lsc=T0):
+    """A row exactly as Icinga Web 2.11 (PHP 8.2, MySQL IDO) sends it: numbers as numbers, the attempt as
+    "1/1", null times for never-checked (99) objects, and `service_handled` 1 whenever the host is not UP."""
+    return {"host_name": host, "host_display_name": "Host One", "host_state": 99, "service_description": svc,
+            "service_display_name": svc, "service_state": state, "service_in_downtime": dt,
+            "service_acknowledged": ack, "service_handled": 1, "service_output": "CRIT now" if state != 99 else None,
+            "service_perfdata": "", "service_attempt": "1/1", "service_last_state_change": lsc,
+            "service_icon_image": "", "service_icon_image_alt": "", "service_is_flapping": 0,
+            "service_state_type": st, "service_severity": 1152, "service_notifications_enabled": 1,
+            "service_active_checks_enabled": 0, "service_passive_checks_enabled": 1,
+            "service_check_command": "passive", "service_next_update": lsc}
+
+
 ICINGAWEB2_CASES = [
+    # service_handled is 1 because the host is not UP (99 here): only ack / downtime make it handled for us.
+    ("as 2.11 sends it", {"hosts": [], "services": [iw_svc_real()]}, {}, [("h1!svc1", C, None, False)]),
+    ("as 2.11 sends a never-checked one", {"hosts": [], "services": [iw_svc_real(state=99, st=0, lsc=None)]}, {},
+     [("h1!svc1", U, None, True)]),
     ("strings critical hard", {"hosts": [], "services": [iw_svc()]}, {}, [("web01!http", C, None, False)]),
     ("numbers critical hard", {"hosts": [], "services": [iw_svc(state=2, st=1, ack=0, dt=0)]}, {},
      [("web01!http", C, None, False)]),
@@ -357,8 +374,9 @@ def pa(name, state, severity=None):
     labels = {"alertname": name}
     if severity:
         labels["severity"] = severity
+    # As Prometheus 2.42 sends it: activeAt in nanoseconds, value as a string.
     return {"labels": labels, "annotations": {"summary": "s"}, "state": state,
-            "activeAt": "2026-01-01T08:00:00Z", "value": "1e+00"}
+            "activeAt": "2026-01-01T08:00:00.669814297Z", "value": "1e+00"}
 
 
 PROM_CASES = [
@@ -374,8 +392,8 @@ PROM_CASES = [
 def test_prometheus(label, payload, expected):
     alerts = make_source("prometheus").parse(payload)
     assert [a.severity.value + ("-pending" if a.pending else "") for a in alerts] == expected
-    for a in alerts:
-        assert a.since == T0_DT and not a.handled
+    for a in alerts:    # nanoseconds cut to microseconds, not dropped, not an error
+        assert a.since == T0_DT.replace(microsecond=669814) and not a.handled
 
 
 def test_prometheus_link_is_the_alerts_own_series():
