@@ -115,3 +115,15 @@ object IdoMysqlConnection "ido-mysql" {
 }
 CONF
 fi
+
+# Optional: the Icinga DB feature (writes to a Redis that the icingadb daemon reads), only when a fixture
+# asks for it with ICINGADB_REDIS_PORT (a private redis-server on 127.0.0.1).
+if [ -n "${ICINGADB_REDIS_PORT:-}" ]; then
+cat >> "$D/etc/icinga2.conf" <<CONF
+
+object IcingaDB "icingadb" {
+  host = "127.0.0.1"
+  port = $ICINGADB_REDIS_PORT
+}
+CONF
+fi

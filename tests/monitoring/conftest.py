@@ -56,3 +56,19 @@ def icingaweb() -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def icingadb() -> Iterator[Any]:
+    """Icinga DB Web over a private Icinga DB (redis-server + icingadb daemon) fed by a private icinga2."""
+    from icingadbfixture import IcingaDBWeb
+    server = IcingaDBWeb()
+    try:
+        server.start()
+        for host in ("h1", "h2", "h3", "h4"):
+            server.icinga.set_state(host, 0, "UP")
+        for host in ("h1", "h2", "h3", "h4"):
+            server.wait_state(host, soft_state="0")
+        yield server
+    finally:
+        server.stop()

@@ -118,21 +118,27 @@ class IcingaWeb:
         self.db.install()
         self.db.start()
         self.db.sql(f"""
-            CREATE DATABASE icinga; CREATE DATABASE icingaweb2;
-            CREATE USER '{IDO_USER}'@'127.0.0.1' IDENTIFIED BY '{IDO_PW}';
-            GRANT ALL ON icinga.* TO '{IDO_USER}'@'127.0.0.1';
+            CREATE DATABASE icingaweb2;
             CREATE USER '{WEB_DB_USER}'@'127.0.0.1' IDENTIFIED BY '{WEB_DB_PW}';
-            GRANT ALL ON icingaweb2.* TO '{WEB_DB_USER}'@'127.0.0.1';
-            GRANT SELECT ON icinga.* TO '{WEB_DB_USER}'@'127.0.0.1';""")
-        self.db.load("icinga", IDO_SCHEMA)
+            GRANT ALL ON icingaweb2.* TO '{WEB_DB_USER}'@'127.0.0.1';""")
         self.db.load("icingaweb2", WEB_SCHEMA)
         rows = ", ".join(f"('{u}', 1, '{_password_hash(p)}')" for u, p in ((ADMIN, ADMIN_PW), (VIEWER, VIEWER_PW)))
         self.db.sql(f"INSERT INTO icingaweb_user (name, active, password_hash) VALUES {rows}", "icingaweb2")
+        self.setup_backend_db()
         self.write_config()
         self.start_icinga()
         self.start_php()
         self.wait_ready()
         return self
+
+    def setup_backend_db(self) -> None:
+        """The IDO database, which icinga2 writes and Icinga Web reads."""
+        self.db.sql(f"""
+            CREATE DATABASE icinga;
+            CREATE USER '{IDO_USER}'@'127.0.0.1' IDENTIFIED BY '{IDO_PW}';
+            GRANT ALL ON icinga.* TO '{IDO_USER}'@'127.0.0.1';
+            GRANT SELECT ON icinga.* TO '{WEB_DB_USER}'@'127.0.0.1';""")
+        self.db.load("icinga", IDO_SCHEMA)
 
     def start_icinga(self) -> None:
         self.icinga = start_icinga(self.dir / "icinga2", self.icinga_port,
@@ -158,7 +164,7 @@ class IcingaWeb:
             if self.php and self.php.poll() is not None:
                 raise RuntimeError(f"php exited: {self.tail()}")
             try:
-                hosts = {h["host_name"] for h in self.get("/monitoring/list/hosts")}
+                hosts = self.host_names()
                 if {"h1", "h2", "h3", "h4"} <= hosts:
                     return
                 last = f"hosts so far: {sorted(hosts)}"
@@ -166,6 +172,9 @@ class IcingaWeb:
                 last = repr(exc)
             time.sleep(0.2)
         raise TimeoutError(f"Icinga Web 2 not ready within {timeout}s ({last}): {self.tail()}")
+
+    def host_names(self) -> set[str]:
+        return {h["host_name"] for h in self.get("/monitoring/list/hosts")}
 
     def tail(self) -> str:
         out = []
@@ -181,20 +190,33 @@ class IcingaWeb:
         if self.icinga:
             stop_icinga(self.icinga.proc)
 
+    def stop_backend(self) -> None:
+        """What runs between icinga2 and the database besides them (none for the IDO)."""
+
     def stop(self) -> None:
         self.stop_php()
         self.stop_icinga()
+        self.stop_backend()
         self.db.stop()
         if getattr(self, "php_log", None):
             self.php_log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- config -----------------------------------------------------------------------------------
+    # What differs between the monitoring module over the IDO and Icinga DB Web (icingadbfixture.py).
+    module = "monitoring"
+    module_dir = MONITORING_MODULE
+    backend_db = "icinga"
+    viewer_restriction = "monitoring/filter/objects = \"host_name=h2\""
+
+    def write_module_config(self, etc: Path) -> None:
+        (etc / "modules" / "monitoring" / "backends.ini").write_text('[icinga]\ntype = "ido"\nresource = "icinga_ido"\n')
+
     def write_config(self) -> None:
         etc = self.dir / "etc"
         (etc / "enabledModules").mkdir(parents=True)
-        (etc / "modules" / "monitoring").mkdir(parents=True)
-        (etc / "enabledModules" / "monitoring").symlink_to(MONITORING_MODULE)
+        (etc / "modules" / self.module).mkdir(parents=True)
+        (etc / "enabledModules" / self.module).symlink_to(self.module_dir)
         (etc / "config.ini").write_text(f"""\
 [global]
 show_stacktraces = "1"
@@ -209,7 +231,8 @@ level = "WARNING"
         db = f'type = "db"\ndb = "mysql"\nhost = "127.0.0.1"\nport = "{self.db.port}"\n' \
              f'username = "{WEB_DB_USER}"\npassword = "{WEB_DB_PW}"\n'
         (etc / "resources.ini").write_text(f'[icingaweb_db]\n{db}dbname = "icingaweb2"\ncharset = "utf8mb4"\n\n'
-                                           f'[icinga_ido]\n{db}dbname = "icinga"\ncharset = "utf8"\n')
+                                           f'[icinga_ido]\n{db}dbname = "icinga"\ncharset = "utf8"\n\n'
+                                           f'[icingadb]\n{db}dbname = "icingadb"\ncharset = "utf8mb4"\n')
         (etc / "authentication.ini").write_text('[icingaweb2]\nbackend = "db"\nresource = "icingaweb_db"\n')
         (etc / "roles.ini").write_text(f"""\
 [admins]
@@ -218,14 +241,14 @@ permissions = "*"
 
 [viewers]
 users = "{VIEWER}"
-permissions = "module/monitoring"
-monitoring/filter/objects = "host_name=h2"
+permissions = "module/{self.module}"
+{self.viewer_restriction}
 """)
-        (etc / "modules" / "monitoring" / "backends.ini").write_text('[icinga]\ntype = "ido"\nresource = "icinga_ido"\n')
+        self.write_module_config(etc)
 
     # -- reading it as a user would -----------------------------------------------------------------
     def get(self, path: str, user: str = ADMIN, password: str = ADMIN_PW, **params: Any) -> Any:
-        r = requests.get(self.url + path, params=params, auth=(user, password),
+        r = requests.get(self.url + path, params={**params, "format": "json"}, auth=(user, password),
                          headers={"Accept": "application/json"}, timeout=10)
         r.raise_for_status()
         return r.json()

@@ -10,7 +10,7 @@ import pytest
 from werkzeug import Request
 
 from monhelp import make_source, summary
-from test_mon_parse import (am, db_host, db_svc, gstate, i1, i1host, i1svc, iw_health, iw_host, iw_svc, nhost,
+from test_mon_parse import (am, app_health, db_host, db_svc, gstate, i1, i1host, i1svc, iw_health, iw_host, iw_svc, nhost,
                              nsvc, pa, sj)
 from tray.errors import SourceError
 from tray.net import Http
@@ -47,10 +47,12 @@ def test_icingadb_web(httpserver):
         .respond_with_json([db_host("db01", soft=1, hard=1, reach=False)])
     httpserver.expect_oneshot_request("/icingaweb2/icingadb/services", headers=WEB_HEADERS) \
         .respond_with_json([db_svc(), db_svc("web02", "load", soft=1, hard=0, st="soft")])
+    httpserver.expect_oneshot_request("/icingaweb2/health", headers=WEB_HEADERS, query_string={"format": "json"}) \
+        .respond_with_json(app_health())
     src = make_source("icingadb", url=httpserver.url_for("/icingaweb2"), username=USER, secret=PASSWORD)
     reading = src.poll(Http())
     httpserver.check_assertions()
-    reqs = [r for r, _ in httpserver.log]
+    reqs = [r for r, _ in httpserver.log][:2]
     assert [r.args.get("host.state.is_problem") or r.args.get("service.state.is_problem") for r in reqs] == ["y", "y"]
     assert all(r.args.get("format") == "json" and columns_ok(r) for r in reqs)
     assert summary(list(reading.alerts)) == [("db01", "unknown", None, False),

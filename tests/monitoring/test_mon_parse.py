@@ -129,7 +129,31 @@ def db_host(name="db01", **st):
     return {"name": name, "display_name": name, "state": db_state(**st)}
 
 
+def app_health(*checks):
+    """Icinga Web 2's `/health` as JSON; each check (module, name, state, message) as icingadb-web 1.0.2 gives it."""
+    checks = checks or (("icingadb", "Icinga DB", 0, "Icinga DB is running and writing into the database"),
+                        ("icingadb", "Icinga Redis", 0, "Icinga Redis available and up to date."))
+    return {"status": "success", "data": [{"module": m, "name": n, "url": None, "state": st, "message": msg,
+                                           "metrics": {}} for m, n, st, msg in checks]}
+
+
+def db_svc_real(host="h1", name="svc1", soft="2", hard="2", st="hard", ack="", dt="", lsc="1796535196.013"):
+    """A service as Icinga DB Web 1.0.2 sends it (trimmed): every value a string, false as "", epoch
+    seconds with milliseconds as text, "0" for never."""
+    return {"name": name, "display_name": name, "host": {"name": host, "display_name": host},
+            "state": {"state_type": st, "soft_state": soft, "hard_state": hard, "previous_soft_state": "99",
+                      "check_attempt": "1", "severity": "1152", "output": "CRIT", "long_output": None,
+                      "is_problem": "1", "is_handled": "1" if (ack or dt) else "", "is_reachable": "1",
+                      "is_flapping": "", "is_overdue": "", "is_acknowledged": ack, "in_downtime": dt,
+                      "last_state_change": lsc, "last_update": lsc}}
+
+
 ICINGADB_CASES = [
+    ("as 1.0.2 sends it", {"hosts": [], "services": [db_svc_real()]}, {}, [("h1!svc1", C, None, False)]),
+    ("as 1.0.2 sends an acknowledged one", {"hosts": [], "services": [db_svc_real(ack="1")]}, {},
+     [("h1!svc1", C, "acknowledged", False)]),
+    ("as 1.0.2 sends a SOFT one", {"hosts": [], "services": [db_svc_real(hard="0", st="soft")]}, {},
+     [("h1!svc1", C, None, True)]),
     ("critical hard", {"hosts": [], "services": [db_svc()]}, {}, [("web01!http", C, None, False)]),
     ("string numbers and y/n", {"hosts": [], "services": [db_svc(soft="1", hard="1", ack="n", dt="n",
                                                                  reach="y")]}, {},
@@ -161,6 +185,24 @@ def test_icingadb(label, payload, settings, expected):
 def test_icingadb_timestamps(lsc):
     [a] = make_source("icingadb").parse({"hosts": [], "services": [db_svc(lsc=lsc)]})
     assert a.since == T0_DT
+
+
+def test_icingadb_health():
+    """Icinga DB keeps the last states when Icinga (or the icingadb daemon) stops: Icinga Web's health
+    checks for its module say so; other modules' checks and warnings do not count."""
+    src = make_source("icingadb")
+    quiet = {"hosts": [], "services": [db_svc_real()]}
+    assert len(src.parse({**quiet, "health": app_health()})) == 1
+    assert len(src.parse({**quiet, "health": None})) == 1
+    assert len(src.parse({**quiet, "health": app_health(("monitoring", "Icinga", 2, "Backend icinga is not running"),
+                                                         ("icingadb", "Icinga DB", 1, "Notifications are disabled"))})) == 1
+    with pytest.raises(SourceError) as err:
+        src.parse({**quiet, "health": app_health(
+            ("icingadb", "Icinga DB", 2, "Icinga DB is not running or not writing into the database"))})
+    assert err.value.kind == "server"
+    assert err.value.reason == "Icinga Web 2 health: Icinga DB: Icinga DB is not running or not writing into the database"
+    with pytest.raises(SourceError):
+        src.parse({**quiet, "health": app_health(("icingadb", "Icinga Redis", 3, "Can't check Icinga Redis"))})
 
 
 def test_icingadb_link_and_title():

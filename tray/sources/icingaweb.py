@@ -54,12 +54,7 @@ class IcingaWeb2Source(WebUISource):
     def _health(self, http: Any, base: str) -> Any:
         """The IDO's program status, as Icinga Web's own health page reads it. The lists alone cannot
         tell a stopped Icinga from a quiet one: the IDO keeps the last states it was given."""
-        try:
-            return self._get(http, f"{base}/monitoring/health/info", {"format": "json"})
-        except SourceError as exc:
-            if exc.kind in ("auth", "http", "bad_content"):
-                return None     # not allowed, or a version without it: judge by the lists alone
-            raise
+        return _optional(self._get, http, f"{base}/monitoring/health/info")
 
     def parse(self, payload: Any) -> list[Alert]:
         payload = require(payload, dict, "the Icinga Web answers")
@@ -90,6 +85,32 @@ class IcingaWeb2Source(WebUISource):
             downtime=as_bool(row.get(p + "in_downtime"), p + "in_downtime"),
             output=as_text(row.get(p + "output"), p + "output"),
             since=as_time(row.get(p + "last_state_change")), url=link)]
+
+
+def _optional(get: Callable[..., Any], http: Any, url: str) -> Any:
+    """A health page: None when it cannot be read for want of permission or of the page itself (an
+    older version, an HTML answer), so that the lists alone are judged; other faults are the source's."""
+    try:
+        return get(http, url, {"format": "json"})
+    except SourceError as exc:
+        if exc.kind in ("auth", "http", "bad_content"):
+            return None
+        raise
+
+
+def _check_health(answer: Any, module: str) -> None:
+    """Icinga Web's own `/health` (2.9+): `{"status": "success", "data": [{module, name, state, message}]}`,
+    state 0 OK 1 WARNING 2 CRITICAL 3 UNKNOWN. Icinga DB Web's checks say when Icinga DB has stopped
+    writing (no heartbeat for a minute) or Redis is out of date: the lists are old then."""
+    answer = require(answer, dict, "the health answer")
+    for check in require(answer.get("data", []), list, "the health checks"):
+        check = require(check, dict, "a health check")
+        if check.get("module") != module:
+            continue
+        if as_int(check.get("state", 0), "health state") >= 2:
+            name = one_line(as_text(check.get("name"), "health check name") or module, 60)
+            message = one_line(as_text(check.get("message"), "health message") or "not healthy")
+            raise SourceError(f"Icinga Web 2 health: {name}: {message}", kind="server")
 
 
 def _check_running(health: Any) -> None:
@@ -132,10 +153,14 @@ class IcingaDBSource(WebUISource):
                                                            "columns": _DB_HOST_COLUMNS, "format": "json"})
         services = self._get(http, f"{base}/icingadb/services", {"service.state.is_problem": "y",
                                                                  "columns": _DB_SERVICE_COLUMNS, "format": "json"})
-        return {"hosts": hosts, "services": services}
+        return {"hosts": hosts, "services": services, "health": _optional(self._get, http, f"{base}/health")}
 
     def parse(self, payload: Any) -> list[Alert]:
-        return host_and_service_rows(payload, "the Icinga DB Web answers", self._row)
+        payload = require(payload, dict, "the Icinga DB Web answers")
+        alerts = host_and_service_rows(payload, "the Icinga DB Web answers", self._row)
+        if payload.get("health") is not None:
+            _check_health(payload["health"], "icingadb")
+        return alerts
 
     def _row(self, row: dict[str, Any], *, service: bool) -> list[Alert]:
         st = require(row.get("state"), dict, "state")
