@@ -186,9 +186,9 @@ class IcingaWeb:
     def stop_php(self) -> None:
         _stop(self.php)
 
-    def stop_icinga(self) -> None:
+    def stop_icinga(self, timeout: float = 30) -> None:
         if self.icinga:
-            stop_icinga(self.icinga.proc)
+            stop_icinga(self.icinga.proc, timeout=timeout)
 
     def stop_backend(self) -> None:
         """What runs between icinga2 and the database besides them (none for the IDO)."""

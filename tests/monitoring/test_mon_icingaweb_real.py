@@ -142,7 +142,10 @@ def test_stopped_parts_are_unknown_never_ok(icingaweb):
     src.poll(Http())
     try:
         pid = icingaweb.get("/monitoring/health/info")[0]["process_id"]
-        icingaweb.stop_icinga()
+        icingaweb.stop_icinga(timeout=120)     # a clean stop, however loaded the machine: no SIGKILL
+        log = (icingaweb.dir / "icinga2" / "log" / "icinga2.log").read_text(errors="replace")
+        assert "'ido-mysql' paused." in log.rsplit("Received request to shut down", 1)[-1], \
+            f"icinga2 did not stop cleanly: {log[-2000:]}"
         with pytest.raises(SourceError) as err:
             src.poll(Http())
         assert err.value.kind == "server" and "has stopped" in err.value.reason
