@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -117,11 +118,11 @@ def main() -> int:
     timeout = args.interval * 3 + 30
     nagios = exporter = prom = app = None
     results: dict[str, list[float]] = {}
+    tmp = Path(tempfile.mkdtemp(prefix="secondline-bench-web-"))
     try:
         nagios = Nagios().start()
         exporter = Exporter()
         prom = Prometheus(exporter).start()
-        tmp = Path(tempfile.mkdtemp(prefix="secondline-bench-web-"))
         cfg = tmp / "config.toml"
         cfg.write_text(CONFIG.format(interval=args.interval, nagios=nagios.debian_url, nag_user=ADMIN,
                                      prom=prom.url, prom_user=USER))
@@ -155,6 +156,7 @@ def main() -> int:
             exporter.close()
         if nagios:
             nagios.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     figs: list[dict[str, Any]] = []
     for name, lat in results.items():
         print(f"{name}: p50 {pct(lat, .5):.2f} s, p95 {pct(lat, .95):.2f} s, max {lat[-1]:.2f} s "

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from amfixture import Alertmanager
-from test_mon_parse import am, app_health, db_svc, gstate, i1, i1svc, iw_health, iw_svc, nsvc, pa, sj
+from test_mon_parse import am, gstate, i1, i1svc, nsvc, pa, sj
+from test_mon_parse_web import app_health, db_svc, iw_health, iw_svc
 
 pytestmark = pytest.mark.slow
 

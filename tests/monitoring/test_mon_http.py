@@ -10,8 +10,8 @@ import pytest
 from werkzeug import Request
 
 from monhelp import make_source, summary
-from test_mon_parse import (am, app_health, db_host, db_svc, gstate, i1, i1host, i1svc, iw_health, iw_host, iw_svc, nhost,
-                             nsvc, pa, sj)
+from test_mon_parse import am, gstate, i1, i1host, i1svc, nhost, nsvc, pa, sj
+from test_mon_parse_web import app_health, db_host, db_svc, iw_health, iw_host, iw_svc
 from tray.errors import SourceError
 from tray.net import Http
 
