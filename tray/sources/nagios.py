@@ -22,9 +22,9 @@ from requests.auth import HTTPDigestAuth
 
 from tray.errors import SourceError
 from tray.model import Alert, Severity
-from tray.sources.common import parse_time
-from tray.sources.base import Source, require
 from tray.net import Response
+from tray.sources.base import Source, require
+from tray.sources.common import parse_time
 
 ACCEPT_JSON = {"Accept": "application/json"}
 
