@@ -99,3 +99,31 @@ for (j in range($BULK_SERVICES)) {
   apply Service "s" + j { import "passive-service"; assign where host.vars.bulk }
 }
 CONF
+
+# Optional: the IDO feature (Icinga Web 2's monitoring module reads it), only when a fixture asks for it
+# with IDO_MYSQL_PORT (a private MariaDB on 127.0.0.1, see tests/monitoring/icingawebfixture.py).
+if [ -n "${IDO_MYSQL_PORT:-}" ]; then
+cat >> "$D/etc/icinga2.conf" <<CONF
+
+library "db_ido_mysql"
+object IdoMysqlConnection "ido-mysql" {
+  host = "127.0.0.1"
+  port = $IDO_MYSQL_PORT
+  user = "${IDO_MYSQL_USER:-icinga}"
+  password = "${IDO_MYSQL_PASSWORD:-}"
+  database = "${IDO_MYSQL_DB:-icinga}"
+}
+CONF
+fi
+
+# Optional: the Icinga DB feature (writes to a Redis that the icingadb daemon reads), only when a fixture
+# asks for it with ICINGADB_REDIS_PORT (a private redis-server on 127.0.0.1).
+if [ -n "${ICINGADB_REDIS_PORT:-}" ]; then
+cat >> "$D/etc/icinga2.conf" <<CONF
+
+object IcingaDB "icingadb" {
+  host = "127.0.0.1"
+  port = $ICINGADB_REDIS_PORT
+}
+CONF
+fi

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from amfixture import Alertmanager
-from test_mon_parse import am, db_svc, gstate, i1, i1svc, iw_svc, nsvc, pa, sj
+from test_mon_parse import am, gstate, i1, i1svc, nsvc, pa, sj
+from test_mon_parse_web import app_health, db_svc, iw_health, iw_svc
 
 pytestmark = pytest.mark.slow
 
@@ -24,8 +25,10 @@ def replay(httpserver) -> None:
     # icingaweb2: a HARD critical, unhandled -> critical
     ok("/iw/monitoring/list/hosts").respond_with_json([])
     ok("/iw/monitoring/list/services").respond_with_json([iw_svc()])
+    ok("/iw/monitoring/health/info").respond_with_json(iw_health())
     # icingadb: a warning, plus an acknowledged critical -> warning
     ok("/idb/icingadb/hosts").respond_with_json([])
+    ok("/idb/health").respond_with_json(app_health())
     ok("/idb/icingadb/services").respond_with_json([db_svc("h1", "load", soft=1, hard=1),
                                                     db_svc("h2", "disk", ack=True)])
     # nagios: only an acknowledged critical -> ok (handled)

@@ -4,12 +4,14 @@ Bearer for Grafana) and turns the answers into the right alerts."""
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from werkzeug import Request
 
 from monhelp import make_source, summary
-from test_mon_parse import am, db_host, db_svc, gstate, i1, i1host, i1svc, iw_host, iw_svc, nhost, nsvc, pa, sj
+from test_mon_parse import am, gstate, i1, i1host, i1svc, nhost, nsvc, pa, sj
+from test_mon_parse_web import app_health, db_host, db_svc, iw_health, iw_host, iw_svc
 from tray.errors import SourceError
 from tray.net import Http
 
@@ -27,6 +29,8 @@ def test_icingaweb2_monitoring_module(httpserver):
                                       query_string={"service_problem": "1", "addColumns": "service_state_type",
                                                     "format": "json"}) \
         .respond_with_json([iw_svc(), iw_svc("web02", "disk", state="1", ack="1")])
+    httpserver.expect_oneshot_request("/icingaweb2/monitoring/health/info", headers=WEB_HEADERS,
+                                      query_string={"format": "json"}).respond_with_json(iw_health())
     src = make_source("icingaweb2", url=httpserver.url_for("/icingaweb2/"), username=USER, secret=PASSWORD)
     reading = src.poll(Http())
     httpserver.check_assertions()
@@ -43,10 +47,12 @@ def test_icingadb_web(httpserver):
         .respond_with_json([db_host("db01", soft=1, hard=1, reach=False)])
     httpserver.expect_oneshot_request("/icingaweb2/icingadb/services", headers=WEB_HEADERS) \
         .respond_with_json([db_svc(), db_svc("web02", "load", soft=1, hard=0, st="soft")])
+    httpserver.expect_oneshot_request("/icingaweb2/health", headers=WEB_HEADERS, query_string={"format": "json"}) \
+        .respond_with_json(app_health())
     src = make_source("icingadb", url=httpserver.url_for("/icingaweb2"), username=USER, secret=PASSWORD)
     reading = src.poll(Http())
     httpserver.check_assertions()
-    reqs = [r for r, _ in httpserver.log]
+    reqs = [r for r, _ in httpserver.log][:2]
     assert [r.args.get("host.state.is_problem") or r.args.get("service.state.is_problem") for r in reqs] == ["y", "y"]
     assert all(r.args.get("format") == "json" and columns_ok(r) for r in reqs)
     assert summary(list(reading.alerts)) == [("db01", "unknown", None, False),
@@ -87,6 +93,7 @@ def test_icinga1_classic_cgi(httpserver):
 def test_web_ui_without_username_sends_no_auth(httpserver):
     httpserver.expect_request("/icingaweb2/monitoring/list/hosts").respond_with_json([])
     httpserver.expect_request("/icingaweb2/monitoring/list/services").respond_with_json([])
+    httpserver.expect_request("/icingaweb2/monitoring/health/info").respond_with_json(iw_health())
     src = make_source("icingaweb2", url=httpserver.url_for("/icingaweb2"))
     assert src.poll(Http()).alerts == ()
     assert all("Authorization" not in r.headers and r.headers["Accept"] == "application/json"
@@ -174,3 +181,60 @@ def test_web_ui_types_cannot_acknowledge():
     with pytest.raises(SourceError):
         make_source("nagios").acknowledge(Http(), Alert(source="mon", id="h", title="h",
                                                         severity=Severity.CRITICAL), author="a")
+
+
+def test_nagios_switches_to_digest_when_the_server_asks(httpserver):
+    """Debian's nagios4-cgi Apache config uses Digest (realm "Nagios4"): Basic is answered with a Digest
+    challenge, the source answers it, and from then on sends Digest straight away (one request per query)."""
+    from werkzeug import Response
+    challenge = 'Digest realm="Nagios4", nonce="n0nce", algorithm=MD5, domain="Nagios4", qop="auth"'
+
+    def handler(req: Request) -> Response:
+        auth = req.headers.get("Authorization", "")
+        if not (auth.startswith("Digest ") and 'username="ops"' in auth and 'realm="Nagios4"' in auth):
+            return Response("<html>401 Unauthorized</html>", status=401, content_type="text/html",
+                            headers={"WWW-Authenticate": challenge})
+        key = req.args["query"]
+        body = sj(key, {"web01": {"http": nsvc(16)}} if key == "servicelist" else {})
+        return Response(json.dumps(body), content_type="application/json")
+    httpserver.expect_request("/cgi-bin/nagios4/statusjson.cgi").respond_with_handler(handler)
+    src = make_source("nagios", url=httpserver.url_for("/cgi-bin/nagios4"), username=USER, secret=PASSWORD)
+    assert [a.id for a in src.poll(Http()).alerts] == ["web01!http"]
+    assert httpserver.log[0][0].headers["Authorization"] == BASIC          # Basic first
+    assert all(r.headers.get("Authorization", "").startswith("Digest ") for r, _ in httpserver.log[-2:])
+    n = len(httpserver.log)
+    assert [a.id for a in src.poll(Http()).alerts] == ["web01!http"]
+    assert len(httpserver.log) == n + 2                                      # no more challenges
+    # A wrong password: Digest is refused again -> unknown, naming the realm, never retried forever.
+    wrong = make_source("nagios", url=httpserver.url_for("/cgi-bin/nagios4"), username="someone", secret="x")
+    with pytest.raises(SourceError) as err:
+        wrong.poll(Http())
+    assert err.value.kind == "auth" and 'HTTP 401, Digest realm "Nagios4"' in err.value.reason
+    assert "secondline login mon" in err.value.reason
+
+
+def test_web_ui_401_without_username_says_to_set_one(httpserver):
+    httpserver.expect_request("/nagios/cgi-bin/statusjson.cgi").respond_with_data(
+        "Unauthorized", status=401, headers={"WWW-Authenticate": 'Basic realm="Nagios Access"'})
+    with pytest.raises(SourceError) as err:
+        make_source("nagios", url=httpserver.url_for("/nagios")).poll(Http())
+    assert err.value.kind == "auth"
+    assert err.value.reason.endswith('wants a login (HTTP 401, Basic realm "Nagios Access"): set `username` and '
+                                     'run `secondline login mon`')
+
+
+def test_icingaweb2_health_page_not_allowed_is_not_an_error(httpserver):
+    """A user without access to the health page (403), or a version answering it in HTML, still gets
+    the lists: only a readable program status saying "not running" makes the source unknown."""
+    httpserver.expect_request("/iw/monitoring/list/hosts").respond_with_json([])
+    httpserver.expect_request("/iw/monitoring/list/services").respond_with_json([iw_svc()])
+    httpserver.expect_oneshot_request("/iw/monitoring/health/info").respond_with_data("no", status=403)
+    httpserver.expect_oneshot_request("/iw/monitoring/health/info").respond_with_data(
+        "<html>Process Information</html>", content_type="text/html")
+    src = make_source("icingaweb2", url=httpserver.url_for("/iw"), username=USER, secret=PASSWORD)
+    for _ in range(2):
+        assert [a.id for a in src.poll(Http()).alerts] == ["web01!http"]
+    httpserver.expect_request("/iw/monitoring/health/info").respond_with_json(iw_health(pid=None))
+    with pytest.raises(SourceError) as err:
+        src.poll(Http())
+    assert err.value.kind == "server" and "has stopped" in err.value.reason

@@ -1,4 +1,5 @@
-"""Table-driven parse tests: small hand-written payloads in each documented shape -> the right alerts."""
+"""Table-driven parse tests: small hand-written payloads in each documented shape -> the right alerts.
+(Icinga Web 2 and Icinga DB Web: test_mon_parse_web.py.)"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -14,120 +15,17 @@ T0_DT = datetime(2026, 1, 1, 8, 0, tzinfo=timezone.utc)
 C, W, U, I = "critical", "warning", "unknown", "info"
 
 
-# -- Icinga Web 2 monitoring module ----------------------------------------------------------
-def iw_svc(host="web01", svc="http", state="2", st="1", ack="0", dt="0", **kw):
-    row = {"host_name": host, "host_display_name": host.upper(), "service_description": svc,
-           "service_display_name": svc.upper(), "service_state": state, "service_state_type": st,
-           "service_acknowledged": ack, "service_in_downtime": dt, "service_handled": "0",
-           "service_last_state_change": str(T0), "service_output": "out\nsecond line"}
-    row.update(kw)
-    return row
-
-
-def iw_host(host="db01", state="1", st="1", ack="0", dt="0"):
-    return {"host_name": host, "host_display_name": host, "host_state": state, "host_state_type": st,
-            "host_acknowledged": ack, "host_in_downtime": dt, "host_last_state_change": T0,
-            "host_output": "PING CRITICAL"}
-
-
-ICINGAWEB2_CASES = [
-    ("strings critical hard", {"hosts": [], "services": [iw_svc()]}, {}, [("web01!http", C, None, False)]),
-    ("numbers critical hard", {"hosts": [], "services": [iw_svc(state=2, st=1, ack=0, dt=0)]}, {},
-     [("web01!http", C, None, False)]),
-    ("warning soft is pending", {"hosts": [], "services": [iw_svc(state="1", st="0")]}, {},
-     [("web01!http", W, None, True)]),
-    ("warning soft raises with soft=true", {"hosts": [], "services": [iw_svc(state="1", st="0")]},
-     {"soft": True}, [("web01!http", W, None, False)]),
-    ("unknown acknowledged", {"hosts": [], "services": [iw_svc(state="3", ack="1")]}, {},
-     [("web01!http", U, "acknowledged", False)]),
-    ("critical in downtime", {"hosts": [], "services": [iw_svc(dt="1")]}, {},
-     [("web01!http", C, "downtime", False)]),
-    ("pending 99", {"hosts": [], "services": [iw_svc(state="99")]}, {}, [("web01!http", U, None, True)]),
-    ("ok service ignored", {"hosts": [], "services": [iw_svc(state="0")]}, {}, []),
-    ("host down / unreachable / up", {"hosts": [iw_host("a", "1"), iw_host("b", "2"), iw_host("c", "0")],
-                                      "services": []}, {},
-     [("a", C, None, False), ("b", U, None, False)]),
-    ("host down acknowledged", {"hosts": [iw_host(ack=True)], "services": []}, {},
-     [("db01", C, "acknowledged", False)]),
-]
-
-
-@pytest.mark.parametrize("label,payload,settings,expected", ICINGAWEB2_CASES, ids=[c[0] for c in ICINGAWEB2_CASES])
-def test_icingaweb2(label, payload, settings, expected):
-    assert summary(make_source("icingaweb2", **settings).parse(payload)) == expected
-
-
-def test_icingaweb2_fields():
-    src = make_source("icingaweb2", url="https://mon.example/icingaweb2/")
-    [a] = src.parse({"hosts": [], "services": [iw_svc(svc="disk /var")]})
-    assert a.title == "WEB01: DISK /VAR"
-    assert a.detail == "out"
-    assert a.since == T0_DT
-    assert a.url == "https://mon.example/icingaweb2/monitoring/service/show?host=web01&service=disk+%2Fvar"
-    assert a.ref == {"host": "web01", "service": "disk /var"}
-    assert a.raises
-
-
-# -- Icinga DB Web ---------------------------------------------------------------------------
-def db_state(soft=2, hard=2, st="hard", ack=False, dt=False, reach=True, lsc="2026-01-01T08:00:00+00:00"):
-    return {"soft_state": soft, "hard_state": hard, "state_type": st, "is_acknowledged": ack,
-            "in_downtime": dt, "is_reachable": reach, "last_state_change": lsc, "output": "CRIT - 503",
-            "is_problem": True}
-
-
-def db_svc(host="web01", name="http", **st):
-    return {"name": name, "display_name": name.title(), "host": {"name": host, "display_name": host},
-            "state": db_state(**st)}
-
-
-def db_host(name="db01", **st):
-    return {"name": name, "display_name": name, "state": db_state(**st)}
-
-
-ICINGADB_CASES = [
-    ("critical hard", {"hosts": [], "services": [db_svc()]}, {}, [("web01!http", C, None, False)]),
-    ("string numbers and y/n", {"hosts": [], "services": [db_svc(soft="1", hard="1", ack="n", dt="n",
-                                                                 reach="y")]}, {},
-     [("web01!http", W, None, False)]),
-    ("sticky ack", {"hosts": [], "services": [db_svc(ack="sticky")]}, {},
-     [("web01!http", C, "acknowledged", False)]),
-    ("downtime y", {"hosts": [], "services": [db_svc(soft=3, hard=3, dt="y")]}, {},
-     [("web01!http", U, "downtime", False)]),
-    ("soft: current state, pending", {"hosts": [], "services": [db_svc(soft=2, hard=0, st="soft")]}, {},
-     [("web01!http", C, None, True)]),
-    ("soft with soft=true", {"hosts": [], "services": [db_svc(soft=2, hard=0, st="soft")]}, {"soft": True},
-     [("web01!http", C, None, False)]),
-    ("numeric state_type", {"hosts": [], "services": [db_svc(st=0)]}, {}, [("web01!http", C, None, True)]),
-    ("host down reachable / unreachable / up", {"hosts": [db_host("a", soft=1, hard=1),
-                                                          db_host("b", soft=1, hard=1, reach=False),
-                                                          db_host("c", soft=0, hard=0)], "services": []}, {},
-     [("a", C, None, False), ("b", U, None, False)]),
-    ("pending", {"hosts": [db_host("p", soft=99, hard=99)], "services": []}, {}, [("p", U, None, True)]),
-]
-
-
-@pytest.mark.parametrize("label,payload,settings,expected", ICINGADB_CASES, ids=[c[0] for c in ICINGADB_CASES])
-def test_icingadb(label, payload, settings, expected):
-    assert summary(make_source("icingadb", **settings).parse(payload)) == expected
-
-
-@pytest.mark.parametrize("lsc", ["2026-01-01T08:00:00+00:00", "2026-01-01T08:00:00Z", str(T0), T0, T0 * 1000,
-                                 "1767254400.000"])
-def test_icingadb_timestamps(lsc):
-    [a] = make_source("icingadb").parse({"hosts": [], "services": [db_svc(lsc=lsc)]})
-    assert a.since == T0_DT
-
-
-def test_icingadb_link_and_title():
-    [a] = make_source("icingadb", url="https://mon/icingaweb2").parse({"hosts": [], "services": [db_svc()]})
-    assert a.url == "https://mon/icingaweb2/icingadb/service?name=http&host.name=web01"
-    assert a.title == "web01: Http"
-
-
 # -- Nagios statusjson.cgi ------------------------------------------------------------------
-def sj(key, data, type_code=0, message=""):
-    return {"format_version": 0, "result": {"query": key, "type_code": type_code, "type_text": "Success",
-                                            "message": message}, "data": {"selectors": {}, key: data}}
+def sj(key, data, type_code=0, message="", updated_ago=1):
+    """statusjson.cgi's envelope as nagios4 4.4.6 sends it (times in epoch ms; `last_data_update` is
+    when Nagios last wrote status.dat, `query_time` when the CGI answered)."""
+    now = (T0 + 3600) * 1000
+    return {"format_version": 0,
+            "result": {"query_time": now, "cgi": "statusjson.cgi", "user": "nagiosadmin", "query": key,
+                       "query_status": "released", "program_start": T0 * 1000,
+                       "last_data_update": now - updated_ago * 1000, "type_code": type_code,
+                       "type_text": "Success" if not type_code else "Option Missing", "message": message},
+            "data": {"selectors": {}, key: data}}
 
 
 def nsvc(status, st=1, ack=False, dt=0):
@@ -173,6 +71,42 @@ def test_nagios_epoch_ms_and_link():
     [a] = src.parse(nagios_payload({"web01": {"http": nsvc(16)}}))
     assert a.since == T0_DT
     assert a.url == "https://nag.example/nagios/cgi-bin/extinfo.cgi?type=2&host=web01&service=http"
+
+
+@pytest.mark.parametrize("url,cgi", [
+    ("https://nag.example/nagios", "https://nag.example/nagios/cgi-bin"),
+    ("https://nag.example/nagios4/", "https://nag.example/nagios4/cgi-bin"),
+    ("https://nag.example/nagios/cgi-bin", "https://nag.example/nagios/cgi-bin"),
+    ("https://nag.example/cgi-bin/nagios4", "https://nag.example/cgi-bin/nagios4"),     # Debian's other alias
+    ("https://nag.example/cgi-bin/nagios4/", "https://nag.example/cgi-bin/nagios4"),
+])
+def test_nagios_cgi_directory(url, cgi):
+    [a] = make_source("nagios", url=url).parse(nagios_payload({"web01": {"http": nsvc(16)}}))
+    assert a.url == cgi + "/extinfo.cgi?type=2&host=web01&service=http"
+
+
+def test_nagios_stale_status_file_is_unknown():
+    """A killed Nagios leaves status.dat behind and the CGI serves it as it was: only the age of the
+    data (last_data_update against query_time, both the server's) tells."""
+    fresh = {"services": sj("servicelist", {}, updated_ago=299), "hosts": sj("hostlist", {}, updated_ago=299)}
+    assert make_source("nagios").parse(fresh) == []
+    old = {"services": sj("servicelist", {}, updated_ago=900), "hosts": sj("hostlist", {}, updated_ago=900)}
+    with pytest.raises(SourceError) as err:
+        make_source("nagios").parse(old)
+    assert err.value.kind == "server" and "15 min" in err.value.reason and "not running" in err.value.reason
+    assert make_source("nagios", stale_after=0).parse(old) == []           # 0: the check is off
+    with pytest.raises(SourceError):
+        make_source("nagios", stale_after=60).parse(
+            {"services": sj("servicelist", {}, updated_ago=61), "hosts": sj("hostlist", {})})
+    # An envelope without the times (a replay, an older CGI) is not judged.
+    bare = nagios_payload()
+    del bare["services"]["result"]["last_data_update"]
+    assert make_source("nagios").parse(bare) == []
+
+
+def test_nagios_stale_after_must_not_be_negative():
+    with pytest.raises(ValueError, match="stale_after"):
+        make_source("nagios", stale_after=-1)
 
 
 def test_nagios_cgi_error_is_source_error():
@@ -286,8 +220,9 @@ def pa(name, state, severity=None):
     labels = {"alertname": name}
     if severity:
         labels["severity"] = severity
+    # As Prometheus 2.42 sends it: activeAt in nanoseconds, value as a string.
     return {"labels": labels, "annotations": {"summary": "s"}, "state": state,
-            "activeAt": "2026-01-01T08:00:00Z", "value": "1e+00"}
+            "activeAt": "2026-01-01T08:00:00.669814297Z", "value": "1e+00"}
 
 
 PROM_CASES = [
@@ -303,8 +238,20 @@ PROM_CASES = [
 def test_prometheus(label, payload, expected):
     alerts = make_source("prometheus").parse(payload)
     assert [a.severity.value + ("-pending" if a.pending else "") for a in alerts] == expected
-    for a in alerts:
-        assert a.since == T0_DT and not a.handled
+    for a in alerts:    # nanoseconds cut to microseconds, not dropped, not an error
+        assert a.since == T0_DT.replace(microsecond=669814) and not a.handled
+
+
+def test_prometheus_link_is_the_alerts_own_series():
+    """/graph?g0.expr=ALERTS{...}: every Prometheus UI serves it (Debian's classic UI has no /alerts)."""
+    from urllib.parse import parse_qs, urlsplit
+    alert = pa("Disk \"Full\"", "firing", "critical")
+    alert["labels"]["instance"] = "db1\\x"
+    [a] = make_source("prometheus", url="http://prom:9090/", ui_url="https://prom.example/").parse(prom(alert))
+    link = urlsplit(a.url)
+    assert (link.scheme, link.netloc, link.path) == ("https", "prom.example", "/graph")
+    assert parse_qs(link.query) == {"g0.tab": ["1"], "g0.expr": [
+        'ALERTS{alertname="Disk \\"Full\\"",instance="db1\\\\x",severity="critical"}']}
 
 
 def test_prometheus_error_envelope():

@@ -11,10 +11,11 @@ accept those and turn anything else into a SourceError.
 from typing import Any, Callable
 from urllib.parse import urlencode
 
+from tray.errors import SourceError
 from tray.model import Alert, Severity
 from tray.sources.base import require
 from tray.sources.nagios import (HOST_SEVERITY, PENDING, SERVICE_SEVERITY, WebUISource, as_bool, as_int,
-                                 as_text, as_time)
+                                 as_text, as_time, one_line)
 
 
 def _hard(value: Any, what: str) -> bool:
@@ -48,10 +49,19 @@ class IcingaWeb2Source(WebUISource):
                           {"host_problem": "1", "addColumns": "host_state_type", "format": "json"})
         services = self._get(http, f"{base}/monitoring/list/services",
                              {"service_problem": "1", "addColumns": "service_state_type", "format": "json"})
-        return {"hosts": hosts, "services": services}
+        return {"hosts": hosts, "services": services, "health": self._health(http, base)}
+
+    def _health(self, http: Any, base: str) -> Any:
+        """The IDO's program status, as Icinga Web's own health page reads it. The lists alone cannot
+        tell a stopped Icinga from a quiet one: the IDO keeps the last states it was given."""
+        return _optional(self._get, http, f"{base}/monitoring/health/info")
 
     def parse(self, payload: Any) -> list[Alert]:
-        return host_and_service_rows(payload, "the Icinga Web answers", self._row)
+        payload = require(payload, dict, "the Icinga Web answers")
+        alerts = host_and_service_rows(payload, "the Icinga Web answers", self._row)
+        if payload.get("health") is not None:
+            _check_running(payload["health"])
+        return alerts
 
     def _row(self, row: dict[str, Any], *, service: bool) -> list[Alert]:
         p = "service_" if service else "host_"
@@ -77,6 +87,51 @@ class IcingaWeb2Source(WebUISource):
             since=as_time(row.get(p + "last_state_change")), url=link)]
 
 
+def _optional(get: Callable[..., Any], http: Any, url: str) -> Any:
+    """A health page: None when it cannot be read for want of permission or of the page itself (an
+    older version, an HTML answer), so that the lists alone are judged; other faults are the source's."""
+    try:
+        return get(http, url, {"format": "json"})
+    except SourceError as exc:
+        if exc.kind in ("auth", "http", "bad_content"):
+            return None
+        raise
+
+
+def _check_health(answer: Any, module: str) -> None:
+    """Icinga Web's own `/health` (2.9+): `{"status": "success", "data": [{module, name, state, message}]}`,
+    state 0 OK 1 WARNING 2 CRITICAL 3 UNKNOWN. Icinga DB Web's checks say when Icinga DB has stopped
+    writing (no heartbeat for a minute) or Redis is out of date: the lists are old then."""
+    answer = require(answer, dict, "the health answer")
+    for check in require(answer.get("data", []), list, "the health checks"):
+        check = require(check, dict, "a health check")
+        if check.get("module") != module:
+            continue
+        if as_int(check.get("state", 0), "health state") >= 2:
+            name = one_line(as_text(check.get("name"), "health check name") or module, 60)
+            message = one_line(as_text(check.get("message"), "health message") or "not healthy")
+            raise SourceError(f"Icinga Web 2 health: {name}: {message}", kind="server")
+
+
+def _check_running(health: Any) -> None:
+    """`/monitoring/health/info` rows: `is_currently_running` is Icinga Web's own verdict (0 once the
+    IDO's status_update_time is a minute old: a killed Icinga); a clean stop clears `process_id` first."""
+    rows = require(health, list, "the health answer")
+    if not rows:
+        raise SourceError("Icinga Web 2 has no program status in its IDO backend: Icinga is not running "
+                          "(or has never written to the IDO)", kind="server")
+    st = require(rows[0], dict, "the program status")
+    since = as_time(st.get("status_update_time"))
+    when = f" (last status update {since:%Y-%m-%d %H:%M:%S} UTC)" if since else ""
+    who = as_text(st.get("endpoint_name"), "endpoint_name") or "Icinga"
+    if not as_bool(st.get("is_currently_running", 1), "is_currently_running"):
+        raise SourceError(f"Icinga Web 2 says the monitoring core ({one_line(who, 60)}) is not running{when}: "
+                          "the states it shows are old", kind="server")
+    if "process_id" in st and st["process_id"] is None:
+        raise SourceError(f"Icinga Web 2 says the monitoring core ({one_line(who, 60)}) has stopped{when}: "
+                          "the states it shows are old", kind="server")
+
+
 _DB_SERVICE_COLUMNS = ",".join([
     "service.name", "service.display_name", "service.host.name", "service.host.display_name",
     "service.state.soft_state", "service.state.hard_state", "service.state.state_type",
@@ -98,10 +153,14 @@ class IcingaDBSource(WebUISource):
                                                            "columns": _DB_HOST_COLUMNS, "format": "json"})
         services = self._get(http, f"{base}/icingadb/services", {"service.state.is_problem": "y",
                                                                  "columns": _DB_SERVICE_COLUMNS, "format": "json"})
-        return {"hosts": hosts, "services": services}
+        return {"hosts": hosts, "services": services, "health": _optional(self._get, http, f"{base}/health")}
 
     def parse(self, payload: Any) -> list[Alert]:
-        return host_and_service_rows(payload, "the Icinga DB Web answers", self._row)
+        payload = require(payload, dict, "the Icinga DB Web answers")
+        alerts = host_and_service_rows(payload, "the Icinga DB Web answers", self._row)
+        if payload.get("health") is not None:
+            _check_health(payload["health"], "icingadb")
+        return alerts
 
     def _row(self, row: dict[str, Any], *, service: bool) -> list[Alert]:
         st = require(row.get("state"), dict, "state")

@@ -5,19 +5,26 @@ Also home of what the classic web-UI monitors share with Icinga Web 2 / Icinga D
 (these UIs send numbers as strings, booleans as "0"/"1"/"y"/"sticky", epoch s or ms or ISO), and
 the Nagios state meanings.
 
-`url` is the CGI base (`https://host/nagios/cgi-bin`); a URL without the `/cgi-bin` suffix gets it
-appended, since every Nagios / Icinga 1 install serves its CGIs there.
+`url` is where the CGIs are (`https://host/nagios/cgi-bin`, Debian's `/cgi-bin/nagios4`) or the web
+UI's base (`https://host/nagios4`), which gets `/cgi-bin` appended.
+
+Auth is whatever the web server in front does: upstream's sample config uses Basic, Debian's
+nagios4-cgi config Digest (realm "Nagios4"). Basic is sent first; a 401 that asks for Digest switches
+the source to Digest.
 """
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
+
+from requests.auth import HTTPDigestAuth
 
 from tray.errors import SourceError
 from tray.model import Alert, Severity
-from tray.sources.common import parse_time
+from tray.net import Response
 from tray.sources.base import Source, require
+from tray.sources.common import parse_time
 
 ACCEPT_JSON = {"Accept": "application/json"}
 
@@ -116,22 +123,45 @@ class WebUISource(Source):
     secrets = ("",)
     secret_optional = True   # only needed when `username` is set
 
-    def _auth(self) -> tuple[bytes, bytes] | None:
-        user = self.settings.username
-        if not user:
-            return None
+    _digest: tuple[str, HTTPDigestAuth] | None = None   # set once the server asked for Digest
+
+    def _password(self) -> str:
         password = self.secret("")
         if password is None:
             raise SourceError(f"no credential: run `secondline login {self.name}`", kind="credential")
+        return password
+
+    def _auth(self) -> Any:
+        user = self.settings.username
+        if not user:
+            return None
+        password = self._password()
+        if self._digest is not None:
+            if self._digest[0] != password:        # a new password from `secondline login`
+                self._digest = (password, HTTPDigestAuth(user, password))
+            return self._digest[1]
         # UTF-8 bytes: requests would encode str as latin-1 and crash on anything outside it.
         return (user.encode(), password.encode())
 
     def _verify(self) -> bool | str:
         return self.settings.ca_bundle or self.settings.verify_tls
 
+    def _request(self, http: Any, url: str, params: Any = None) -> Response:
+        """GET with Accept: application/json; a 401 is read here to tell Digest and a wrong password apart."""
+        resp = http.request("GET", url, params=params, source=self.name, headers=ACCEPT_JSON, auth=self._auth(),
+                            timeout=self.config.timeout, verify=self._verify(), max_bytes=self.max_bytes,
+                            ok_statuses=(401,))
+        if resp.status != 401:
+            return resp
+        challenge = resp.headers.get("www-authenticate", "")
+        if self.settings.username and self._digest is None and challenge.strip().lower().startswith("digest"):
+            password = self._password()
+            self._digest = (password, HTTPDigestAuth(self.settings.username, password))
+            return self._request(http, url, params)
+        raise refused(url, self.name, challenge, has_user=bool(self.settings.username))
+
     def _get(self, http: Any, url: str, params: Any = None) -> Any:
-        return http.get_json(url, params=params, source=self.name, headers=ACCEPT_JSON, auth=self._auth(),
-                             timeout=self.config.timeout, verify=self._verify(), max_bytes=self.max_bytes)
+        return self._request(http, url, params).json()
 
     def _alert(self, *, host: str, service: str | None, title_service: str, severity: Severity,
                pending: bool, hard: bool, acknowledged: bool, downtime: bool, output: str,
@@ -159,9 +189,37 @@ def _named(name: str, what: str) -> None:
         raise SourceError(f"unexpected response shape: {what} has an empty name", kind="bad_content")
 
 
+_REALM = re.compile(r'realm\s*=\s*"([^"]*)"', re.I)
+
+
+def refused(url: str, source: str, challenge: str, *, has_user: bool) -> SourceError:
+    """HTTP 401 as a one-line reason naming the realm that asked (which web server config wants what)."""
+    host = urlsplit(url).netloc.rsplit("@", 1)[-1]
+    m = _REALM.search(challenge)
+    scheme = challenge.strip().split(" ", 1)[0] if challenge.strip() else ""
+    asked = f", {scheme} realm \"{one_line(m.group(1), 60)}\"" if m and scheme else ""
+    if not has_user:
+        return SourceError(f"{host} wants a login (HTTP 401{asked}): set `username` and run "
+                           f"`secondline login {source}`", kind="auth")
+    # Icinga Web answers a login it cannot check (its user database down) exactly like a wrong one.
+    hint = " (or Icinga Web cannot reach its user database)" if m and m.group(1) == "Icinga Web 2" else ""
+    return SourceError(f"{host} refused the credential (HTTP 401{asked}): check the credential: "
+                       f"`secondline login {source}`{hint}", kind="auth")
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def cgi_base(url: str) -> str:
+    """The CGI directory: a URL with a `cgi-bin` path segment already is one (`/nagios/cgi-bin`,
+    Debian's `/cgi-bin/nagios4`); a web UI base (`/nagios4`) gets `/cgi-bin` appended."""
     base = url.rstrip("/")
-    return base if base.endswith("/cgi-bin") else base + "/cgi-bin"
+    return base if "cgi-bin" in urlsplit(base).path.split("/") else base + "/cgi-bin"
 
 
 # -- Nagios Core statusjson.cgi ------------------------------------------------------------------
@@ -171,16 +229,37 @@ _NAGIOS_HOST = {4: Severity.CRITICAL, 8: Severity.UNKNOWN, 1: Severity.UNKNOWN}
 _NAGIOS_OK = {2}
 
 
+@dataclass(frozen=True)
+class NagiosSettings(WebUISettings):
+    # The CGIs read status.dat, which a running Nagios rewrites every status_update_interval (10 s by
+    # default); a killed one leaves it behind, and the CGI serves it forever. Older than this: unknown.
+    stale_after: float = 300.0     # seconds; 0 = never
+
+    def validate(self) -> None:
+        super().validate()
+        if self.stale_after < 0:
+            raise ValueError("stale_after: must be 0 (off) or a number of seconds")
+
+
 class NagiosSource(WebUISource):
     type = "nagios"
+    Settings = NagiosSettings
 
     def fetch(self, http: Any) -> dict[str, Any]:
         base = cgi_base(self.settings.url) + "/statusjson.cgi"
-        services = self._get(http, base, [("query", "servicelist"), ("details", "true"),
+        services = self._cgi(http, base, [("query", "servicelist"), ("details", "true"),
                                           ("servicestatus", "warning critical unknown pending")])
-        hosts = self._get(http, base, [("query", "hostlist"), ("details", "true"),
+        hosts = self._cgi(http, base, [("query", "hostlist"), ("details", "true"),
                                        ("hoststatus", "down unreachable pending")])
         return {"services": services, "hosts": hosts}
+
+    def _cgi(self, http: Any, url: str, params: Any) -> Any:
+        resp = self._request(http, url, params)
+        if not resp.body.strip() and "json" in resp.headers.get("content-type", ""):
+            # What statusjson.cgi answers when status.dat is gone, i.e. Nagios was stopped.
+            raise SourceError("statusjson.cgi sent an empty answer: Nagios is not running "
+                              "(its status file is missing)", kind="bad_content")
+        return resp.json()
 
     def parse(self, payload: Any) -> list[Alert]:
         payload = require(payload, dict, "the statusjson answers")
@@ -200,15 +279,29 @@ class NagiosSource(WebUISource):
                 alerts.extend(self._one(host, svc, d))
         return alerts
 
-    @staticmethod
-    def _data(answer: Any, key: str) -> dict[str, Any]:
+    def _data(self, answer: Any, key: str) -> dict[str, Any]:
         answer = require(answer, dict, "the statusjson answer")
         result = answer.get("result")
         if isinstance(result, dict) and result.get("type_code") not in (None, 0, "0"):
             msg = as_text(result.get("message"), "result.message") or as_text(result.get("type_text"), "type_text")
             raise SourceError(f"statusjson.cgi refused the query: {one_line(msg) or 'error'}", kind="http")
+        if isinstance(result, dict):
+            self._check_fresh(result)
         data = require(answer.get("data"), dict, "statusjson data")
         return require(data.get(key), dict, f"data.{key}")
+
+    def _check_fresh(self, result: dict[str, Any]) -> None:
+        """Both times come from the server (epoch ms), so no clock is read here and skew does not matter."""
+        limit = self.settings.stale_after
+        asked, updated = as_time(result.get("query_time"), millis=True), as_time(result.get("last_data_update"),
+                                                                              millis=True)
+        if not limit or asked is None or updated is None:
+            return
+        age = (asked - updated).total_seconds()
+        if age > limit:
+            raise SourceError(f"Nagios has not updated its status for {_ago(age)} (last at "
+                              f"{updated:%Y-%m-%d %H:%M:%S} UTC): the nagios daemon is probably not running",
+                              kind="server")
 
     def _one(self, host: str, service: str | None, d: dict[str, Any]) -> list[Alert]:
         status = as_int(d.get("status"), "status")

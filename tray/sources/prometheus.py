@@ -5,7 +5,7 @@ alerts count by their `severity` label like Alertmanager's; pending ones (the `f
 elapsed) are listed with pending=True, so they never raise the colour or pop up.
 """
 from typing import Any, Mapping
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from tray.errors import SourceError
 from tray.model import Alert
@@ -28,7 +28,16 @@ def unwrap_v1(payload: Any, what: str) -> list[Any]:
 
 
 def rule_link(ui_base: str, labels: Mapping[str, str]) -> str:
-    return f"{ui_base.rstrip('/')}/alerts?search=" + quote(labels.get("alertname", ""), safe="")
+    """The alert's own `ALERTS{...}` series in the graph page, the link Prometheus itself puts in the
+    alerts it sends. /graph?g0.expr= is served by every UI: the React one, Prometheus 3 (which
+    redirects it to /query) and the classic one Debian ships (redirected to /classic/graph), where
+    /alerts is a 404."""
+    matchers = ",".join(f'{k}="{_promql_str(v)}"' for k, v in sorted(labels.items()) if not k.startswith("__"))
+    return f"{ui_base.rstrip('/')}/graph?" + urlencode({"g0.expr": "ALERTS{" + matchers + "}", "g0.tab": "1"})
+
+
+def _promql_str(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 class PrometheusSource(ApiSource):
