@@ -62,7 +62,7 @@ def desktop_user() -> pwd.struct_passwd:
     except KeyError:
         pass
     r = subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                        "--shell", "/usr/sbin/nologin", "--comment", "secondline tests: sway/waybar", USER],
+                        "--shell", "/usr/sbin/nologin", "--comment", "secondline tests, sway and waybar", USER],
                        capture_output=True, text=True)
     if r.returncode not in (0, 9):   # 9: created meanwhile by a parallel run
         raise RuntimeError(f"useradd {USER} failed ({r.returncode}): {r.stderr.strip()}")
