@@ -134,7 +134,7 @@ def test_zendesk_token_of_someone_who_sees_no_queue(api, http, me, words):
     api.get("/api/v2/search.json", {"results": [], "count": 0, "next_page": None})
     api.get("/api/v2/users/me.json", me)
     reason = blind(zd(api, query="status<solved", allow_empty=True), http)
-    assert words in reason and "use an agent's email" in reason
+    assert words in reason and "an agent's address" in reason and "`secondline login zd`" in reason
 
 
 def test_zendesk_inactive_view_and_the_agent_path(api, http):

@@ -23,7 +23,7 @@ Blindness (see base.py)
       queue). Tickets in the answer prove sight: no extra request then.
 
 URL forms: `url` may be any address of the account (`https://acme.zendesk.com/agent/filters/25`,
-`.../api/v2`): only scheme and host are kept, Zendesk serves nothing under a path.
+`.../api/v2`, `.../hc/en-us`): it is cut back to the account's base (a proxy's path prefix is kept).
 """
 import re
 from dataclasses import dataclass
@@ -32,13 +32,15 @@ from urllib.parse import urlsplit
 
 from tray.errors import SourceError
 from tray.model import Alert, Reading, Severity
-from tray.sources.common import check_http_url, parse_time
+from tray.sources.common import api_base, check_http_url, parse_time
 from tray.sources.base import Finding, Recheck, Source, blind_error, require
 
 IGNORED_STATUSES = frozenset({"hold", "pending", "solved", "closed"})
 COUNTING_ID = "counting"
 _SUBDOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 AGENT_ROLES = ("agent", "admin")
+# Where a pasted address of the account stops being its base (agent UI, API, help centre, sign-in).
+ACCOUNT_PATHS = ("/agent", "/api/v2", "/hc/", "/access/", "/#", "/?")
 EMPTY_HINT = ("Zendesk never answers an empty body: a proxy between here and Zendesk answered instead")
 
 
@@ -104,8 +106,9 @@ class ZendeskSource(Source):
         me = self._get(http, "/api/v2/users/me.json")
         finding = agent_finding(me, self.settings.email)
         if finding:
-            return self.blind(finding, f"use an agent's email with that agent's API token (`email`, and "
-                              f"`secondline login {self.name}`)", excusable=False)
+            from tray.credentials import refused_fix
+            return self.blind(finding, f"set `email` to an agent's address and use that agent's API token; "
+                              f"{refused_fix(self.name)}", excusable=False)
         if self.settings.view_id is not None:
             view = self._get(http, f"/api/v2/views/{self.settings.view_id}.json")
             if view_inactive(view):
@@ -130,8 +133,7 @@ class ZendeskSource(Source):
     # -- plumbing ----------------------------------------------------------------------------
     def web_base(self) -> str:
         if self.settings.url:
-            parts = urlsplit(self.settings.url.strip())
-            return f"{parts.scheme}://{parts.netloc}"
+            return api_base(self.settings.url, ACCOUNT_PATHS)
         return f"https://{self.settings.subdomain}.zendesk.com"
 
     def _get(self, http: Any, path_or_url: str, params: Any = None) -> Any:
