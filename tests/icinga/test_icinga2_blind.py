@@ -13,7 +13,7 @@ from test_icinga2_real import ALL, _FilterRefusingProxy, by_id
 from tray.errors import SourceError
 from tray.net import Http
 from tray.sources.base import BLIND_ALERT_ID
-from tray.sources.icinga2 import blind_finding, cib_totals
+from tray.sources.icinga2_parse import blindness, cib_totals
 from tray.sources.icinga2_stream import run_stream
 
 pytestmark = pytest.mark.slow
@@ -154,11 +154,12 @@ def test_cib_totals_and_the_reason_shapes():
     assert cib_totals(cib) == {"host": 3, "service": 6}
     assert cib_totals({"results": [{"status": {"num_hosts_up": "x"}}]}) is None
     assert cib_totals([]) is None
-    src = make_source()
-    hidden = blind_finding(src, "ApiUser 'x'", ["service"], {"host": 3, "service": 6})
-    assert "sees 0 of the server's 6 services" in hidden.reason and "hide them" in hidden.reason
-    empty = blind_finding(src, "ApiUser 'x'", ["host", "service"], {"host": 0, "service": 0})
-    assert "the server has none" in empty.reason and "`url`" in empty.reason and empty.excusable
+    finding, fix = blindness("ApiUser 'x'", ["service"], {"host": 3, "service": 6})
+    assert finding == "ApiUser 'x' sees 0 of the server's 6 services" and "hide them" in fix
+    finding, fix = blindness("ApiUser 'x'", ["host", "service"], {"host": 0, "service": 0})
+    assert finding == "ApiUser 'x' sees 0 hosts and 0 services" and "the server has none" in fix and "`url`" in fix
+    finding, fix = blindness("ApiUser 'x'", ["host"], {})
+    assert "or the server has none" in fix
 
 
 def test_icinga_web_address_is_refused_with_the_api_form():

@@ -53,7 +53,8 @@ from typing import Any, Callable
 from tray.errors import SourceError
 from tray.model import Alert, Reading
 from tray.sources.base import Finding, Recheck, Source, require
-from tray.sources.icinga2_parse import View, alerts_from_objects, parse_payload, problem_names
+from tray.sources.icinga2_parse import (View, alerts_from_objects, blindness, cib_totals, parse_payload,
+                                        problem_names)
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,6 @@ SERVICE_JOINS = ["host.name", "host.display_name", "host.state", "host.last_chec
 FALLBACK_MAX_BYTES = 256 * 1024 * 1024
 VISIBILITY_RECHECK = 60.0
 KINDS = ("host", "service")
-# /v1/status/CIB counters whose sum is the number of objects of a kind on the server.
-CIB_TOTALS = {"host": ("num_hosts_up", "num_hosts_down", "num_hosts_unreachable"),
-              "service": ("num_services_ok", "num_services_warning", "num_services_critical",
-                          "num_services_unknown")}
 EMPTY_HINT = ("Icinga 2 itself never answers an empty body: a proxy or load balancer in front of the API "
               "answered instead (is the icinga2 daemon running?)")
 
@@ -240,15 +237,17 @@ class Icinga2Source(Source):
             return None
         totals = self._server_totals(http) or {}
         user = self.reader(f"Icinga 2 ApiUser '{self.settings.username}'", "password")
-        return blind_finding(self, user, hidden, totals)
+        return self.blind(*blindness(user, hidden, totals))
 
     # -- reading ---------------------------------------------------------------------------------
     def fetch(self, http: Any) -> dict[str, Any]:
         # Services first: their host join says whether the host is DOWN at that moment.
         services = self._query(http, "service")
         hosts = self._query(http, "host")
-        hidden = [kind for kind, answer in (("host", hosts), ("service", services))
-                  if not _has_results(answer) and not self._sees(http, kind)]
+        # allow_empty excuses every Icinga 2 finding: then the check is not worth its requests.
+        hidden = [] if self.config.allow_empty else [
+            kind for kind, answer in (("host", hosts), ("service", services))
+            if not _has_results(answer) and not self._sees(http, kind)]
         return {"hosts": hosts, "services": services, "client_filter": self.client_filter, "hidden": hidden}
 
     def parse(self, payload: Any) -> list[Alert]:
@@ -339,43 +338,6 @@ def _action_result(resp: Any, action: str, alert_id: str) -> str:
 def _has_results(answer: Any) -> bool:
     results = answer.get("results") if isinstance(answer, dict) else None
     return isinstance(results, list) and bool(results)
-
-
-def cib_totals(answer: Any) -> dict[str, int] | None:
-    """/v1/status/CIB -> {"host": n, "service": m}, or None when the answer does not say. Pure."""
-    results = answer.get("results") if isinstance(answer, dict) else None
-    if not isinstance(results, list) or not results or not isinstance(results[0], dict):
-        return None
-    status = results[0].get("status")
-    if not isinstance(status, dict):
-        return None
-    totals = {}
-    for kind, keys in CIB_TOTALS.items():
-        values = [status.get(k) for k in keys]
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            return None
-        totals[kind] = int(sum(values))
-    return totals
-
-
-def blind_finding(src: Source, user: str, hidden: list[str], totals: dict[str, int]) -> Finding:
-    """The reason for an ApiUser that sees no object of the `hidden` kinds. Pure.
-
-    `totals` (from /v1/status/CIB, empty without status/query) tells a hiding filter from an empty server."""
-    parts = []
-    for kind in hidden:
-        total = totals.get(kind)
-        parts.append(f"0 of the server's {total} {kind}s" if total else f"0 {kind}s")
-    perms = " and ".join(f"objects/query/{k.title()}" for k in hidden)
-    if any(totals.get(k) for k in hidden):
-        fix = (f"its permissions hide them (a `filter` on {perms} that matches nothing?): fix the ApiUser's "
-               "permissions in the Icinga 2 config")
-    elif totals:
-        fix = "the server has none: check that `url` points to the Icinga 2 that runs your checks"
-    else:
-        fix = (f"its permissions hide them (a `filter` on {perms} that matches nothing?), or the server has "
-               "none: check the ApiUser's permissions in the Icinga 2 config")
-    return src.blind(f"{user} sees {' and '.join(parts)}", fix)
 
 
 def _api_base(url: str) -> str:
