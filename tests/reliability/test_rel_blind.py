@@ -275,3 +275,13 @@ def test_grafana_404_says_where_it_looked():
         with pytest.raises(SourceError) as exc:
             make("grafana", srv.url + "/grafana").poll(Http())
         assert "no Grafana alerting API at" in exc.value.reason and "sub path" in exc.value.reason
+
+
+def test_matchers_an_absent_label_satisfies_make_no_claim():
+    from tray.sources.alertmanager import label_in_config, matcher_labels, unknown_receiver
+    assert matcher_labels(['team="db"', 'none=""', 'env=~"prod|"', 'x=~"a.+"', '{sev="crit"}', 'y!="1"',
+                           'z!~"a"', 'garbage']) == ["team", "x", "sev"]
+    assert label_in_config("team", 'matchers: [team="db"]') and not label_in_config("team", "teams: x")
+    assert unknown_receiver("team-.*", ["team-db"]) is None
+    assert unknown_receiver("team", ["team-db"]) == "receiver 'team' matches none of the server's receivers (team-db)"
+    assert "(none)" in unknown_receiver("x", [])

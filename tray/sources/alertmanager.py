@@ -14,8 +14,9 @@ Blindness (see base.py)
     empty): `receiver` must match one of `GET /api/v2/receivers` (a typo there is never excused);
     each positive matcher's label name (`team` in `team="db"`) must appear in the server's config
     (`GET /api/v2/status`, `config.original`: routes, inhibit rules) or on some current alert (`GET
-    /api/v2/alerts` unfiltered), else "matcher team=... names a label the server does not know"
-    (excused by allow_empty: a label set only by Prometheus rules with no alert firing now is possible).
+    /api/v2/alerts` unfiltered), else "filters name label 'tema', which neither the Alertmanager config
+    nor any current alert carries" (excused by allow_empty: a label set only by Prometheus rules, with no
+    alert firing now, is possible). Matchers that an absent label satisfies (`!=`, `team=""`) are not asked.
     Without `receiver` or `filters` there is no signal: an empty list is all well.
 
 URL forms: the UI address (`http://am:9093/#/alerts`) and API addresses (`.../api/v2`, `.../api/v2/alerts`)
@@ -45,7 +46,7 @@ _TARGET_LABELS = ("instance", "host", "hostname", "pod", "service", "job")
 # Alertmanager (and Grafana's) answer JSON or nothing: an empty body came from something in front.
 EMPTY_HINT = ("Alertmanager itself never answers an empty body: a proxy in front of it answered instead "
               "(is Alertmanager running behind it?)")
-_MATCHER = re.compile(r'^\s*\{?\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!=|!~|=)')
+_MATCHER = re.compile(r'^\s*\{?\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!=|!~|=)\s*"?(.*?)"?\s*\}?\s*$')
 
 
 def severity_of(labels: Mapping[str, Any]) -> Severity:
@@ -332,12 +333,23 @@ def unknown_receiver(receiver: str, names: list[str]) -> str | None:
 
 
 def matcher_labels(filters: list[str]) -> list[str]:
-    """The label names of the positive matchers (`=`, `=~`): those narrow to nothing if the label is unknown."""
+    """The label names of the matchers that need the label to exist: `=` / `=~` whose value does not
+    match the empty string (an absent label reads as "", so `team=""` or `env=~"prod|"` match without it)."""
     out = []
     for f in filters:
         m = _MATCHER.match(f)
-        if m and m.group(2) in ("=", "=~") and m.group(1) not in out:
-            out.append(m.group(1))
+        if not m or m.group(2) not in ("=", "=~") or m.group(1) in out:
+            continue
+        name, op, value = m.groups()
+        if op == "=" and value == "":
+            continue
+        if op == "=~":
+            try:
+                if re.fullmatch(value, ""):
+                    continue
+            except re.error:
+                continue            # a regex Python cannot read (RE2 syntax): make no claim about it
+        out.append(name)
     return out
 
 

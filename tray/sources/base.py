@@ -26,6 +26,13 @@ Blindness
     common key `allow_empty = true` says an empty answer is expected: then a blindness finding that
     could be a legitimately empty estate reads as ok. Findings that cannot be (a view id that does
     not exist) are `excusable=False` and ignore it.
+
+    A type plugs in with a few lines: `self.visibility = Recheck()` in `__init__`; in `poll`, when the
+    answer is empty, `finding = self.probe(self.visibility, lambda: ...)` where the check returns
+    `self.blind("user 'x' sees 0 hosts", "authorize it in cgi.cfg")` or None (a check whose request
+    fails tells nothing); then `Reading(alerts=self.sight(alerts, finding))`. `self.reader("user 'x'",
+    "password")` adds where the secret came from. `Http.request(..., empty_hint=...)` says what an
+    empty 200 means for the product (a CGI whose daemon is stopped answers a lone newline).
 """
 from __future__ import annotations
 
@@ -67,7 +74,6 @@ COMMON_KEYS = ("name", "type", "group", "interval", "timeout", "include", "exclu
 
 BLIND_ALERT_ID = "secondline:blind"
 ALLOW_EMPTY_HINT = "or set allow_empty = true on this source if nothing to see is expected"
-
 
 # How long a visibility probe's "I can see" stays trusted while the answers stay empty.
 VISIBILITY_RECHECK = 300.0

@@ -68,7 +68,6 @@ SERVICE_JOINS = ["host.name", "host.display_name", "host.state", "host.last_chec
 # (4 MB for 50,000 services); a larger estate may pass the usual 20 MB cap.
 FALLBACK_MAX_BYTES = 256 * 1024 * 1024
 VISIBILITY_RECHECK = 60.0
-KINDS = ("host", "service")
 EMPTY_HINT = ("Icinga 2 itself never answers an empty body: a proxy or load balancer in front of the API "
               "answered instead (is the icinga2 daemon running?)")
 
