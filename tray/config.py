@@ -217,10 +217,11 @@ def _source(path: str, i: int, table: Any, seen: set[str]) -> SourceConfig:
                 raise ConfigError(path, f"{where}.{key}[{j}]", f"invalid regular expression {p!r}: {exc}") from None
         patterns[key] = pats
     enabled = coerce(path, f"{where}.enabled", table.get("enabled", True), bool)
+    allow_empty = coerce(path, f"{where}.allow_empty", table.get("allow_empty", False), bool)
     settings = _settings(path, where, stype, table)
     return SourceConfig(name=name, type=stype, group=group, interval=interval, timeout=timeout,
                         include=patterns["include"], exclude=patterns["exclude"], enabled=enabled,
-                        settings=settings)
+                        allow_empty=allow_empty, settings=settings)
 
 
 def parse_config(data: Mapping[str, Any], path: str) -> Config:

@@ -3,6 +3,10 @@ SECONDLINE_SECRET_<NAME>[_<FIELD>] for machines without one. Never a plaintext f
 
 Every secret read is registered with the redacting log filter, so that it cannot reach a log
 even when some library prints a header or URL.
+
+Every secret read also records where it came from (the variable wins over the keyring), so that a
+refused credential's reason names the place to fix: `origin_text()` for "sees nothing" reasons,
+`refused_fix()` for 401/403.
 """
 from __future__ import annotations
 
@@ -32,6 +36,47 @@ def keyring_user(name: str, field: str = "") -> str:
 def env_var(name: str, field: str = "") -> str:
     base = "SECONDLINE_SECRET_" + name.upper().replace("-", "_")
     return f"{base}_{field.upper().replace('-', '_')}" if field else base
+
+
+# (source name, field) -> "env" or "keyring": where the last read secret came from.
+_ORIGINS: dict[tuple[str, str], str] = {}
+_ORIGINS_LOCK = threading.Lock()
+
+
+def _note(name: str, field: str, where: str) -> None:
+    with _ORIGINS_LOCK:
+        _ORIGINS[(name, field)] = where
+
+
+def origin(name: str, field: str = "") -> str | None:
+    """"env", "keyring", or None when this process has not read that secret."""
+    with _ORIGINS_LOCK:
+        return _ORIGINS.get((name, field))
+
+
+def origin_text(name: str, field: str = "") -> str:
+    """Where the credential came from, as words for a reason ("from the keyring"); "" when not known."""
+    where = origin(name, field)
+    if where == "env":
+        return f"from {env_var(name, field)}"
+    if where == "keyring":
+        return "from the keyring"
+    return ""
+
+
+def refused_fix(name: str) -> str:
+    """The fix for a credential the server refused, for the place the credential came from."""
+    with _ORIGINS_LOCK:
+        fields = sorted(f for (n, f), _ in _ORIGINS.items() if n == name)
+        places = {f: _ORIGINS[(name, f)] for f in fields}
+    envs = [env_var(name, f) for f, where in places.items() if where == "env"]
+    login = f"`secondline login {name}`"
+    if envs:
+        return (f"the credential comes from {' and '.join(envs)} (it overrides the keyring): correct its value "
+                f"there, or unset it and store the right one with {login}")
+    if places:
+        return f"the credential comes from the keyring: store the right one with {login}"
+    return f"check the credential: {login} (keyring), or {env_var(name)} if you set it"
 
 
 def _backend():
@@ -74,6 +119,7 @@ def get_secret(name: str, field: str = "") -> str | None:
     value = os.environ.get(env)
     if value:
         REDACTOR.add(value)
+        _note(name, field, "env")
         return value
     _check_backend(env)
     try:
@@ -85,6 +131,7 @@ def get_secret(name: str, field: str = "") -> str | None:
         raise _translate(exc, env) from None
     if value:
         REDACTOR.add(value)
+        _note(name, field, "keyring")
     return value or None
 
 

@@ -7,7 +7,7 @@ class SourceError(Exception):
 
     `kind` lets the scheduler and tests tell faults apart without parsing text:
     timeout, refused, tls, auth, rate_limited, server, http, bad_content, oversize, slow,
-    credential, config, stream, error.
+    credential, config, stream, blind (a good answer from a reader that can see nothing), error.
     `retry_after` (seconds) is honoured by the scheduler when set (429 Retry-After, rate-limit reset).
     """
 

@@ -11,7 +11,7 @@ import json
 import logging
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_TIMEOUT = 10.0
 USER_AGENT = f"secondline/{__version__}"
+GENERIC_EMPTY_HINT = ("the server answered success with nothing in it (a proxy or load balancer in front "
+                      "of a stopped or unreachable backend usually does that)")
 _JSON_TYPES = ("json",)  # application/json, application/vnd.pagerduty+json;version=2, text/json ...
 
 
@@ -36,9 +38,10 @@ class Response:
     headers: Mapping[str, str]
     body: bytes
     url: str
+    empty_hint: str = ""          # what an empty 200 usually means for this product
 
     def json(self) -> Any:
-        return _decode_json(self.body, self.headers.get("content-type", ""))
+        return _decode_json(self.body, self.headers.get("content-type", ""), self.empty_hint)
 
 
 def make_session(pool_size: int = 32) -> requests.Session:
@@ -103,11 +106,15 @@ def _host(url: str) -> str:
         return "?"
 
 
-def _decode_json(body: bytes, content_type: str) -> Any:
+def _decode_json(body: bytes, content_type: str, empty_hint: str = "") -> Any:
     ctype = content_type.lower()
     stripped = body.lstrip()
     if not stripped:
-        raise SourceError("empty response where JSON was expected", kind="bad_content")
+        # A 200 whose body is nothing, or a lone newline: what the product behind it usually means by
+        # that (a CGI whose daemon is stopped, a proxy answering for a dead backend) is the useful part.
+        what = "empty response" if not body else "empty (whitespace-only) response"
+        raise SourceError(f"{what} where JSON was expected: {empty_hint or GENERIC_EMPTY_HINT}",
+                          kind="bad_content")
     if "html" in ctype or stripped[:1] == b"<":
         raise SourceError("got an HTML page instead of JSON (a login page in front of the API? "
                           "check the URL and the credential)", kind="bad_content")
@@ -132,7 +139,7 @@ class Http:
                 headers: Mapping[str, str] | None = None, json_body: Any = None, data: Any = None,
                 auth: Any = None, timeout: float = DEFAULT_TIMEOUT, connect_timeout: float | None = None,
                 verify: bool | str = True, max_bytes: int = DEFAULT_MAX_BYTES,
-                ok_statuses: tuple[int, ...] = ()) -> Response:
+                ok_statuses: tuple[int, ...] = (), empty_hint: str = "") -> Response:
         """Perform one request; return the whole body or raise SourceError.
 
         `timeout` bounds the whole exchange, not only each socket read, so a server that
@@ -175,18 +182,21 @@ class Http:
             raise SourceError(f"request to {host} could not be built ({type(exc).__name__}): check the "
                               "credential and the URL for unusual characters", kind="config") from None
         try:
-            return self._finish(resp, host, deadline, timeout, max_bytes, source, ok_statuses)
+            answer = self._finish(resp, host, deadline, timeout, max_bytes, source, ok_statuses)
         finally:
             resp.close()
+        return replace(answer, empty_hint=empty_hint) if empty_hint else answer
 
     def _finish(self, resp: requests.Response, host: str, deadline: float, timeout: float,
                 max_bytes: int, source: str, ok_statuses: tuple[int, ...]) -> Response:
         headers = {k.lower(): v for k, v in resp.headers.items()}
         status = resp.status_code
         if status in (401, 403) and status not in ok_statuses:
-            who = f"`secondline login {source}`" if source else "`secondline login NAME`"
-            raise SourceError(f"{host} refused the credential (HTTP {status}): check the credential: "
-                              f"{who}", kind="auth")
+            from tray.credentials import refused_fix
+            fix = refused_fix(source) if source else "check the credential: `secondline login NAME`"
+            what = ("refused the credential" if status == 401
+                    else "refused access (the credential is wrong or lacks a permission)")
+            raise SourceError(f"{host} {what} (HTTP {status}): {fix}", kind="auth")
         if status == 429 and status not in ok_statuses:
             wait = rate_limit_wait(headers)
             when = f", retrying in {wait:.0f}s" if wait is not None else ", backing off"

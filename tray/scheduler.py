@@ -156,6 +156,10 @@ class Runner:
             log.debug("source %s: still failing: %s", self.name, reason)
         self.bad_reason = reason
         self.store.record_error(self.name, reason)
+        if kind == "blind":
+            # The server answered, and well: it is the reader that sees nothing. No back-off, so that
+            # a fixed permission shows at the next poll.
+            return self.config.interval * (1 + self.rng.uniform(-JITTER, JITTER))
         return backoff_delay(self.config.interval, self.failures, retry_after)
 
     def _watch(self, watcher: Callable[[Any, Any], None]) -> None:

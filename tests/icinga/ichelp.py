@@ -11,12 +11,13 @@ from tray.sources.icinga2 import Icinga2Settings, Icinga2Source
 
 
 def make_source(*, name: str = "ic", secret: str | None = "test-secret", timeout: float = 3.0,
-                interval: float = 60.0, **settings: Any) -> Icinga2Source:
+                interval: float = 60.0, allow_empty: bool = False, **settings: Any) -> Icinga2Source:
     settings.setdefault("url", "https://127.0.0.1:9")
     settings.setdefault("username", "test")
     conf = Icinga2Settings(**settings)
     conf.validate()
-    cfg = SourceConfig(name=name, type="icinga2", timeout=timeout, interval=interval, settings=conf)
+    cfg = SourceConfig(name=name, type="icinga2", timeout=timeout, interval=interval, allow_empty=allow_empty,
+                       settings=conf)
     return Icinga2Source(cfg, lambda n, f: secret)
 
 

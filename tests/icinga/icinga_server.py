@@ -196,7 +196,7 @@ class App:
 
 
 def icinga_config(path: Path, ic: Icinga, *, name: str = "ic", interval: float = 60, stream: bool = True,
-                  detect_interval: float = 0.25, extra: str = "") -> Path:
+                  detect_interval: float = 0.25, extra: str = "", username: str = "secondline") -> Path:
     path.write_text(f"""
 [[sources]]
 name = "{name}"
@@ -205,7 +205,7 @@ group = "production"
 interval = {interval}
 timeout = 10
 url = "{ic.url}"
-username = "secondline"
+username = "{username}"
 ca_bundle = "{ic.ca}"
 stream = {str(stream).lower()}
 detect_interval = {detect_interval}

@@ -63,6 +63,26 @@ object ApiUser "nostatus" {
   permissions = [ "objects/query/Host", "objects/query/Service", "events/*" ]
 }
 
+// Blind readers (issue 17): authenticated, authorized for the endpoints, but their permission filters
+// match nothing, so every answer is a well-formed "all is well". secondline must say so, never go green.
+object ApiUser "blind" {
+  password = "blind-secret"
+  permissions = [ { permission = "objects/query/Host"; filter = {{ false }} },
+                  { permission = "objects/query/Service"; filter = {{ false }} }, "status/query" ]
+}
+// Sees every host but no service (a filter written for another team's services, say).
+object ApiUser "noservices" {
+  password = "nosvc-secret"
+  permissions = [ "objects/query/Host", { permission = "objects/query/Service"; filter = {{ false }} },
+                  "status/query" ]
+}
+// Sees every service but no host.
+object ApiUser "nohosts" {
+  password = "nohost-secret"
+  permissions = [ { permission = "objects/query/Host"; filter = {{ false }} }, "objects/query/Service",
+                  "status/query" ]
+}
+
 template Host "passive-host" {
   check_command = "dummy"
   enable_active_checks = false

@@ -81,8 +81,35 @@ def test_check_prints_the_icinga2_row_with_its_health(icinga, tmp_path):
                              capture_output=True, text=True, timeout=60)
         row = next(line for line in out.stdout.splitlines() if line.startswith("ic "))
         assert out.returncode == 1 and "unknown" in row and "HTTP 401" in row and "secondline login ic" in row
+        # The credential came from the variable: the reason says so, and where to correct it.
+        assert "SECONDLINE_SECRET_IC" in row, row
     finally:
         icinga.reset("h1!svc3")
+
+
+def _check(cfg, secret, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from icinga_server import REPO
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SECONDLINE_SECRET_")}
+    env.update(SECONDLINE_SECRET_IC=secret, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "c"),
+               XDG_STATE_HOME=str(tmp_path / "s"), XDG_CACHE_HOME=str(tmp_path / "k"))
+    out = subprocess.run([sys.executable, "-m", "tray", "check", "--config", str(cfg)], env=env, cwd=str(REPO),
+                         capture_output=True, text=True, timeout=60)
+    return out, next(line for line in out.stdout.splitlines() if line.startswith("ic "))
+
+
+def test_check_says_a_blind_apiuser_is_unknown_unless_empty_is_allowed(icinga, tmp_path):
+    """Issue 17 end to end: an ApiUser whose permission filters match nothing is not green."""
+    icinga.reset("h1!svc3")
+    cfg = icinga_config(tmp_path / "config.toml", icinga, stream=False, username="blind")
+    out, row = _check(cfg, "blind-secret", tmp_path)
+    assert out.returncode == 1 and "unknown" in row, out.stdout + out.stderr
+    assert "ApiUser 'blind' (password from SECONDLINE_SECRET_IC) sees 0 of the server's" in out.stdout, out.stdout
+    cfg = icinga_config(tmp_path / "config.toml", icinga, stream=False, username="blind", extra="allow_empty = true")
+    out, row = _check(cfg, "blind-secret", tmp_path)
+    assert out.returncode == 0 and "ok" in row, out.stdout + out.stderr
 
 
 def test_stream_error_shows_only_while_icinga_is_down(tmp_path):

@@ -108,7 +108,7 @@ def table(rows: Iterable[str], cols: Iterable[str], cell: dict[tuple[str, str], 
              .replace("truncated_json", "trunc").replace("wrong_shape", "shape")
              .replace("html_login", "html").replace("http", "") for c in cols}
     w0 = max(len(r) for r in rows) + 1
-    widths = {c: max(len(short[c]), 4) for c in cols}
+    widths = {c: max([len(short[c]), 4] + [len(cell.get((r, c), "-")) for r in rows]) for c in cols}
     lines = [" " * w0 + " ".join(short[c].rjust(widths[c]) for c in cols)]
     for r in rows:
         lines.append(r.ljust(w0) + " ".join(cell.get((r, c), "-").rjust(widths[c]) for c in cols))

@@ -37,6 +37,12 @@ _KINDS = {
     "trickle": "slow",
 }
 
+# Issue 17's "blind" fault is not a transport fault but a per-type answer (well-formed, successful,
+# empty because the reader cannot see): tests/reliability/relspecs.py holds each type's, and the fault
+# matrix runs it as one more column after these.
+BLIND = "blind"
+MATRIX_FAULTS = FAULTS + (BLIND,)
+
 # Words a user-facing reason must contain for each fault (plain words, not exception names).
 REASON_WORDS = {
     "connect_timeout": "timed out", "read_timeout": "within", "refused": "refused", "tls": "TLS",

@@ -94,10 +94,11 @@ class FakeApi:
 
 
 def make(cls: type, name: str = "team-src", *, secrets: dict[str, str] | None = None,
-         timeout: float = 5.0, **settings: Any) -> Any:
+         timeout: float = 5.0, allow_empty: bool = False, **settings: Any) -> Any:
     """A source of class `cls` with these settings; secrets keyed by field ("" for the single one)."""
     store = dict(secrets or {})
-    config = SourceConfig(name=name, type=cls.type, timeout=timeout, settings=cls.Settings(**settings))
+    config = SourceConfig(name=name, type=cls.type, timeout=timeout, allow_empty=allow_empty,
+                          settings=cls.Settings(**settings))
     if hasattr(config.settings, "validate"):
         config.settings.validate()
     return cls(config, lambda source, field: store.get(field))
@@ -127,6 +128,23 @@ def pd_pager(incidents: list[dict], *, headers: dict[str, str] | None = None) ->
         return 200, dict(headers or {}), {"incidents": page, "limit": limit, "offset": offset,
                                          "more": offset + limit < len(incidents), "total": None}
     return handler
+
+
+def pd_services(n: int) -> dict:
+    """`GET /services?limit=1&total=true`: one page, `total` when asked for."""
+    return {"services": [{"id": f"PSVC{i:02d}", "type": "service", "summary": f"Service {i}"} for i in range(min(n, 1))],
+            "limit": 1, "offset": 0, "more": n > 1, "total": n}
+
+
+def pd_user(uid: str) -> dict:
+    return {"user": {"id": uid, "type": "user", "name": "Alice Oncall", "email": "alice@acme.example",
+                     "role": "user"}}
+
+
+def zd_me(role: str = "agent", *, uid: int | None = 4242, name: str = "Agent Smith") -> dict:
+    """`GET /api/v2/users/me.json`; Zendesk answers an anonymous user with id null."""
+    return {"user": {"id": uid, "name": name, "email": "agent@acme.example" if uid else "invalid@example.com",
+                     "role": role, "active": True}}
 
 
 def zd_ticket(n: int, priority: str | None = "normal", status: str = "open") -> dict:

@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from team_fakes import make, pd_incident, pd_pager
+from team_fakes import make, pd_incident, pd_pager, pd_user
 from tray.errors import SourceError
 from tray.model import Severity
 from tray.sources.pagerduty import PagerDutySource, parse_oncall, parse_page
@@ -145,6 +145,7 @@ def test_on_call_now(api, http):
 def test_off_call(api, http):
     api.get("/incidents", pd_pager([pd_incident(1)]))
     api.get("/oncalls", {"oncalls": [], "limit": 25, "offset": 0, "more": False})
+    api.get("/users/PUSER1", pd_user("PUSER1"))      # "not on call" is only believed of a user it can see
     reading = pd(api, user_id="PUSER1").poll(http)
     assert reading.on_call is not None and reading.on_call.on_call is False
     assert reading.on_call.until is None

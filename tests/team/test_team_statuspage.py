@@ -66,9 +66,10 @@ def test_group_components_are_not_counted_twice():
 
 
 def test_url_may_be_the_summary_itself(api, http):
-    api.get("/api/v2/summary.json", statuspage_summary("none", []))
-    make(StatuspageSource, "sp", url=api.url + "/api/v2/summary.json").poll(http)
-    assert api.requests[0].path == "/api/v2/summary.json"
+    api.get("/api/v2/summary.json", statuspage_summary("none", [("API", "operational")]))
+    for pasted in ("/api/v2/summary.json", "/api/v2/status.json", "/api/v2", "/history", "/#incidents", "/"):
+        assert make(StatuspageSource, "sp", url=api.url + pasted).poll(http).alerts == ()
+    assert {r.path for r in api.requests} == {"/api/v2/summary.json"}
 
 
 @pytest.mark.parametrize("doc", [{}, {"status": {}}, {"status": {"indicator": "none"}, "components": {}},

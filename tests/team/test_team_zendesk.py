@@ -1,7 +1,7 @@
 """Zendesk: a view with cursor paging, a count still being computed, search, thresholds, auth."""
 import pytest
 
-from team_fakes import basic, make, zd_ticket, zd_view_pager
+from team_fakes import basic, make, zd_me, zd_ticket, zd_view_pager
 from tray.errors import SourceError
 from tray.model import Severity
 from tray.sources.zendesk import ZendeskSource, parse_count, ticket_alerts
@@ -61,8 +61,14 @@ def test_not_fresh_count_is_counting_not_an_error(api, http):
 
 def test_fresh_zero_count_reads_no_tickets(api, http):
     api.get("/api/v2/views/25/count.json", count(0))
-    assert zd(api, view_id=25).poll(http).alerts == ()
-    assert len(api.requests) == 1
+    api.get("/api/v2/users/me.json", zd_me("agent"))
+    api.get("/api/v2/views/25.json", {"view": {"id": 25, "title": "2nd line", "active": True}})
+    src = zd(api, view_id=25)
+    assert src.poll(http).alerts == ()
+    # No ticket fetch; once, who the token is and that the view is live (0 must mean a quiet queue).
+    assert [r.path for r in api.requests] == ["/api/v2/views/25/count.json", "/api/v2/users/me.json",
+                                              "/api/v2/views/25.json"]
+    assert src.poll(http).alerts == () and len(api.requests) == 4     # trusted for a while: count only
 
 
 def test_stale_value_with_fresh_false_is_counting():

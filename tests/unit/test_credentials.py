@@ -169,3 +169,50 @@ def test_cli_login_without_keyring_fails_clearly(monkeypatch, capsys):
         keyring.set_keyring(saved)
     err = capsys.readouterr().err
     assert "no usable keyring" in err and "Traceback" not in err
+
+
+# -- where a credential came from (issue 17): a refused one names the place to fix ---------------
+
+def test_origin_is_recorded_per_read(mem, monkeypatch):
+    mem.set_password("secondline", "kr-src", "from-keyring")
+    monkeypatch.setenv("SECONDLINE_SECRET_ENV_SRC", "from-env")
+    assert credentials.origin("kr-src") is None and credentials.origin_text("kr-src") == ""
+    credentials.get_secret("kr-src")
+    credentials.get_secret("env-src")
+    assert credentials.origin("kr-src") == "keyring" and credentials.origin_text("kr-src") == "from the keyring"
+    assert credentials.origin_text("env-src") == "from SECONDLINE_SECRET_ENV_SRC"
+    # The variable wins over the keyring, and says so.
+    mem.set_password("secondline", "env-src", "also-in-keyring")
+    assert credentials.get_secret("env-src") == "from-env" and credentials.origin("env-src") == "env"
+
+
+def test_refused_fix_names_the_place(mem, monkeypatch):
+    mem.set_password("secondline", "kr-two", "x" * 8)
+    credentials.get_secret("kr-two")
+    assert credentials.refused_fix("kr-two") == ("the credential comes from the keyring: store the right one "
+                                                 "with `secondline login kr-two`")
+    monkeypatch.setenv("SECONDLINE_SECRET_TRELLO_ENV_TOKEN", "t" * 8)
+    mem.set_password("secondline", "trello-env:key", "k" * 8)
+    credentials.get_secret("trello-env", "key")
+    credentials.get_secret("trello-env", "token")
+    fix = credentials.refused_fix("trello-env")
+    assert fix.startswith("the credential comes from SECONDLINE_SECRET_TRELLO_ENV_TOKEN (it overrides the keyring)")
+    assert "`secondline login trello-env`" in fix
+    never = credentials.refused_fix("never-read")
+    assert "`secondline login never-read`" in never and "SECONDLINE_SECRET_NEVER_READ" in never
+
+
+def test_a_refused_credential_reason_names_its_origin(mem, monkeypatch):
+    """Through the shared client: the 401 / 403 reason says where to correct the credential."""
+    from support.faults import FaultServer
+    from tray.net import Http
+    monkeypatch.setenv("SECONDLINE_SECRET_PD_ORIGIN", "tok-origin")
+    credentials.get_secret("pd-origin")
+    with FaultServer() as srv:
+        with pytest.raises(SourceError) as err:
+            Http().request("GET", srv.configure("http401"), source="pd-origin", timeout=2)
+        assert "refused the credential (HTTP 401)" in err.value.reason
+        assert "comes from SECONDLINE_SECRET_PD_ORIGIN" in err.value.reason and "tok-origin" not in err.value.reason
+        with pytest.raises(SourceError) as err:
+            Http().request("GET", srv.configure("http403"), source="pd-origin", timeout=2)
+        assert "(HTTP 403)" in err.value.reason and "lacks a permission" in err.value.reason

@@ -85,3 +85,18 @@ def test_unencodable_header_is_a_source_error(srv):
     with pytest.raises(SourceError) as err:
         Http().get_json(srv.url + "/a", headers={"Authorization": "Bearer t€ken\n"}, timeout=3)
     assert err.value.kind == "config" and "t€ken" not in err.value.reason
+
+
+@pytest.mark.parametrize("body, words", [(b"", "empty response"), (b"\n", "whitespace-only"),
+                                         (b"  \r\n ", "whitespace-only")])
+def test_an_empty_200_says_what_it_usually_means(srv, body, words):
+    """Issue 17: a 200 with nothing in it (a CGI whose daemon is stopped answers a single newline) is
+    not JSON, and the reason says what the product behind it usually means by that."""
+    srv.ok(body)
+    with pytest.raises(SourceError) as err:
+        Http().get_json(srv.url + "/x", timeout=2)
+    assert words in err.value.reason and "proxy" in err.value.reason and err.value.kind == "bad_content"
+    with pytest.raises(SourceError) as err:
+        Http().get_json(srv.url + "/x", timeout=2, empty_hint="the daemon is not running")
+    assert err.value.reason.endswith(": the daemon is not running")
+    srv.ok(b"{}")

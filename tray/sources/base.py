@@ -14,15 +14,38 @@ A source type is a subclass of `Source` with:
 
 Sources that can push (Icinga 2 event stream) also return `watchers()`: callables that the
 scheduler runs each in its own thread, restarting them with back-off if they raise.
+
+Blindness
+    A well-formed, successful answer that holds nothing because the reader cannot see (a user the
+    server authenticates but does not authorize for any object, a token scoped to nothing, a view
+    that matches nothing) looks exactly like "all is well". Each type's module docstring says which
+    signal in its API tells "nothing visible" from "nothing wrong" (or that it has none). A source
+    that finds itself blind calls `sight()`: with nothing else to show the source is unknown with a
+    reason that names the reader and the fix (SourceError kind "blind"); with visible alerts, they
+    stay listed (a visible critical stays critical) and one unknown alert carries the reason. The
+    common key `allow_empty = true` says an empty answer is expected: then a blindness finding that
+    could be a legitimately empty estate reads as ok. Findings that cannot be (a view id that does
+    not exist) are `excusable=False` and ignore it.
+
+    A type plugs in with a few lines: `self.visibility = Recheck()` in `__init__`; in `poll`, when the
+    answer is empty, `finding = self.probe(self.visibility, lambda: ...)` where the check returns
+    `self.blind("user 'x' sees 0 hosts", "authorize it in cgi.cfg")` or None (a check whose request
+    fails tells nothing); then `Reading(alerts=self.sight(alerts, finding))`. `self.reader("user 'x'",
+    "password")` adds where the secret came from. `Http.request(..., empty_hint=...)` says what an
+    empty 200 means for the product (a CGI whose daemon is stopped answers a lone newline).
 """
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Protocol, Sequence
 
 from tray.errors import SourceError
-from tray.model import Alert, Reading
+from tray.model import Alert, Reading, Severity
+
+log = logging.getLogger(__name__)
 
 SecretLookup = Callable[[str, str], "str | None"]   # (source name, field) -> secret or None
 
@@ -43,10 +66,53 @@ class SourceConfig:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     enabled: bool = True
+    allow_empty: bool = False      # an answer showing nothing at all is expected here: ok, not "blind"
     settings: Any = field(default_factory=NoSettings)
 
 
-COMMON_KEYS = ("name", "type", "group", "interval", "timeout", "include", "exclude", "enabled")
+COMMON_KEYS = ("name", "type", "group", "interval", "timeout", "include", "exclude", "enabled", "allow_empty")
+
+BLIND_ALERT_ID = "secondline:blind"
+ALLOW_EMPTY_HINT = "or set allow_empty = true on this source if nothing to see is expected"
+
+# How long a visibility probe's "I can see" stays trusted while the answers stay empty.
+VISIBILITY_RECHECK = 300.0
+
+
+class Recheck:
+    """When a source whose answer is empty should probe its visibility again (pure bookkeeping).
+
+    A probe that saw something is trusted for `every` seconds, so an empty estate costs one probe per
+    `every`, not one per poll; a probe that saw nothing is not remembered, so the next poll probes
+    again and a fixed permission turns the source green at the next poll."""
+
+    def __init__(self, every: float = VISIBILITY_RECHECK, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every = every
+        self.clock = clock
+        self._seen: dict[str, float] = {}
+
+    def due(self, key: str = "") -> bool:
+        at = self._seen.get(key)
+        return at is None or self.clock() - at >= self.every
+
+    def saw(self, key: str = "") -> None:
+        self._seen[key] = self.clock()
+
+    def forget(self, key: str = "") -> None:
+        self._seen.pop(key, None)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Why a successful answer may be blindness: `reason` is the one line shown; `excusable` when an
+    empty estate could be real, so that `allow_empty = true` accepts it."""
+    reason: str
+    excusable: bool = True
+
+
+def blind_error(reason: str) -> SourceError:
+    """The reader sees nothing it is meant to watch: the source is unknown with this reason."""
+    return SourceError(reason, kind="blind")
 
 
 class StreamContext(Protocol):
@@ -115,6 +181,55 @@ class Source(Actions):
             raise SourceError(f"no credential: run `secondline login {self.name}{suffix}`",
                               kind="credential")
         return value
+
+    def credential_origin(self, field: str = "") -> str:
+        """Where this source's secret came from: "from the keyring", "from SECONDLINE_SECRET_X", or ""."""
+        from tray.credentials import origin_text
+        return origin_text(self.name, field)
+
+    def reader(self, who: str, secret: str = "credential", field: str = "") -> str:
+        """`who` (the user or token a reason is about) with where its secret came from, when known."""
+        where = self.credential_origin(field)
+        return f"{who} ({secret} {where})" if where else who
+
+    # -- blindness -----------------------------------------------------------------------------
+    def blind(self, finding: str, fix: str, *, excusable: bool = True) -> "Finding":
+        """A blindness finding: what the reader sees, the fix, and (when an empty estate could be real,
+        i.e. `excusable`) how to say that nothing to see is expected."""
+        reason = f"{finding}: {fix}"
+        return Finding(f"{reason} ({ALLOW_EMPTY_HINT})" if excusable else reason, excusable)
+
+    def sight(self, alerts: Sequence[Alert], finding: "Finding | None") -> tuple[Alert, ...]:
+        """Apply a blindness finding (None when the reader can see).
+
+        Nothing else to show: raise blind_error (the source is unknown, never ok). Visible alerts: keep
+        them and add one unknown alert with the reason. `allow_empty` excuses an excusable finding."""
+        if finding is None or (finding.excusable and self.config.allow_empty):
+            return tuple(alerts)
+        if not alerts:
+            raise blind_error(finding.reason)
+        return tuple(alerts) + (Alert(source=self.name, id=BLIND_ALERT_ID,
+                                      title=f"{self.name} cannot see everything it watches",
+                                      severity=Severity.UNKNOWN, detail=finding.reason),)
+
+    def probe(self, recheck: "Recheck", check: Callable[[], "Finding | None"], key: str = "") -> "Finding | None":
+        """Run a visibility check when `recheck` says one is due; a check that saw is trusted for a while.
+
+        A check whose own request fails (a 500, a 429 on a secondary endpoint) tells nothing: the main
+        answer stands, and the check waits for the next recheck rather than hammering a struggling server."""
+        if not recheck.due(key):
+            return None
+        try:
+            finding = check()
+        except SourceError as exc:
+            if exc.kind == "blind":
+                raise
+            log.debug("source %s: visibility check failed: %s", self.name, exc.reason)
+            recheck.saw(key)
+            return None
+        if finding is None:
+            recheck.saw(key)
+        return finding
 
     # -- reading -----------------------------------------------------------------------------
     def poll(self, http: Any) -> Reading:

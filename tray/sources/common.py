@@ -30,3 +30,15 @@ def check_http_url(value: str | None, key: str = "url") -> None:
     """Settings validation: raise ValueError("KEY: ...") unless an http(s) URL (None passes)."""
     if value is not None and not value.startswith(("http://", "https://")):
         raise ValueError(f"{key}: must start with http:// or https://")
+
+
+def api_base(url: str, cut_at: tuple[str, ...] = ()) -> str:
+    """The base address from any form a user may paste: no query, no fragment, no trailing slash, and
+    cut before the first of `cut_at` (API or UI paths such as "/api/v2", "/#/") that appears in it."""
+    base = url.strip()
+    for marker in cut_at:
+        at = base.find(marker)
+        if at != -1:
+            base = base[:at]
+    base = base.split("#", 1)[0].split("?", 1)[0]
+    return base.rstrip("/")

@@ -6,6 +6,9 @@ All demo sources of a process share one clock origin, so they step together:
 Where one step changes two sources, their changes are 0.4 step apart (more than a poll interval),
 so the overall state never passes through a transient that the script does not name.
 It goes through the same scheduler, reducer, icon, notifier and endpoint as a real source.
+
+Blindness: no signal, and none possible: there is no reader and no server, only the script, so an
+empty step is the scenario's own "all ok". `allow_empty` is accepted and changes nothing.
 """
 from __future__ import annotations
 

@@ -9,6 +9,16 @@ Two reads per poll:
 
 When the rule routes NoData/Error to the Alertmanager (alertname DatasourceNoData/DatasourceError,
 label `rulename`), the same fact appears in both answers; it is listed once, from the Alertmanager.
+
+Blindness (see base.py)
+    The rule-state answer lists every rule instance the token may read, Normal ones included. A
+    service-account token without the Viewer role or View on the folders holding the rules gets an
+    empty list, and so does a Grafana with no alert rules: both are "nothing to watch", never green.
+    Signal: no rule instance in the second answer and no alert in the first (no extra request).
+    `allow_empty = true` accepts it (a Grafana whose rules are yet to come).
+
+URL forms: a pasted UI address (`https://grafana/alerting/list?search=x`, `.../d/uid/name`, `/#...`)
+is cut back to the base; a sub path (`https://host/grafana`) is kept. A 404 says so.
 """
 import re
 from dataclasses import dataclass, field
@@ -16,13 +26,19 @@ from typing import Any
 from urllib.parse import quote
 
 from tray.model import Alert, Severity
+from tray.errors import SourceError
+from tray.model import Reading
 from tray.sources.alertmanager import (GRAFANA_UNKNOWN_NAMES, ApiSource, str_map, create_silence, detail_of,
                                        labels_id, parse_am_alerts, title_of)
-from tray.sources.base import require
-from tray.sources.common import parse_time
+from tray.sources.base import Finding, require
+from tray.sources.common import api_base, parse_time
 from tray.sources.prometheus import unwrap_v1
 
 _BLIND_STATES = {"nodata": "NoData", "error": "Error"}
+# Where a pasted Grafana UI address stops being the base (a sub path before these is kept).
+UI_PATHS = ("/alerting", "/d/", "/dashboards", "/dashboard/", "/explore", "/login", "/api/", "/?", "/#")
+EMPTY_HINT = ("Grafana itself never answers an empty body: a proxy in front of it answered instead "
+              "(is Grafana running behind it?)")
 
 
 @dataclass(frozen=True)
@@ -46,16 +62,45 @@ class GrafanaSource(ApiSource):
     def _mode(self) -> str:
         return "bearer"
 
+    def _base(self) -> str:
+        return api_base(self.settings.url, UI_PATHS)
+
     def _ui_base(self) -> str:
         return self._base()
+
+    def _get(self, http: Any, path: str, params: Any = None) -> Any:
+        resp = http.request("GET", f"{self._base()}{path}", params=params, ok_statuses=(404,),
+                            empty_hint=EMPTY_HINT, **self._request_kw())
+        if resp.status == 404:
+            raise SourceError(f"no Grafana alerting API at {self._base()}{path} (HTTP 404): `url` is the address "
+                              "Grafana's UI is served at, with its sub path if it has one "
+                              "(https://HOST/grafana); Grafana 8 or later with unified alerting", kind="http")
+        return resp.json()
 
     def fetch(self, http: Any) -> dict[str, Any]:
         params = [("active", "true"), ("silenced", "true"), ("inhibited", "true")]
         params += [("filter", f) for f in self.settings.filters]
-        kw = self._request_kw()
-        alerts = http.get_json(f"{self._base()}/api/alertmanager/grafana/api/v2/alerts", params=params, **kw)
-        rules = http.get_json(f"{self._base()}/api/prometheus/grafana/api/v1/alerts", **kw)
+        alerts = self._get(http, "/api/alertmanager/grafana/api/v2/alerts", params)
+        rules = self._get(http, "/api/prometheus/grafana/api/v1/alerts")
         return {"alerts": alerts, "rules": rules}
+
+    def poll(self, http: Any) -> Reading:
+        payload = self.fetch(http)
+        alerts = self.parse(payload)
+        return Reading(alerts=self.sight(alerts, self.blindness(payload)))
+
+    def blindness(self, payload: Any) -> Finding | None:
+        """A finding when the token sees no rule instance at all (see the module docstring). Pure."""
+        if not isinstance(payload, dict) or payload.get("alerts"):
+            return None
+        rules = payload.get("rules")
+        data = rules.get("data") if isinstance(rules, dict) else None
+        if not isinstance(data, dict) or data.get("alerts") != []:
+            return None
+        return self.blind(
+            f"{self.reader('the Grafana service-account token', 'token')} sees no alert rules",
+            "give the service account the Viewer role, or View on the folders that hold the rules "
+            "(or the Grafana has no Grafana-managed alert rules)")
 
     def parse(self, payload: Any) -> list[Alert]:
         payload = require(payload, dict, "the Grafana answers")

@@ -4,6 +4,11 @@ Unlike every other type, a target that fails is not an unreadable source but the
 watched: refused, timed out, a TLS failure, a wrong status or missing text are one critical alert,
 slower than `warn_ms` is a warning. Only a check that cannot be attempted at all (an invalid URL)
 is a source error.
+
+Blindness: no signal of its own, and none needed: the check asks for one status (and text) and the
+answer has it or not. A 200 that is empty is what `expect_text` is for: with it, an empty or
+whitespace body is critical and says "the answer was empty"; without it, the status alone was asked
+for. `allow_empty` is accepted like on every type and changes nothing here.
 """
 import time
 from dataclasses import dataclass
@@ -96,6 +101,11 @@ def check_alerts(source: str, probe: Probe, settings: HttpCheckSettings) -> list
     if settings.expect_text is not None:
         text = probe.body.decode("utf-8", errors="replace")
         if settings.expect_text not in text:
+            if not text.strip():
+                found = "the answer was empty" if not probe.body else "the answer was only whitespace"
+                return alert(Severity.CRITICAL, f"{source} lacks the expected text",
+                             f"{settings.expect_text!r} not found: {found} (a server or proxy answering for a "
+                             "stopped application does that)")
             return alert(Severity.CRITICAL, f"{source} lacks the expected text",
                          f"{settings.expect_text!r} not found in the answer ({len(probe.body)} bytes)")
     if settings.warn_ms is not None and probe.elapsed_ms > settings.warn_ms:

@@ -11,18 +11,30 @@ unknown alert with the upstream's reason, rather than vanishing.
 proxy is optional: `secondline login NAME` stores it. The upstream endpoint only answers requests
 whose Host is its own loopback address (DNS-rebinding guard), so the proxy must rewrite it, e.g.
 nginx `proxy_set_header Host 127.0.0.1:17474;`.
+
+Blindness (see base.py)
+    The upstream's own blind sources arrive as its errors (one unknown alert each, above). The hub's
+    signal is an upstream that watches nothing: `sources` empty in its status document (a shared
+    instance started with an empty or wrong config). Said from the one answer, no extra request;
+    excused by allow_empty.
+
+URL forms: the upstream's base (`http://host:17474`), its dashboard or any endpoint of it
+(`/status.json`, `/events`, `/healthz`, `/#...`) all read `/status.json` under the same prefix.
 """
 from dataclasses import dataclass
 from typing import Any
 
 from tray.errors import SourceError
-from tray.model import HANDLED_REASONS, Alert, Severity
-from tray.sources.common import check_http_url, parse_time
+from tray.model import HANDLED_REASONS, Alert, Reading, Severity
+from tray.sources.common import api_base, check_http_url, parse_time
 from tray.sources.base import Source, require
 
 SCHEMA_VERSION = 1
 UNREADABLE_ID = "secondline:unreadable"
 _SEVERITIES = {s.value: s for s in Severity}
+ENDPOINTS = ("/status.json", "/events", "/healthz", "/index.html", "/#", "/?")
+EMPTY_HINT = ("secondline never answers an empty body: the proxy in front of the upstream answered instead "
+              "(is `secondline run --headless` running behind it?)")
 
 
 @dataclass(frozen=True)
@@ -42,8 +54,7 @@ class HubSource(Source):
     secret_optional = True
 
     def status_url(self) -> str:
-        url = self.settings.url.rstrip("/")
-        return url if url.endswith("/status.json") else url + "/status.json"
+        return api_base(self.settings.url, ENDPOINTS) + "/status.json"
 
     def fetch(self, http: Any) -> Any:
         headers = {"Accept": "application/json"}
@@ -53,10 +64,19 @@ class HubSource(Source):
         s = self.settings
         return http.get_json(self.status_url(), source=self.name, headers=headers,
                              timeout=self.config.timeout, max_bytes=self.max_bytes,
-                             verify=s.ca_bundle if s.ca_bundle else s.verify_tls)
+                             verify=s.ca_bundle if s.ca_bundle else s.verify_tls, empty_hint=EMPTY_HINT)
 
     def parse(self, payload: Any) -> list[Alert]:
         return upstream_alerts(payload)
+
+    def poll(self, http: Any) -> Reading:
+        payload = self.fetch(http)
+        alerts = self.parse(payload)
+        finding = None
+        if not payload.get("sources"):      # parse() has checked it is a list
+            finding = self.blind(f"the upstream at {self.status_url()} watches no sources",
+                                 "check the config of the shared `secondline run --headless` (its [[sources]])")
+        return Reading(alerts=self.sight(alerts, finding))
 
     def _token(self) -> str | None:
         try:

@@ -19,6 +19,18 @@ States
     own alert carries the outage, so one dead host raises (and pops up) once, not fifty times, while
     the menu still shows what is behind it.
 
+Blindness (see base.py)
+    An ApiUser whose `objects/query/Host` or `objects/query/Service` permission carries a `filter` that
+    matches nothing gets `{"results": []}`: exactly what a filtered query answers when all is OK. So an
+    empty answer for a kind is checked: does this ApiUser see at least one object of that kind? The probe
+    asks for one object it saw before by name (`{"attrs": ["__name"], "hosts": [NAME]}`, ~100 bytes; 404
+    when it is gone or hidden), else lists the kind's names. A probe that saw something is trusted for
+    a minute (VISIBILITY_RECHECK): an all-OK estate costs at most one tiny request per kind per minute.
+    A non-empty answer, or the by-name fallback's full state list, proves sight for free. Each kind must
+    be visible: "ApiUser 'x' sees 0 services"; /v1/status/CIB (when `status/query` is granted) adds how
+    many the server has, which tells a hiding filter from an empty server. `allow_empty = true` accepts
+    an empty kind. A missing permission is a 403, named as such.
+
 Alert ids are "host" and "host!service" (Icinga's own object names): stable across polls and events.
 `ref` = {"host": ..., "service": ... or None} for the acknowledge / recheck actions.
 
@@ -40,8 +52,9 @@ from typing import Any, Callable
 
 from tray.errors import SourceError
 from tray.model import Alert, Reading
-from tray.sources.base import Source, require
-from tray.sources.icinga2_parse import View, alerts_from_objects, parse_payload, problem_names
+from tray.sources.base import Finding, Recheck, Source, require
+from tray.sources.icinga2_parse import (View, alerts_from_objects, blindness, cib_totals, parse_payload,
+                                        problem_names)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +67,9 @@ SERVICE_JOINS = ["host.name", "host.display_name", "host.state", "host.last_chec
 # Without the filter permission the first query lists every object's state: ~80 bytes an object
 # (4 MB for 50,000 services); a larger estate may pass the usual 20 MB cap.
 FALLBACK_MAX_BYTES = 256 * 1024 * 1024
+VISIBILITY_RECHECK = 60.0
+EMPTY_HINT = ("Icinga 2 itself never answers an empty body: a proxy or load balancer in front of the API "
+              "answered instead (is the icinga2 daemon running?)")
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,9 @@ class Icinga2Settings:
     def validate(self) -> None:
         if not self.url.lower().startswith(("https://", "http://")):
             raise ValueError("url: must start with https:// (Icinga 2 API, port 5665 by default)")
+        if "/icingaweb2" in self.url.lower() or "/icingadb" in self.url.lower():
+            raise ValueError("url: that is Icinga Web 2's address; the Icinga 2 API has its own port, by default "
+                             "https://HOST:5665 (or read through Icinga Web 2 with type = \"icingadb\")")
         if not self.username:
             raise ValueError("username: must not be empty")
         if self.web_ui not in ("icingadb", "monitoring"):
@@ -99,6 +118,9 @@ class Icinga2Source(Source):
         self.live = LiveState(self.view)
         self.last_poll_seconds = 0.0
         self._stream_sock: Any = None       # the event stream's socket, to wake its reader on close()
+        self.visibility = Recheck(VISIBILITY_RECHECK)
+        self._seen_name: dict[str, str] = {}  # kind -> one object this ApiUser could see (the cheap probe)
+        self.blind_finding: Finding | None = None   # the last poll's blindness reason (the stream obeys it too)
 
     # -- transport helpers -----------------------------------------------------------------------
     @property
@@ -119,12 +141,14 @@ class Icinga2Source(Source):
         headers = {"Accept": "application/json", "X-HTTP-Method-Override": "GET"}
         url = f"{self.base_url}/v1/objects/{kind}s"
         common = dict(source=self.name, headers=headers, auth=self.auth(), timeout=self.config.timeout,
-                      verify=self.verify, max_bytes=self.max_bytes)
+                      verify=self.verify, max_bytes=self.max_bytes, empty_hint=EMPTY_HINT)
         if not self.client_filter:
             filtered = dict(body, filter=f"{kind}.state != 0")
             resp = http.request("POST", url, json_body=filtered, ok_statuses=(403, 404), **common)
             if resp.status not in (403, 404):
-                return resp.json()
+                answer = resp.json()
+                self._note_sight(kind, answer)
+                return answer
             # Newer Icinga refuses `filter` without the filter-expression permission (2.13: 404).
             # Read by name instead; only if that works is the choice remembered.
             answer = self._query_by_names(http, url, kind, body, common)
@@ -143,7 +167,8 @@ class Icinga2Source(Source):
         JSON decoding for 50,000 services (bench/parse_scale.py)."""
         common = dict(common, max_bytes=max(self.max_bytes, FALLBACK_MAX_BYTES))
         for _ in range(2):
-            states = http.request("POST", url, json_body={"attrs": ["state"]}, **common).json()
+            states = self._list(http, url, kind, ["state"], common)
+            self._note_sight(kind, states)
             names = problem_names(states, kind)
             if not names:
                 return {"results": []}
@@ -155,12 +180,74 @@ class Icinga2Source(Source):
         raise SourceError(f"{kind}s kept disappearing between listing and reading them (a config deploy "
                           "in progress?); reading again at the next poll")
 
+    def _list(self, http: Any, url: str, kind: str, attrs: list[str], common: dict[str, Any]) -> Any:
+        """Every object of the kind with only these attributes. A 403 here is a missing permission."""
+        resp = http.request("POST", url, json_body={"attrs": attrs}, ok_statuses=(403,), **common)
+        if resp.status == 403:
+            raise SourceError(f"Icinga 2 ApiUser '{self.settings.username}' may not query {kind}s (HTTP 403): "
+                              f"add objects/query/{kind.title()} to its permissions", kind="auth")
+        return resp.json()
+
+    # -- sight -----------------------------------------------------------------------------------
+    def _note_sight(self, kind: str, answer: Any) -> bool:
+        """An answer listing any object of the kind proves this ApiUser can see that kind."""
+        results = answer.get("results") if isinstance(answer, dict) else None
+        if not isinstance(results, list) or not results:
+            return False
+        first = results[0]
+        name = first.get("name") if isinstance(first, dict) else None
+        if isinstance(name, str) and name:
+            self._seen_name[kind] = name
+        self.visibility.saw(kind)
+        return True
+
+    def _sees(self, http: Any, kind: str) -> bool:
+        """Does this ApiUser see any object of the kind? Asked only when its answer was empty."""
+        if not self.visibility.due(kind):
+            return True
+        url = f"{self.base_url}/v1/objects/{kind}s"
+        common = dict(source=self.name, headers={"Accept": "application/json", "X-HTTP-Method-Override": "GET"},
+                      auth=self.auth(), timeout=self.config.timeout, verify=self.verify,
+                      max_bytes=max(self.max_bytes, FALLBACK_MAX_BYTES), empty_hint=EMPTY_HINT)
+        known = self._seen_name.pop(kind, None)
+        if known:
+            resp = http.request("POST", url, json_body={"attrs": ["__name"], f"{kind}s": [known]},
+                                ok_statuses=(404,), **common)
+            if resp.status != 404 and self._note_sight(kind, resp.json()):
+                return True
+            # 404: gone, or hidden now: look at the whole list.
+        return self._note_sight(kind, self._list(http, url, kind, ["__name"], common))
+
+    def _server_totals(self, http: Any) -> dict[str, int] | None:
+        """How many hosts / services the server has (/v1/status/CIB), or None without status/query."""
+        try:
+            resp = http.request("GET", f"{self.base_url}/v1/status/CIB", source=self.name,
+                                headers={"Accept": "application/json"}, auth=self.auth(),
+                                timeout=self.config.timeout, verify=self.verify, max_bytes=1024 * 1024,
+                                ok_statuses=(403, 404))
+            if resp.status != 200:
+                return None
+            return cib_totals(resp.json())
+        except SourceError:
+            return None
+
+    def _finding(self, http: Any, hidden: list[str]) -> Finding | None:
+        if not hidden:
+            return None
+        totals = self._server_totals(http) or {}
+        user = self.reader(f"Icinga 2 ApiUser '{self.settings.username}'", "password")
+        return self.blind(*blindness(user, hidden, totals))
+
     # -- reading ---------------------------------------------------------------------------------
     def fetch(self, http: Any) -> dict[str, Any]:
         # Services first: their host join says whether the host is DOWN at that moment.
         services = self._query(http, "service")
         hosts = self._query(http, "host")
-        return {"hosts": hosts, "services": services, "client_filter": self.client_filter}
+        # allow_empty excuses every Icinga 2 finding: then the check is not worth its requests.
+        hidden = [] if self.config.allow_empty else [
+            kind for kind, answer in (("host", hosts), ("service", services))
+            if not _has_results(answer) and not self._sees(http, kind)]
+        return {"hosts": hosts, "services": services, "client_filter": self.client_filter, "hidden": hidden}
 
     def parse(self, payload: Any) -> list[Alert]:
         payload = require(payload, dict, "the Icinga 2 answer")
@@ -179,7 +266,16 @@ class Icinga2Source(Source):
         alerts = self.live.finish_poll(token, objects)
         # The change detector spaces the polls it asks for by this (see icinga2_stream.PollBudget).
         self.last_poll_seconds = time.monotonic() - started
-        return Reading(alerts=tuple(alerts))
+        self.blind_finding = self._finding(http, payload.get("hidden") or [])
+        return Reading(alerts=self.sight(alerts, self.blind_finding))
+
+    def stream_view(self, alerts: list[Alert]) -> tuple[Alert, ...] | None:
+        """What the event stream may publish: the alerts (plus the blind line while blind), or None when
+        the source is blind with nothing else to show (then only a poll can say so)."""
+        try:
+            return self.sight(alerts, self.blind_finding)
+        except SourceError:
+            return None
 
     def watchers(self) -> list[Callable[[Any, Any], None]]:
         if not self.settings.stream:
@@ -238,8 +334,17 @@ def _action_result(resp: Any, action: str, alert_id: str) -> str:
     return str(status) or f"{action} done"
 
 
+def _has_results(answer: Any) -> bool:
+    results = answer.get("results") if isinstance(answer, dict) else None
+    return isinstance(results, list) and bool(results)
+
+
 def _api_base(url: str) -> str:
-    base = url.strip().rstrip("/")
+    """The API root from any form a user may paste: https://HOST:5665, .../v1, .../v1/objects/hosts."""
+    base = url.strip().split("#", 1)[0].split("?", 1)[0].rstrip("/")
+    cut = base.find("/v1/")
+    if cut != -1:
+        base = base[:cut]
     if base.endswith("/v1"):
         base = base[:-3]
     return base

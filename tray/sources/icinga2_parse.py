@@ -16,6 +16,10 @@ from tray.model import Alert, Severity
 from tray.sources.base import require
 
 MAX_DETAIL = 400
+# /v1/status/CIB counters whose sum is the number of objects of a kind on the server.
+CIB_TOTALS = {"host": ("num_hosts_up", "num_hosts_down", "num_hosts_unreachable"),
+              "service": ("num_services_ok", "num_services_warning", "num_services_critical",
+                          "num_services_unknown")}
 
 
 @dataclass(frozen=True)
@@ -258,3 +262,40 @@ def parse_payload(payload: Any, view: View, client_filter: bool = False) -> list
     hosts = objects_from_results(payload.get("hosts"), "host", client_filter)
     services = objects_from_results(payload.get("services"), "service", client_filter)
     return hosts + services
+
+
+def cib_totals(answer: Any) -> dict[str, int] | None:
+    """/v1/status/CIB -> {"host": n, "service": m}, or None when the answer does not say. Pure."""
+    results = answer.get("results") if isinstance(answer, dict) else None
+    if not isinstance(results, list) or not results or not isinstance(results[0], dict):
+        return None
+    status = results[0].get("status")
+    if not isinstance(status, dict):
+        return None
+    totals = {}
+    for kind, keys in CIB_TOTALS.items():
+        values = [status.get(k) for k in keys]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            return None
+        totals[kind] = int(sum(values))
+    return totals
+
+
+def blindness(user: str, hidden: list[str], totals: dict[str, int]) -> tuple[str, str]:
+    """(finding, fix) for an ApiUser that sees no object of the `hidden` kinds.
+
+    `totals` (from /v1/status/CIB, empty without status/query) tells a hiding filter from an empty server."""
+    parts = []
+    for kind in hidden:
+        total = totals.get(kind)
+        parts.append(f"0 of the server's {total} {kind}s" if total else f"0 {kind}s")
+    perms = " and ".join(f"objects/query/{k.title()}" for k in hidden)
+    if any(totals.get(k) for k in hidden):
+        fix = (f"its permissions hide them (a `filter` on {perms} that matches nothing?): fix the ApiUser's "
+               "permissions in the Icinga 2 config")
+    elif totals:
+        fix = "the server has none: check that `url` points to the Icinga 2 that runs your checks"
+    else:
+        fix = (f"its permissions hide them (a `filter` on {perms} that matches nothing?), or the server has "
+               "none: check the ApiUser's permissions in the Icinga 2 config")
+    return f"{user} sees {' and '.join(parts)}", fix

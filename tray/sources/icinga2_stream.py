@@ -93,9 +93,9 @@ def open_stream(src: Any, http: Any) -> requests.Response:
         status = resp.status_code
         resp.close()
         if status in (401, 403):
+            from tray.credentials import refused_fix
             raise SourceError(f"event stream refused by {host} (HTTP {status}): the ApiUser needs the "
-                              "events/* permissions; check the credential: "
-                              f"`secondline login {src.name}`", kind="auth")
+                              f"events/* permissions; {refused_fix(src.name)}", kind="auth")
         raise SourceError(f"event stream: unexpected answer from {host} (HTTP {status})", kind="stream")
     return resp
 
@@ -143,7 +143,11 @@ def run_stream(src: Any, http: Any, ctx: Any) -> None:
             ctx.request_poll()
             return
         if alerts is not None:
-            ctx.publish(alerts)
+            shown = src.stream_view(alerts)
+            if shown is None:
+                needs_poll = True       # blind with nothing to show: only a poll can say so
+            else:
+                ctx.publish(shown)
         if needs_poll:
             ctx.request_poll()
 
@@ -371,8 +375,9 @@ def run_detector(src: Any, http: Any, ctx: Any) -> None:
                 ctx.wait(3600.0)
                 continue
             if status == 401:
-                raise SourceError(f"{probe.where} refused the credential (HTTP 401): check the credential: "
-                                  f"`secondline login {src.name}`", kind="auth")
+                from tray.credentials import refused_fix
+                raise SourceError(f"{probe.where} refused the credential (HTTP 401): {refused_fix(src.name)}",
+                                  kind="auth")
             if status != 200:
                 raise SourceError(f"status check: unexpected answer from {probe.where} (HTTP {status})",
                                   kind="server" if status >= 500 else "http")

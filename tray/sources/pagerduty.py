@@ -6,16 +6,30 @@ Requests: `GET /incidents?statuses[]=triggered&statuses[]=acknowledged&date_rang
 configured filters, paged with `limit`/`offset` while `more` is true. `date_range=all` matters:
 without it PagerDuty searches only the last month and older open incidents silently vanish.
 With `user_id` set, `GET /oncalls?user_ids[]=ID&earliest=true` says whether that user is on call now.
+
+Blindness (see base.py)
+    No open incident is what a calm account answers, and also what a token that sees nothing answers
+    (a restricted user's token outside every team, service ids from another account). When the list is
+    empty (at most once per VISIBILITY_RECHECK while it stays empty) the scope is checked: each of
+    `service_ids` (`GET /services/ID`), `team_ids` (`GET /teams/ID`) and `user_ids` (`GET /users/ID`)
+    must exist for this token (a 404 is never excused: "service PX does not exist or the token cannot
+    see it"); then `GET /services?limit=1&total=true` (narrowed to `team_ids`) must count at least one
+    service ("the token sees no services", excused by allow_empty). An empty on-call answer for
+    `user_id` is checked the same way (`GET /users/ID`): a user the token cannot see is never "not on
+    call". Incidents on the page prove sight: no extra request then.
+
+URL forms: `url` is the REST API (https://api.pagerduty.com, EU https://api.eu.pagerduty.com); the
+web app's address (https://ACME.pagerduty.com) is refused at load with that advice.
 """
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from tray.errors import SourceError
 from tray.model import Alert, OnCall, Reading, Severity
 from tray.sources.common import check_http_url, parse_time
-from tray.sources.base import Source, require
+from tray.sources.base import Finding, Recheck, Source, require
 
 DEFAULT_URL = "https://api.pagerduty.com"
 ACCEPT = "application/vnd.pagerduty+json;version=2"
@@ -24,6 +38,8 @@ DEFAULT_BACKOFF_S = 30.0
 # PagerDuty refuses offset + limit > 10000, so more than 100 pages of 100 can never be right.
 MAX_OFFSET = 10000
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+EMPTY_HINT = ("PagerDuty never answers an empty body: a proxy between here and api.pagerduty.com answered "
+              "instead")
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,10 @@ class PagerDutySettings:
 
     def validate(self) -> None:
         check_http_url(self.url)
+        host = urlsplit(self.url).hostname or ""
+        if host.endswith(".pagerduty.com") and not host.startswith("api."):
+            raise ValueError(f"url: {host} is the PagerDuty web app; the REST API is https://api.pagerduty.com "
+                             "(EU accounts: https://api.eu.pagerduty.com): leave url unset for the default")
         bad = [u for u in self.urgencies if u not in ("high", "low")]
         if bad:
             raise ValueError(f"urgencies: {bad[0]!r} is not high or low")
@@ -59,6 +79,10 @@ class PagerDutySource(Source):
     type = "pagerduty"
     Settings = PagerDutySettings
     secrets = ("",)
+
+    def __init__(self, config: Any, secret_lookup: Any = None) -> None:
+        super().__init__(config, secret_lookup)
+        self.visibility = Recheck()
 
     # -- reading -----------------------------------------------------------------------------
     def poll(self, http: Any) -> Reading:
@@ -95,7 +119,49 @@ class PagerDutySource(Source):
             resp = self._get(http, "/oncalls", [("user_ids[]", self.settings.user_id),
                                                 ("earliest", "true")], headers)
             on_call = parse_oncall(resp.json())
-        return Reading(alerts=tuple(alerts), on_call=on_call)
+        finding = None
+        empty = not alerts and not seen
+        off_call = on_call is not None and not on_call.on_call
+        if empty or off_call:
+            finding = self.probe(self.visibility, lambda: self._scope_finding(http, headers, incidents=empty,
+                                                                           on_call=off_call))
+        return Reading(alerts=self.sight(alerts, finding), on_call=on_call)
+
+    def _scope_finding(self, http: Any, headers: dict[str, str], *, incidents: bool,
+                       on_call: bool) -> Finding | None:
+        """Why an empty answer may be blindness, or None when the token can see its scope."""
+        s = self.settings
+        who = self.reader("the PagerDuty token", "token")
+        checks: list[tuple[str, str]] = []
+        if incidents:
+            checks += [(f"/services/{quote(v)}", f"service {v}") for v in s.service_ids]
+            checks += [(f"/teams/{quote(v)}", f"team {v}") for v in s.team_ids]
+            checks += [(f"/users/{quote(v)}", f"user {v}") for v in s.user_ids]
+        if on_call and s.user_id:
+            checks.append((f"/users/{quote(s.user_id)}", f"user_id {s.user_id}"))
+        for path, what in checks:
+            if self._missing(http, path, headers):
+                return self.blind(f"{what} does not exist or {who} cannot see it",
+                                  "check the id in the source's config (the last part of its PagerDuty page's "
+                                  "address) and the token's team access", excusable=False)
+        if not incidents or s.service_ids:
+            return None
+        params = [("limit", "1"), ("total", "true")] + [("team_ids[]", v) for v in s.team_ids]
+        if count_services(self._get(http, "/services", params, headers).json()) == 0:
+            scope = f" in team{'s' if len(s.team_ids) > 1 else ''} {', '.join(s.team_ids)}" if s.team_ids else ""
+            return self.blind(f"{who} sees no services{scope}",
+                              "use the token of a user in the teams that own the services, or a read-only "
+                              "account API key")
+        return None
+
+    def _missing(self, http: Any, path: str, headers: dict[str, str]) -> bool:
+        try:
+            resp = http.request("GET", self._base() + path, source=self.name, headers=headers,
+                                timeout=self.config.timeout, max_bytes=self.max_bytes, ok_statuses=(404,),
+                                empty_hint=EMPTY_HINT)
+        except SourceError as exc:
+            raise _with_backoff(exc) from None
+        return resp.status == 404
 
     def fetch(self, http: Any) -> Any:
         """One page of incidents (the first); `poll` is what reads them all."""
@@ -141,7 +207,8 @@ class PagerDutySource(Source):
     def _get(self, http: Any, path: str, params: list[tuple[str, str]], headers: dict[str, str]) -> Any:
         try:
             return http.request("GET", self._base() + path, source=self.name, params=params,
-                                headers=headers, timeout=self.config.timeout, max_bytes=self.max_bytes)
+                                headers=headers, timeout=self.config.timeout, max_bytes=self.max_bytes,
+                                empty_hint=EMPTY_HINT)
         except SourceError as exc:
             raise _with_backoff(exc) from None
 
@@ -231,6 +298,16 @@ def parse_oncall(payload: Any) -> OnCall:
             return OnCall(on_call=True, until=None)
         ends.append(end)
     return OnCall(on_call=True, until=max(ends))
+
+
+def count_services(payload: Any) -> int:
+    """`GET /services?limit=1&total=true` -> how many services the token sees (`total`, else the page)."""
+    body = require(payload, dict, "the PagerDuty services answer")
+    services = require(body.get("services"), list, "services")
+    total = body.get("total")
+    if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+        return max(total, len(services))
+    return len(services)
 
 
 def _text(value: Any) -> str:

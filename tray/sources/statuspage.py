@@ -3,14 +3,23 @@
 One alert per component that is not operational: degraded performance warns, a partial or major
 outage is critical, maintenance is listed as handled. When the page's overall indicator is up but no
 component is named (an incident without components), one alert for the page itself says so.
+
+Blindness (see base.py)
+    No credential, so no reader that cannot see; but a page that lists no component and no incident
+    tells nothing ("all operational" of nothing). Signal: `components` and `incidents` both empty in
+    the one answer (no extra request); excused by allow_empty (a page that only posts incidents).
+
+URL forms: the page (`https://www.githubstatus.com`), any of its pages (`/history`, `/incidents/ID`,
+`/#...`) or API addresses (`/api/v2/summary.json`, `/api/v2/status.json`) all read
+`/api/v2/summary.json` of the page. A 404 says that the page is not an Atlassian Statuspage.
 """
 from dataclasses import dataclass
 from typing import Any
 
 from tray.errors import SourceError
-from tray.model import Alert, Severity
-from tray.sources.common import check_http_url, parse_time
-from tray.sources.base import Source, require
+from tray.model import Alert, Reading, Severity
+from tray.sources.common import api_base, check_http_url, parse_time
+from tray.sources.base import Finding, Source, require
 
 COMPONENT_SEVERITY = {
     "degraded_performance": Severity.WARNING,
@@ -20,6 +29,9 @@ COMPONENT_SEVERITY = {
 }
 INDICATOR_SEVERITY = {"minor": Severity.WARNING, "major": Severity.CRITICAL, "critical": Severity.CRITICAL}
 PAGE_ID = "page"
+PAGE_PATHS = ("/api/v2", "/api/v1", "/history", "/incidents/", "/uptime", "/#", "/?")
+EMPTY_HINT = ("a Statuspage page never answers an empty body: a proxy or a placeholder site answered "
+              "instead; check `url`")
 
 
 @dataclass(frozen=True)
@@ -36,15 +48,32 @@ class StatuspageSource(Source):
     secrets = ()
     max_bytes = 5 * 1024 * 1024
 
+    def page_url(self) -> str:
+        return api_base(self.settings.url, PAGE_PATHS)
+
     def fetch(self, http: Any) -> Any:
-        url = self.settings.url.rstrip("/")
-        if not url.endswith("/summary.json"):
-            url += "/api/v2/summary.json"
-        return http.get_json(url, source=self.name, timeout=self.config.timeout,
-                             headers={"Accept": "application/json"}, max_bytes=self.max_bytes)
+        url = self.page_url() + "/api/v2/summary.json"
+        resp = http.request("GET", url, source=self.name, timeout=self.config.timeout,
+                            headers={"Accept": "application/json"}, max_bytes=self.max_bytes,
+                            ok_statuses=(404,), empty_hint=EMPTY_HINT)
+        if resp.status == 404:
+            raise SourceError(f"no status page summary at {url} (HTTP 404): `url` must be an Atlassian "
+                              "Statuspage page, e.g. https://www.githubstatus.com", kind="http")
+        return resp.json()
 
     def parse(self, payload: Any) -> list[Alert]:
-        return summary_alerts(self.name, payload, self.settings.url.split("/api/v2/", 1)[0].rstrip("/"))
+        return summary_alerts(self.name, payload, self.page_url())
+
+    def poll(self, http: Any) -> Reading:
+        payload = self.fetch(http)
+        return Reading(alerts=self.sight(self.parse(payload), self.blindness(payload)))
+
+    def blindness(self, payload: Any) -> Finding | None:
+        """A page that lists no component and no incident tells nothing. Pure."""
+        if not isinstance(payload, dict) or payload.get("components") or payload.get("incidents"):
+            return None
+        return self.blind(f"the status page at {self.page_url()} lists no components",
+                          "is `url` the vendor's status page (the one listing its services)?")
 
 
 # -- pure parsing ----------------------------------------------------------------------------

@@ -11,6 +11,17 @@ never in the URL, so they cannot end up in a proxy log or an error message.
 
 A card's label colour gives its severity: red -> critical, orange or yellow -> warning, any other
 (or none) -> listed for context without raising the colour.
+
+Blindness (see base.py)
+    An empty list is a board with nothing to do. The telltales: the list (or board) id does not exist
+    or the token's member cannot see it (404, never excused), or it is archived (`closed`), where no
+    card ever lands again. When the answer is empty (at most once per VISIBILITY_RECHECK while it
+    stays empty), `GET /1/lists/ID?fields=name,closed` (or `/1/boards/ID`) says whether it is archived;
+    a 404's reason names the token's member (`GET /1/members/me`). Cards in the answer prove sight: no
+    extra request then.
+
+URL forms: `board_id` may be the board's address as the browser shows it
+(`https://trello.com/b/SHORTLINK/name`): its short link is a board id to the API.
 """
 import re
 from dataclasses import dataclass
@@ -18,13 +29,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tray.errors import SourceError
-from tray.model import Alert, Severity
+from tray.model import Alert, Reading, Severity
 from tray.sources.common import check_http_url, parse_time
-from tray.sources.base import Source, require
+from tray.sources.base import Finding, Recheck, Source, blind_error, require
 
 DEFAULT_URL = "https://api.trello.com"
 CARD_FIELDS = "name,shortUrl,url,dateLastActivity,due,labels,closed,idList,desc"
 _ID = re.compile(r"^[A-Za-z0-9]{1,64}$")
+_BOARD_URL = re.compile(r"^https?://(?:www\.)?trello\.com/b/([A-Za-z0-9]{1,64})(?:[/?#].*)?$")
+EMPTY_HINT = "Trello never answers an empty body: a proxy between here and Trello answered instead"
 WARNING_COLOURS = ("orange", "yellow")
 LABEL_FOR = {"critical": "red", "warning": "orange", "unknown": "purple", "info": "blue"}
 
@@ -42,10 +55,19 @@ class TrelloSettings:
         if self.list_name is not None and self.board_id is None:
             raise ValueError("list_name: only with board_id")
         for key in ("list_id", "board_id"):
-            value = getattr(self, key)
+            value = board_ref(getattr(self, key)) if key == "board_id" else getattr(self, key)
             if value is not None and not _ID.match(value):
-                raise ValueError(f"{key}: {value!r} is not a Trello id (letters and digits)")
+                hint = " or the board's address, https://trello.com/b/ID/name" if key == "board_id" else ""
+                raise ValueError(f"{key}: {value!r} is not a Trello id (letters and digits{hint})")
         check_http_url(self.url)
+
+
+def board_ref(value: str | None) -> str | None:
+    """A board id, or the short link out of a pasted board address."""
+    if value is None:
+        return None
+    m = _BOARD_URL.match(value.strip())
+    return m.group(1) if m else value
 
 
 class TrelloSource(Source):
@@ -53,20 +75,43 @@ class TrelloSource(Source):
     Settings = TrelloSettings
     secrets = ("key", "token")
 
+    def __init__(self, config: Any, secret_lookup: Any = None) -> None:
+        super().__init__(config, secret_lookup)
+        self.visibility = Recheck()
+        self.board_id = board_ref(self.settings.board_id)
+
     def fetch(self, http: Any) -> Any:
         s = self.settings
         if s.list_id is not None:
-            return self._get(http, f"/1/lists/{s.list_id}/cards", {"fields": CARD_FIELDS})
-        cards = require(self._get(http, f"/1/boards/{s.board_id}/cards/open", {"fields": CARD_FIELDS}),
+            return self._read(http, f"/1/lists/{s.list_id}/cards", {"fields": CARD_FIELDS})
+        cards = require(self._read(http, f"/1/boards/{self.board_id}/cards/open", {"fields": CARD_FIELDS}),
                         list, "cards")
         if s.list_name is None:
             return cards
-        lists = self._get(http, f"/1/boards/{s.board_id}/lists", {"fields": "name,closed",
-                                                                  "filter": "open"})
+        lists = self._read(http, f"/1/boards/{self.board_id}/lists", {"fields": "name,closed",
+                                                                     "filter": "open"})
         return cards_of_list(cards, list_id_by_name(lists, s.list_name))
 
     def parse(self, payload: Any) -> list[Alert]:
         return card_alerts(self.name, payload)
+
+    def poll(self, http: Any) -> Reading:
+        payload = self.fetch(http)
+        alerts = self.parse(payload)
+        finding = None if payload else self.probe(self.visibility, lambda: self._archived_finding(http))
+        return Reading(alerts=self.sight(alerts, finding))
+
+    def _archived_finding(self, http: Any) -> Finding | None:
+        s = self.settings
+        what, path = (f"list {s.list_id}", f"/1/lists/{s.list_id}") if s.list_id is not None \
+            else (f"board {self.board_id}", f"/1/boards/{self.board_id}")
+        thing = require(self._read(http, path, {"fields": "name,closed"}), dict, what)
+        if thing.get("closed") is not True:
+            return None
+        name = thing.get("name") if isinstance(thing.get("name"), str) else "?"
+        return self.blind(f"{what} ({name!r}) is archived, so no card lands there any more",
+                          f"point {'list_id' if s.list_id is not None else 'board_id'} to the live one",
+                          excusable=False)
 
     # -- actions -----------------------------------------------------------------------------
     def create_card(self, http: Any, alert: Alert, list_id: str) -> str:
@@ -106,10 +151,34 @@ class TrelloSource(Source):
     def _request(self, http: Any, method: str, path: str, params: Any = None, json_body: Any = None) -> Any:
         return http.request(method, self.settings.url.rstrip("/") + path, source=self.name, params=params,
                             json_body=json_body, headers=self._headers(), timeout=self.config.timeout,
-                            max_bytes=self.max_bytes)
+                            max_bytes=self.max_bytes, empty_hint=EMPTY_HINT)
 
     def _get(self, http: Any, path: str, params: Any = None) -> Any:
         return self._request(http, "GET", path, params).json()
+
+    def _read(self, http: Any, path: str, params: Any = None) -> Any:
+        """A GET of the watched list or board: a 404 means the source watches nothing (blind)."""
+        resp = http.request("GET", self.settings.url.rstrip("/") + path, source=self.name, params=params,
+                            headers=self._headers(), timeout=self.config.timeout, max_bytes=self.max_bytes,
+                            ok_statuses=(404,), empty_hint=EMPTY_HINT)
+        if resp.status == 404:
+            s = self.settings
+            what, key = (f"list {s.list_id}", "list_id") if s.list_id is not None else (f"board {self.board_id}",
+                                                                                       "board_id")
+            raise blind_error(f"{what} does not exist, or {self._member(http)} cannot see it (HTTP 404): check "
+                              f"{key} and that the token's member is on the board")
+        return resp.json()
+
+    def _member(self, http: Any) -> str:
+        """The token's member by name, for reasons (best effort: the reason stands without it)."""
+        who = "the token's member"
+        try:
+            me = self._get(http, "/1/members/me", {"fields": "username"})
+            if isinstance(me, dict) and isinstance(me.get("username"), str):
+                who = f"the token's member '{me['username']}'"
+        except SourceError:
+            pass
+        return self.reader(who, "token", "token")
 
 
 # -- pure parsing ----------------------------------------------------------------------------

@@ -11,6 +11,19 @@ Store the API token with `secondline login NAME`; `email` is the agent the token
 Only new/open tickets count (hold, pending, solved and closed are someone else's move). Urgent tickets
 are critical; the others warn once `warning_at` tickets are open, and turn critical at `critical_at`
 (GOV.UK's screen: amber at 1, red at 5); below `warning_at` they are listed without raising.
+
+Blindness (see base.py)
+    A count of 0 or a search with no result is what a quiet queue answers. Two telltales:
+    - a `view_id` that does not exist, or that the agent cannot see, answers 404 on count.json: the
+      source says so (never excused: a typo is not an empty queue);
+    - when the answer is empty (at most once per VISIBILITY_RECHECK while it stays empty), the token's
+      identity, `GET /api/v2/users/me.json`: an end-user (or an anonymous answer, `id` null) sees only
+      their own requests, so 0 tickets means nothing. The reason names the user and their role; with
+      `view_id`, `GET /api/v2/views/ID.json` must also say `active: true` (an inactive view is nobody's
+      queue). Tickets in the answer prove sight: no extra request then.
+
+URL forms: `url` may be any address of the account (`https://acme.zendesk.com/agent/filters/25`,
+`.../api/v2`, `.../hc/en-us`): it is cut back to the account's base (a proxy's path prefix is kept).
 """
 import re
 from dataclasses import dataclass
@@ -19,12 +32,16 @@ from urllib.parse import urlsplit
 
 from tray.errors import SourceError
 from tray.model import Alert, Reading, Severity
-from tray.sources.common import check_http_url, parse_time
-from tray.sources.base import Source, require
+from tray.sources.common import api_base, check_http_url, parse_time
+from tray.sources.base import Finding, Recheck, Source, blind_error, require
 
 IGNORED_STATUSES = frozenset({"hold", "pending", "solved", "closed"})
 COUNTING_ID = "counting"
 _SUBDOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
+AGENT_ROLES = ("agent", "admin")
+# Where a pasted address of the account stops being its base (agent UI, API, help centre, sign-in).
+ACCOUNT_PATHS = ("/agent", "/api/v2", "/hc/", "/access/", "/#", "/?")
+EMPTY_HINT = ("Zendesk never answers an empty body: a proxy between here and Zendesk answered instead")
 
 
 @dataclass(frozen=True)
@@ -67,18 +84,37 @@ class ZendeskSource(Source):
     Settings = ZendeskSettings
     secrets = ("",)
 
+    def __init__(self, config: Any, secret_lookup: Any = None) -> None:
+        super().__init__(config, secret_lookup)
+        self.visibility = Recheck()
+
     def poll(self, http: Any) -> Reading:
         if self.settings.view_id is not None:
             count = self._get(http, f"/api/v2/views/{self.settings.view_id}/count.json")
             fresh, value = parse_count(count)
             if not fresh:
                 return Reading(alerts=(self.counting_alert(),))
-            if value == 0:
-                return Reading()
-            tickets = self._view_tickets(http)
+            tickets = self._view_tickets(http) if value else []
         else:
             tickets = self._search(http)
-        return Reading(alerts=tuple(self.parse({"tickets": tickets})))
+        alerts = self.parse({"tickets": tickets})
+        finding = None if tickets else self.probe(self.visibility, lambda: self._sight_finding(http))
+        return Reading(alerts=self.sight(alerts, finding))
+
+    def _sight_finding(self, http: Any) -> Finding | None:
+        """Who the token signs in as, and (with view_id) whether the view is active. Asked on empty answers."""
+        me = self._get(http, "/api/v2/users/me.json")
+        finding = agent_finding(me, self.settings.email)
+        if finding:
+            from tray.credentials import refused_fix
+            return self.blind(finding, f"set `email` to an agent's address and use that agent's API token; "
+                              f"{refused_fix(self.name)}", excusable=False)
+        if self.settings.view_id is not None:
+            view = self._get(http, f"/api/v2/views/{self.settings.view_id}.json")
+            if view_inactive(view):
+                return self.blind(f"view {self.settings.view_id} is inactive (nobody's queue)",
+                                  "point view_id to the view the team works from", excusable=False)
+        return None
 
     def fetch(self, http: Any) -> Any:
         tickets = self._view_tickets(http) if self.settings.view_id is not None else self._search(http)
@@ -97,14 +133,24 @@ class ZendeskSource(Source):
     # -- plumbing ----------------------------------------------------------------------------
     def web_base(self) -> str:
         if self.settings.url:
-            return self.settings.url.rstrip("/")
+            return api_base(self.settings.url, ACCOUNT_PATHS)
         return f"https://{self.settings.subdomain}.zendesk.com"
 
     def _get(self, http: Any, path_or_url: str, params: Any = None) -> Any:
         url = path_or_url if path_or_url.startswith(("http://", "https://")) else self.web_base() + path_or_url
-        return http.get_json(url, source=self.name, params=params, timeout=self.config.timeout,
-                             auth=(f"{self.settings.email}/token", self.secret()),
-                             headers={"Accept": "application/json"}, max_bytes=self.max_bytes)
+        resp = http.request("GET", url, source=self.name, params=params, timeout=self.config.timeout,
+                            auth=(f"{self.settings.email}/token", self.secret()),
+                            headers={"Accept": "application/json"}, max_bytes=self.max_bytes,
+                            ok_statuses=(404,), empty_hint=EMPTY_HINT)
+        if resp.status == 404:
+            view = self.settings.view_id
+            if view is not None and f"/views/{view}" in url:
+                who = self.reader(f"agent {self.settings.email}", "token")
+                raise blind_error(f"view {view} does not exist, or {who} cannot see it (HTTP 404): check view_id "
+                                  f"(the number in the view's address, {self.web_base()}/agent/filters/ID)")
+            raise SourceError(f"no Zendesk API at {url.split('?', 1)[0]} (HTTP 404): `url` is the account's "
+                              "address, https://SUBDOMAIN.zendesk.com (or set `subdomain`)", kind="http")
+        return resp.json()
 
     def _view_tickets(self, http: Any) -> list[Any]:
         path = f"/api/v2/views/{self.settings.view_id}/tickets.json"
@@ -150,6 +196,25 @@ class ZendeskSource(Source):
             params = None   # next_page already holds the query
         raise SourceError(f"Zendesk search paging did not end after {self.settings.max_pages} pages: "
                           "narrow the query", kind="bad_content")
+
+
+def agent_finding(payload: Any, email: str) -> str | None:
+    """`users/me.json` -> why this identity cannot see a queue (an end-user, anonymous), or None. Pure."""
+    user = require(require(payload, dict, "the users/me answer").get("user"), dict, "user")
+    role = user.get("role")
+    name = user.get("name") if isinstance(user.get("name"), str) else "?"
+    if user.get("id") is None:
+        return (f"the credential for {email} signs in as nobody (Zendesk answers as {name!r}), who sees no "
+                "tickets")
+    if role not in AGENT_ROLES:
+        return (f"{email} signs in as {name!r} (role {role or 'none'}), who sees only their own requests, "
+                "never a team's queue")
+    return None
+
+
+def view_inactive(payload: Any) -> bool:
+    view = require(require(payload, dict, "the view answer").get("view"), dict, "view")
+    return view.get("active") is False
 
 
 def _same_origin(url: str, base: str) -> bool:
