@@ -153,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _poll_one(source_cfg) -> tuple[str, str, str, int, float, str]:
+def _poll_one(source_cfg) -> tuple[str, str, str, str, float, str]:
     from tray.credentials import secret_lookup
     from tray.model import Reading
     from tray.net import Http
@@ -179,7 +179,8 @@ def _poll_one(source_cfg) -> tuple[str, str, str, int, float, str]:
     from datetime import datetime, timezone
     snap = source_snapshot(name=source_cfg.name, type=source_cfg.type, group=source_cfg.group, alerts=alerts,
                            checked_at=datetime.now(timezone.utc), error=err)
-    return (snap.name, snap.type, snap.health.value, snap.counts.problems, elapsed, err or "")
+    # An unreadable source has no alerts to count: "-", not the 1 unknown it adds to the icon.
+    return (snap.name, snap.type, snap.health.value, "-" if err else str(snap.counts.problems), elapsed, err or "")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -190,7 +191,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=min(16, len(cfg.sources))) as pool:
         rows = list(pool.map(_poll_one, cfg.sources))
     head = ("SOURCE", "TYPE", "HEALTH", "ALERTS", "TIME", "ERROR")
-    table = [head] + [(n, t, h, str(a), f"{e:.2f}s", err) for n, t, h, a, e, err in rows]
+    table = [head] + [(n, t, h, a, f"{e:.2f}s", err) for n, t, h, a, e, err in rows]
     widths = [max(len(r[i]) for r in table) for i in range(5)]
     for r in table:
         print("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5])

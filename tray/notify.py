@@ -101,11 +101,14 @@ def compose(events: Sequence[Event], dashboard_url: str | None = None) -> Notifi
     groups = sorted({e.group for e in events})
     raised = [e for e in events if e.kind is EventKind.RAISED]
     where = f"in {groups[0]}" if len(groups) == 1 else f"in {', '.join(groups)}"
+    unreadable = all(e.kind is EventKind.UNREACHABLE for e in events)
     if len(raised) == len(events):
         title = f"{len(events)} new alerts {where}"
+    elif unreadable:
+        title = f"{len(events)} sources cannot be read {where}"
     else:
         title = f"{len(events)} changes {where}"
-    lines = [_verb(e) for e in events[:5]]
+    lines = [f"{e.source}: {e.reason}" if unreadable and e.reason else _verb(e) for e in events[:5]]
     if len(events) > 5:
         lines.append(f"… and {len(events) - 5} more")
     return Notification(title, "\n".join(lines), dashboard_url, critical, state)

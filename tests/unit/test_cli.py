@@ -60,6 +60,19 @@ def test_check_prints_table(tmp_path, capsys):
     assert any(line.startswith("demo-production") and " ok " in line for line in lines)
 
 
+def test_check_counts_no_alerts_for_a_source_it_cannot_read(tmp_path, capsys):
+    """An unreadable source shows "-" under ALERTS: it has none we know of (the icon counts it as one
+    unknown, which is a different thing), and the reason on the same line."""
+    from support.procs import free_port
+    p = tmp_path / "c.toml"
+    p.write_text(f'[[sources]]\nname = "am"\ntype = "alertmanager"\nurl = "http://127.0.0.1:{free_port()}"\n'
+                 '[[sources]]\nname = "demo-production"\ntype = "demo"\ngroup = "production"\n')
+    assert main(["check", "--config", str(p)]) == 1
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[2:]}
+    assert rows["am"][2:4] == ["unknown", "-"] and "connection refused" in " ".join(rows["am"])
+    assert rows["demo-production"][2:4] == ["ok", "0"]
+
+
 def test_version_and_help():
     r = subprocess.run([sys.executable, "-m", "tray", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("secondline ")

@@ -46,6 +46,12 @@ def test_unreachable_and_recovered_text():
     assert compose([Event(EventKind.RECOVERED, "pd", "team")], None).title == "pd (team) can be read again"
 
 
+def test_sources_unreadable_together_are_one_popup_naming_each():
+    n = compose([Event(EventKind.UNREACHABLE, f"s{i}", "default", reason=f"reason {i}") for i in range(3)], None)
+    assert n.title == "3 sources cannot be read in default" and n.state == "unknown"
+    assert n.body.splitlines() == ["s0: reason 0", "s1: reason 1", "s2: reason 2"]
+
+
 def test_recovery_names_what_recovered_not_its_old_output():
     n = compose([ev(EventKind.CLEARED, sev="warning")], None)
     assert n.title == "recovered: web01: a"
