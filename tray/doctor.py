@@ -47,9 +47,12 @@ def load_config(config_path: str | None):
 def check_config(path: Path, cfg, error: str | None) -> Line:
     if error:
         return "config", f"{path}: {error}"
+    from tray.config import warnings
     n = len(cfg.sources)
     groups = sorted({s.group for s in cfg.sources})
-    return "config", f"{path}: OK, {n} source(s)" + (f" in {', '.join(groups)}" if groups else "")
+    text = f"{path}: OK, {n} source(s)" + (f" in {', '.join(groups)}" if groups else "")
+    problems = warnings(cfg)
+    return "config", f"{path}: loads, but {problems[0].split(' ', 1)[1]}" if problems else text
 
 
 def check_keyring() -> Line:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Mapping
 
-from tray.errors import ConfigError
+from tray.errors import ConfigError, did_you_mean
 from tray.model import Alert, Event, EventKind, Severity, Snapshot
 
 POPPING = (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN)   # INFO never pops up
@@ -44,7 +44,9 @@ class NotificationRules:
             raise ConfigError(path, "notifications", "must be a table ([notifications])")
         for k in d:
             if k not in KEYS:
-                raise ConfigError(path, f"notifications.{k}", f"unknown key (known: {', '.join(KEYS)})")
+                near = did_you_mean(k, KEYS)
+                raise ConfigError(path, f"notifications.{k}", f"unknown key; did you mean {near!r}?" if near
+                                  else f"unknown key (known: {', '.join(KEYS)})")
         kw: dict[str, Any] = {}
         for k in ("enabled", "recoveries"):
             if k in d:
@@ -78,7 +80,10 @@ class NotificationRules:
                     try:
                         sev = Severity(s.strip().lower())
                     except ValueError:
-                        raise ConfigError(path, key, f"unknown severity {s!r} (use critical, warning, unknown)") from None
+                        near = did_you_mean(s.strip(), [p.value for p in POPPING])
+                        hint = f"did you mean {near!r}? " if near else ""
+                        raise ConfigError(path, key, f"unknown severity {s!r} ({hint}use critical, warning, "
+                                          "unknown)") from None
                     picked.add(sev)
                 rules[str(group)] = frozenset(picked)
             kw["rules"] = rules

@@ -85,3 +85,56 @@ def test_no_secret_on_command_line():
     """login reads the secret from a prompt or stdin, never argv."""
     r = subprocess.run([sys.executable, "-m", "tray", "login", "x", "--help"], capture_output=True, text=True)
     assert "--password" not in r.stdout and "--secret" not in r.stdout
+
+
+@pytest.fixture
+def local_zone(monkeypatch):
+    """This process in a zone with a half-hour offset (a UTC time printed as local would show)."""
+    import time
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_snooze_says_until_when_in_local_time_to_the_minute(local_zone, tmp_path, capsys):
+    """`secondline snooze 1h` against a running app prints "until HH:MM" in local time, not an ISO
+    instant in UTC with microseconds."""
+    from datetime import datetime, timedelta, timezone
+
+    import keyring
+    from support.memkeyring import MemoryKeyring
+    from tray.app import App
+    from tray.config import loads
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    app = App(loads('[[sources]]\nname = "demo-production"\ntype = "demo"\n', str(tmp_path / "c.toml")),
+              headless=True, port=0, watch_config=False, state_path=str(tmp_path / "state.json"))
+    try:
+        app.start()
+        assert main(["snooze", "1h", "--port", str(app.endpoint.port)]) == 0
+        out = capsys.readouterr().out.strip()
+        want = (datetime.now(timezone.utc) + timedelta(hours=1)).astimezone()
+        assert out in (f"notifications snoozed until {(want - timedelta(minutes=m)):%H:%M}" for m in (0, 1)), out
+        assert main(["snooze", "off", "--port", str(app.endpoint.port)]) == 0
+        assert capsys.readouterr().out.strip() == "notifications resumed"
+    finally:
+        app.shutdown()
+        keyring.set_keyring(before)
+
+
+@pytest.mark.parametrize("iso,text", [
+    ("2026-12-02T22:22:20.880819+00:00", "03:52"),         # same local day (Kolkata is UTC+5:30)
+    ("2026-12-03T04:00:00Z", "09:30"),
+    ("2026-12-04T04:00:00Z", "Fri 09:30"),
+    ("2026-12-20T04:00:00Z", "2026-12-20 09:30"),
+    ("garbage", "garbage"),
+])
+def test_local_until(local_zone, iso, text):
+    from datetime import datetime, timezone
+
+    from tray.cli import local_until
+    now = datetime(2026, 12, 2, 20, 0, tzinfo=timezone.utc)       # 01:30 on Dec 3 in Kolkata
+    assert local_until(iso, now) == text
