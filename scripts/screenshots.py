@@ -1,7 +1,8 @@
 """Regenerate the README pictures in docs/img/ from the real code (`make screenshots`).
 
   icons.png           tray.icon.render: every state, with unhandled-problem counts (the images the
-                      tray shows, drawn by the app's own code, at 64 px and at a 22 px panel size)
+                      tray shows, drawn by the app's own code, at 64 px, and at 16, 22 and 24 px real
+                      size on a light and a dark panel, as tray.icon.slot_image gives them to a tray)
   tray-xvfb.png       the real tray icon docked in trayer (an XEmbed tray host) on Xvfb, pystray's
                       xorg backend, while the demo is critical: a screenshot of the X screen
   tray-menu.png       the real tray menu, opened with a right click (xdotool) on the icon docked in
@@ -94,31 +95,54 @@ def wait_for(fn: Callable[[], Any], timeout: float, what: str, step: float = 0.1
 # -- icons ---------------------------------------------------------------------------------------------
 
 ICON_COUNTS = (0, 1, 7, 120)
+PANEL_SIZES = (16, 22, 24)
+PANELS = (("light panel", (220, 218, 213)), ("dark panel", (43, 43, 43)))
+LABEL_W, CELL, HEAD_H = 150, 76, 34
+SMALL_GAP, GROUP_PAD = 6, 14
+
+
+def small_cells():
+    """(state, count, size, panel colour, (x, y)) of every icon shown at its real size: the picture
+    the app itself draws for a panel of that size (tray.icon.slot_image), not a scaled one."""
+    group_w = sum(PANEL_SIZES) + SMALL_GAP * len(PANEL_SIZES) + GROUP_PAD
+    x_start = LABEL_W + CELL * len(ICON_COUNTS) + GROUP_PAD
+    for i, state in enumerate(icons.STATES):
+        y_mid = HEAD_H + i * CELL + CELL // 2
+        for p, (_, bg) in enumerate(PANELS):
+            for j, n in enumerate(ICON_COUNTS):
+                x = x_start + (p * len(ICON_COUNTS) + j) * group_w
+                for size in PANEL_SIZES:
+                    yield state, n, size, bg, (x, y_mid - size // 2)
+                    x += size + SMALL_GAP
 
 
 def icons_strip() -> Image.Image:
-    """A grid: one row per state, columns: counts at 64 px, then the same at 22 px."""
-    label_w, cell, small, pad = 150, 76, 30, 12
-    head_h = 34
+    """A grid, one row per state: the counts at 64 px, then each count at 16, 22 and 24 px, real
+    size, on a light and on a dark panel, as a tray shows them."""
+    group_w = sum(PANEL_SIZES) + SMALL_GAP * len(PANEL_SIZES) + GROUP_PAD
+    x_start = LABEL_W + CELL * len(ICON_COUNTS) + GROUP_PAD
     states = icons.STATES
-    w = label_w + cell * len(ICON_COUNTS) + pad + small * len(ICON_COUNTS) + pad
-    h = head_h + cell * len(states) + pad
+    w = x_start + group_w * len(ICON_COUNTS) * len(PANELS) + GROUP_PAD
+    h = HEAD_H + CELL * len(states) + 12
     img = Image.new("RGB", (w, h), "white")
     d = ImageDraw.Draw(img)
-    f, fb = font(14), font(13, bold=True)
+    f, fb, fs = font(14), font(13, bold=True), font(11)
     for j, n in enumerate(ICON_COUNTS):
-        d.text((label_w + j * cell + cell / 2, head_h / 2), f"count {n}", font=fb, fill="#333", anchor="mm")
-    d.text((label_w + cell * len(ICON_COUNTS) + pad + small * len(ICON_COUNTS) / 2, head_h / 2), "22 px",
-           font=fb, fill="#333", anchor="mm")
+        d.text((LABEL_W + j * CELL + CELL / 2, HEAD_H / 2), f"count {n}", font=fb, fill="#333", anchor="mm")
+    for p, (name, bg) in enumerate(PANELS):
+        x0 = x_start + p * len(ICON_COUNTS) * group_w - GROUP_PAD // 2
+        x1 = x0 + len(ICON_COUNTS) * group_w
+        d.rectangle((x0, HEAD_H - 4, x1 - 4, h - 8), fill=bg)
+        d.text(((x0 + x1) / 2, HEAD_H / 2 - 4), f"16, 22, 24 px, real size, {name}", font=fs,
+               fill="#333", anchor="mm")
     for i, state in enumerate(states):
-        y = head_h + i * cell
-        d.text((10, y + cell / 2), state.replace("_", " "), font=f, fill="#111", anchor="lm")
+        y = HEAD_H + i * CELL
+        d.text((10, y + CELL / 2), state.replace("_", " "), font=f, fill="#111", anchor="lm")
         for j, n in enumerate(ICON_COUNTS):
             im = icons.render(state, n)
-            img.paste(im, (label_w + j * cell + (cell - im.width) // 2, y + (cell - im.height) // 2), im)
-            tiny = im.resize((22, 22), Image.LANCZOS)
-            x0 = label_w + cell * len(ICON_COUNTS) + pad + j * small
-            img.paste(tiny, (x0 + (small - 22) // 2, y + (cell - 22) // 2), tiny)
+            img.paste(im, (LABEL_W + j * CELL + (CELL - im.width) // 2, y + (CELL - im.height) // 2), im)
+    for state, n, size, bg, (x, y) in small_cells():
+        img.paste(icons.slot_image(icons.render(state, n), size, size, bg), (x, y))
     return img
 
 
@@ -216,8 +240,8 @@ def menu_picture(snap) -> Image.Image:
     W = 20 + w0 + w1 + w2 + 20
     H = max(h0, h1 + 120, h2 + 160) + 80
     img = Image.new("RGB", (W, H), "#eef0f2")
-    img.paste(icons.render(snap.state, snap.counts.problems).resize((24, 24), Image.LANCZOS), (20, 12),
-              icons.render(snap.state, snap.counts.problems).resize((24, 24), Image.LANCZOS))
+    small = icons.render(snap.state, snap.counts.problems, 24)
+    img.paste(small, (20, 12), small)
     ImageDraw.Draw(img).text((52, 24), "secondline tray menu (drawn from menu_model, not a screenshot)",
                              font=font(12), fill="#555", anchor="lm")
     top = 48

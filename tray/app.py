@@ -127,9 +127,10 @@ class App:
                           rules=self.rules, zone=self.shift.zone())
         if d.notify:
             return None
-        what = event.alert.title if event.alert else event.source
-        self.held.append({"at": iso(now), "title": what, "reason": d.held or "held"})
-        del self.held[:-MAX_HELD]
+        if not d.quiet:      # only what would have popped up was held back
+            what = event.alert.title if event.alert else event.source
+            self.held.append({"at": iso(now), "title": what, "reason": d.held or "held"})
+            del self.held[:-MAX_HELD]
         return d.held or "held"
 
     def announce(self, title: str, body: str = "") -> None:

@@ -10,11 +10,12 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from typing import Sequence
 
 from tray import __version__
 from tray import config as config_mod
-from tray.errors import ConfigError, CredentialError, SourceError
+from tray.errors import ConfigError, CredentialError, SourceError, did_you_mean
 
 log = logging.getLogger("secondline")
 
@@ -43,9 +44,11 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def _config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PATH",
-                   help=f"config file (default: {config_mod.default_config_path()})")
+RUNNING_PORT_HELP = "port of the running instance (default: [server] port from the config, else 17474)"
+
+
+def _config_arg(p: argparse.ArgumentParser, what: str = "config file") -> None:
+    p.add_argument("--config", metavar="PATH", help=f"{what} (default: {config_mod.default_config_path()})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,16 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "HH:MM, or 'off' to resume. The icon keeps showing the truth; the state survives a "
                         "restart.")
     sn.add_argument("preset", help="15m | 1h | end-of-shift | 30m | 14:00 | off")
-    sn.add_argument("--port", type=int, default=None)
-    _config_arg(sn)
+    sn.add_argument("--port", type=int, default=None, help=RUNNING_PORT_HELP)
+    _config_arg(sn, "config file, read for its [server] port")
 
     pa = sub.add_parser("pair", help="approve a browser extension's pairing request",
                         description="Approve (or --deny) the pairing request showing this code, so that the "
                         "extension may call actions on the local endpoint.")
-    pa.add_argument("code")
-    pa.add_argument("--deny", action="store_true")
-    pa.add_argument("--port", type=int, default=None)
-    _config_arg(pa)
+    pa.add_argument("code", help="the six-digit code shown by the extension and in the tray's pop-up")
+    pa.add_argument("--deny", action="store_true", help="refuse the request instead: the extension gets "
+                    "no token and may ask again")
+    pa.add_argument("--port", type=int, default=None, help=RUNNING_PORT_HELP)
+    _config_arg(pa, "config file, read for its [server] port")
 
     d = sub.add_parser("doctor", help="explain what works and what does not on this machine",
                        description="Print the config path, keyring, notification and tray backends, the port, "
@@ -99,17 +103,29 @@ def build_parser() -> argparse.ArgumentParser:
     au = sub.add_parser("autostart", help="start secondline when you log in",
                         description="XDG autostart on Linux, a LaunchAgent on macOS, the Startup folder on "
                         "Windows.")
-    au.add_argument("action", choices=("enable", "disable", "status"))
-    _config_arg(au)
+    au.add_argument("action", choices=("enable", "disable", "status"),
+                    help="enable: start at login; disable: no longer; status: whether it will")
+    _config_arg(au, "config file the started app reads (default: its own default)")
 
-    for name, text in (("login", "store a source's secret in the OS keyring"),
-                       ("logout", "delete a source's secret from the OS keyring")):
-        lp = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + " (service 'secondline', "
-                            "user = source name). The secret is read with a hidden prompt on a terminal, or as "
-                            "one line from standard input; it is never taken from the command line.")
-        lp.add_argument("name", help="the source's name from the config")
-        lp.add_argument("--field", default="", help="for sources with several secrets (trello: key, token)")
-        _config_arg(lp)
+    lp = sub.add_parser("login", help="store a source's secret in the OS keyring",
+                        description="Store a source's secret in the OS keyring (service 'secondline', user = "
+                        "source name). The secret is read with a hidden prompt on a terminal, or as one line "
+                        "from standard input; it is never taken from the command line. The source must be "
+                        "in the config.")
+    lp.add_argument("name", help="the source's name from the config")
+    lp.add_argument("--field", default="", help="for sources with several secrets (trello: key, token)")
+    _config_arg(lp, "config file that names the source")
+    lo = sub.add_parser("logout", help="delete a source's secret from the OS keyring",
+                        description="Delete a source's secret from the OS keyring (service 'secondline', "
+                        "user = source name). Works for a source no longer in the config too.")
+    lo.add_argument("name", help="the source's name (as it was stored)")
+    lo.add_argument("--field", default="", help="for sources with several secrets (trello: key, token)")
+    _config_arg(lo, "config file (not needed to delete)")
+
+    it = sub.add_parser("init", help="write a commented example config",
+                        description="Write a commented example config: a demo source, and every source type "
+                        "and setting as a commented example. Never overwrites a file.")
+    _config_arg(it, "where to write it")
     return p
 
 
@@ -122,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return {"run": cmd_run, "check": cmd_check, "status": cmd_status, "login": cmd_login,
                 "logout": cmd_logout, "snooze": cmd_snooze, "pair": cmd_pair, "doctor": cmd_doctor,
-                "autostart": cmd_autostart}[args.command](args)
+                "autostart": cmd_autostart, "init": cmd_init}[args.command](args)
     except ConfigError as exc:
         print(f"secondline: config error: {exc}", file=sys.stderr)
         return 2
@@ -163,6 +179,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.info("demo mode: built-in scenario, no credentials, no network (your config is not read)")
     else:
         cfg = _load(args)
+        for text in config_mod.warnings(cfg):
+            log.warning("%s", text)
     headless = args.headless
     if not headless and not display_available():
         print("secondline: no display (DISPLAY / WAYLAND_DISPLAY unset): running without the tray icon; "
@@ -185,7 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _poll_one(source_cfg) -> tuple[str, str, str, int, float, str]:
+def _poll_one(source_cfg) -> tuple[str, str, str, str, float, str]:
     from tray.credentials import secret_lookup
     from tray.model import Reading
     from tray.net import Http
@@ -208,21 +226,24 @@ def _poll_one(source_cfg) -> tuple[str, str, str, int, float, str]:
         from tray.credentials import REDACTOR
         err = REDACTOR.redact(err)   # a server may echo the credential back (reason phrase, body)
     elapsed = time.monotonic() - t0
-    from datetime import datetime, timezone
     snap = source_snapshot(name=source_cfg.name, type=source_cfg.type, group=source_cfg.group, alerts=alerts,
                            checked_at=datetime.now(timezone.utc), error=err)
-    return (snap.name, snap.type, snap.health.value, snap.counts.problems, elapsed, err or "")
+    # An unreadable source has no alerts to count: "-", not the 1 unknown it adds to the icon.
+    return (snap.name, snap.type, snap.health.value, "-" if err else str(snap.counts.problems), elapsed, err or "")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     cfg = _load(args)
-    print(f"config {cfg.path}: OK ({len(cfg.sources)} source(s))")
+    problems = config_mod.warnings(cfg)
+    print(f"config {cfg.path}: {'loads' if problems else 'OK'} ({len(cfg.sources)} source(s))")
+    for text in problems:
+        print(f"warning: {text}")
     if not cfg.sources:
-        return 0
+        return 1      # nothing was checked: not a pass
     with ThreadPoolExecutor(max_workers=min(16, len(cfg.sources))) as pool:
         rows = list(pool.map(_poll_one, cfg.sources))
     head = ("SOURCE", "TYPE", "HEALTH", "ALERTS", "TIME", "ERROR")
-    table = [head] + [(n, t, h, str(a), f"{e:.2f}s", err) for n, t, h, a, e, err in rows]
+    table = [head] + [(n, t, h, a, f"{e:.2f}s", err) for n, t, h, a, e, err in rows]
     widths = [max(len(r[i]) for r in table) for i in range(5)]
     for r in table:
         print("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5])
@@ -266,18 +287,31 @@ def _read_secret(prompt: str) -> str:
     return line.rstrip("\r\n")
 
 
-def _known_source(args: argparse.Namespace) -> None:
-    try:
-        cfg = _load(args)
-    except ConfigError:
-        return
-    if args.name not in [s.name for s in cfg.sources]:
-        print(f"note: no source named {args.name!r} in {cfg.path}", file=sys.stderr)
+def login_refusal(cfg: config_mod.Config, name: str, field: str) -> str | None:
+    """Why `login NAME [--field F]` would store a secret nothing reads, or None when it is fine."""
+    from tray.sources import source_class
+    names = [s.name for s in cfg.sources]
+    if name not in names:
+        near = did_you_mean(name, names)
+        known = f"did you mean {near!r}?" if near else (f"sources: {', '.join(names)}" if names else
+                                                         "it has no [[sources]] yet")
+        return f"no source named {name!r} in {cfg.path} ({known}); nothing stored"
+    sc = next(s for s in cfg.sources if s.name == name)
+    fields = source_class(sc.type).secrets
+    if not fields:
+        return f"{name} ({sc.type}) needs no secret; nothing stored"
+    if field not in fields:
+        want = ", ".join(f"--field {f}" for f in fields if f) or "no --field"
+        return f"{name} ({sc.type}) takes {want}, not {'--field ' + field if field else 'none'}; nothing stored"
+    return None
 
 
 def cmd_login(args: argparse.Namespace) -> int:
     from tray.credentials import set_secret
-    _known_source(args)
+    refusal = login_refusal(_load(args), args.name, args.field)   # a config error stops here too
+    if refusal:
+        print(f"secondline: {refusal}", file=sys.stderr)
+        return 1
     label = f"{args.name}" + (f" ({args.field})" if args.field else "")
     secret = _read_secret(f"Secret for {label}: ")
     if not secret:
@@ -332,6 +366,23 @@ def _action_cli(port: int, action: str, body: dict) -> tuple[int, dict] | None:
         return None
 
 
+def local_until(iso_text: str, now: datetime | None = None) -> str:
+    """An instant from the endpoint (ISO, UTC) as a person reads it here: "22:22" today, "Thu 09:00"
+    within a week, else the date too. Local time of this machine, to the minute."""
+    try:
+        when = datetime.fromisoformat(iso_text.replace("Z", "+00:00")).astimezone()
+    except (TypeError, ValueError):
+        return str(iso_text)
+    here = (now or datetime.now(timezone.utc)).astimezone()
+    days = (when.date() - here.date()).days
+    if days == 0:
+        return f"{when:%H:%M}"
+    if 0 < days < 7:
+        # Fixed English day names: strftime's %a follows the process locale.
+        return f"{('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')[when.weekday()]} {when:%H:%M}"
+    return f"{when:%Y-%m-%d %H:%M}"
+
+
 def cmd_snooze(args: argparse.Namespace) -> int:
     port = _port(args)
     off = args.preset.lower() in ("off", "resume", "none")
@@ -342,7 +393,8 @@ def cmd_snooze(args: argparse.Namespace) -> int:
     if status != 200:
         print(f"secondline: {data.get('error', status)}", file=sys.stderr)
         return 1
-    print("notifications resumed" if off else f"notifications snoozed until {data.get('snoozed_until')}")
+    print("notifications resumed" if off else
+          f"notifications snoozed until {local_until(data.get('snoozed_until', ''))}")
     return 0
 
 
@@ -355,6 +407,25 @@ def cmd_pair(args: argparse.Namespace) -> int:
         print(f"secondline: {data.get('error', status)}", file=sys.stderr)
         return 1
     print(f"pairing {'denied' if args.deny else 'approved'} for {data.get('client')}")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from tray import fsutil
+    from tray.example_config import EXAMPLE
+    from pathlib import Path
+    path = Path(args.config).expanduser() if args.config else config_mod.default_config_path()
+    try:
+        fsutil.write_new(path, EXAMPLE, mode=0o600)
+    except FileExistsError:
+        print(f"secondline: {path} exists; nothing written (it is never overwritten: move it away first, "
+              "or give another --config PATH)", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"secondline: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}: a demo source, and every source type as a commented example.\n"
+          f"Edit it, then `secondline check{'' if not args.config else ' --config ' + str(path)}`.")
     return 0
 
 

@@ -7,6 +7,7 @@ touches this file.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import tomllib
@@ -18,8 +19,8 @@ from typing import Any, Mapping
 
 import platformdirs
 
-from tray import fsutil
-from tray.errors import ConfigError
+from tray import fsutil, tomlpos
+from tray.errors import ConfigError, did_you_mean
 from tray.sources import REGISTRY, available_types, source_class
 from tray.sources.base import COMMON_KEYS, SourceConfig
 
@@ -77,15 +78,51 @@ class Config:
     actions: Mapping[str, Any] = field(default_factory=dict)
 
 
+suggest = did_you_mean
+
+
 def _unknown(path: str, key: str, got: str, valid: typing.Iterable[str], what: str = "key") -> ConfigError:
-    return ConfigError(path, key, f"unknown {what} {got!r}; valid {what}s: {', '.join(sorted(valid))}")
+    """An unknown key (its path already names it) or value (`unknown type 'zabix'`)."""
+    valid = tuple(valid)
+    near = suggest(got, valid)
+    thing = f"unknown {what}" if what == "key" else f"unknown {what} {got!r}"
+    if near:
+        return ConfigError(path, key, f"{thing}; did you mean {near!r}?")
+    return ConfigError(path, key, f"{thing}; valid {what}s: {', '.join(sorted(valid))}")
+
+
+# Where a top-level key that is not a table belongs ("port = 1" at the top means [server] port).
+_HOMES = {"server": SERVER_KEYS, "notifications": NOTIFY_KEYS, "user": USER_KEYS, "actions": ACTION_KEYS}
+
+
+def _unknown_top(path: str, key: str, value: Any) -> ConfigError:
+    """An unknown top-level name, said as what it is: a table ([notification]) or a key."""
+    near = suggest(key, TOP_KEYS)
+    if isinstance(value, (dict, list)):
+        shape = f"[[{key}]]" if isinstance(value, list) else f"[{key}]"
+        if near:
+            want = f"[[{near}]]" if near in ("sources", "links") else f"[{near}]"
+            reason = f"unknown table {shape}; did you mean {want}?"
+        else:
+            reason = f"unknown table {shape}; valid tables: {', '.join(sorted(TOP_KEYS))}"
+        return ConfigError(path, key, reason, shown="")
+    homes = [t for t, keys in _HOMES.items() if key in keys]
+    if homes:
+        reason = f"unknown top-level key {key!r}: it belongs in [{homes[0]}] (under that header)"
+    elif near:
+        reason = f"unknown top-level key {key!r}; did you mean {near!r}?"
+    else:
+        reason = f"unknown top-level key {key!r}; valid names: {', '.join(sorted(TOP_KEYS))}"
+    return ConfigError(path, key, reason, shown="")
 
 
 def _check_keys(path: str, where: str, table: Mapping[str, Any], valid: typing.Iterable[str]) -> None:
     valid = tuple(valid)
     for k in table:
         if k not in valid:
-            raise _unknown(path, f"{where}.{k}" if where else k, k, valid)
+            if not where:
+                raise _unknown_top(path, k, table[k])
+            raise _unknown(path, f"{where}.{k}", k, valid)
 
 
 def _typename(tp: Any) -> str:
@@ -315,12 +352,49 @@ def _validate_extensions(config: Config) -> None:
         shift_mod.ShiftSettings.from_dict(dict(config.shift), config.path)
 
 
+def shown_key(key: str, data: Mapping[str, Any]) -> str:
+    """A key as a person finds it in the file: `interval in [[sources]] "web"` rather than a
+    0-based `sources[2].interval`; other keys as they are (`server.port`)."""
+    m = re.match(r"^(sources|links)\[(\d+)\](?:\.(.+))?$", key)
+    if not m:
+        return key
+    array, i, rest = m.group(1), int(m.group(2)), m.group(3)
+    items = data.get(array)
+    item = items[i] if isinstance(items, list) and i < len(items) else None
+    label = item.get("name" if array == "sources" else "title") if isinstance(item, dict) else None
+    where = f"[[{array}]] {json.dumps(label)}" if isinstance(label, str) and label else f"[[{array}]] no. {i + 1}"
+    return f"{rest} in {where}" if rest else where
+
+
 def loads(text: str, path: str = "<config>") -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, None, f"not valid TOML: {exc}") from None
-    return parse_config(data, path)
+        m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        raise ConfigError(path, None, f"not valid TOML: {exc}", line=int(m.group(1)) if m else None) from None
+    try:
+        return parse_config(data, path)
+    except ConfigError as exc:
+        if exc.line is not None or exc.path != path:
+            raise
+        shown = exc.shown if exc.shown is not None or not exc.key else shown_key(exc.key, data)
+        reason = exc.reason
+        if reason.startswith("unknown key;") and " in [[" in (shown or ""):
+            # `[[sources]] "web": unknown key 'intervall'`: where it is, then what.
+            name, shown = shown.split(" in ", 1)
+            reason = reason.replace("unknown key", f"unknown key {name!r}", 1)
+        raise ConfigError(exc.path, exc.key, reason, line=tomlpos.line_of(text, exc.key),
+                          shown=shown) from None
+
+
+def warnings(config: Config) -> list[str]:
+    """What loads but watches nothing: said by check, run and doctor."""
+    if not config.sources:
+        return [f"{config.path} has no [[sources]]: nothing is watched. `secondline init --config PATH` "
+                "writes a commented example; the README lists every source type"]
+    if not any(s.enabled for s in config.sources):
+        return [f"every source in {config.path} has enabled = false: nothing is watched"]
+    return []
 
 
 def load(path: str | os.PathLike) -> Config:
@@ -328,8 +402,8 @@ def load(path: str | os.PathLike) -> Config:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(p), None, "no such file; create it (see the README's config reference) "
-                          "or run `secondline run --demo`") from None
+        raise ConfigError(str(p), None, "no such file: `secondline init` writes a commented example there "
+                          "(or try `secondline run --demo` first)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(p), None, f"cannot read: {exc}") from None
     return loads(text, str(p))

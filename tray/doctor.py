@@ -48,9 +48,12 @@ def load_config(config_path: str | None):
 def check_config(path: Path, cfg, error: str | None) -> Line:
     if error:
         return "config", f"{path}: {error}"
+    from tray.config import warnings
     n = len(cfg.sources)
     groups = sorted({s.group for s in cfg.sources})
-    return "config", f"{path}: OK, {n} source(s)" + (f" in {', '.join(groups)}" if groups else "")
+    text = f"{path}: OK, {n} source(s)" + (f" in {', '.join(groups)}" if groups else "")
+    problems = warnings(cfg)
+    return "config", f"{path}: loads, but {problems[0].split(' ', 1)[1]}" if problems else text
 
 
 def check_keyring() -> Line:
@@ -190,6 +193,8 @@ def credential_state(name: str, field: str, optional: bool) -> str:
     try:
         value = get_secret(name, field)
     except CredentialError as exc:
+        if optional:
+            return f"none (optional; the keyring cannot be read: {exc})"
         return f"cannot be read: {exc}"
     except Exception as exc:
         return f"cannot be read: {type(exc).__name__}"
@@ -197,6 +202,22 @@ def credential_state(name: str, field: str, optional: bool) -> str:
         return "stored in the keyring"
     login = f"secondline login {name}" + (f" --field {field}" if field else "")
     return "none stored (optional)" if optional else f"MISSING: run `{login}`"
+
+
+def auth_configured(settings) -> bool | None:
+    """For a type whose secret is optional: does this source's config ask for one? True (`auth` is
+    basic/bearer, or a `username` is set), False (auth = "none", or neither key set on a type that
+    has them), None (nothing says: a token that is sent when one is stored, e.g. a team hub)."""
+    auth = getattr(settings, "auth", None)
+    if auth in ("basic", "bearer"):
+        return True
+    if auth == "none":
+        return False
+    if getattr(settings, "username", None):
+        return True
+    if hasattr(settings, "auth") or hasattr(settings, "username"):
+        return False
+    return None
 
 
 def check_sources(cfg) -> list[Line]:
@@ -212,9 +233,18 @@ def check_sources(cfg) -> list[Line]:
         if not cls.secrets:
             lines.append((head, "no credential needed"))
             continue
+        optional = cls.secret_optional
+        if optional:
+            # Ask for a credential only where this source will send one: an Alertmanager without
+            # auth reads fine on a machine with no keyring at all.
+            wanted = auth_configured(s.settings)
+            if wanted is False:
+                lines.append((head, "no credential needed (no auth configured)"))
+                continue
+            optional = wanted is None
         parts = []
         for field in cls.secrets:
-            state = credential_state(s.name, field, cls.secret_optional)
+            state = credential_state(s.name, field, optional)
             parts.append(f"{field}: {state}" if field else state)
         lines.append((head, "; ".join(parts)))
     return lines

@@ -1,6 +1,9 @@
 """The one error family a source may raise. Anything else escaping a source is a bug."""
 from __future__ import annotations
 
+import difflib
+from typing import Iterable
+
 
 class SourceError(Exception):
     """A source cannot be read. `reason` is one plain line shown to the user as the source's error.
@@ -22,15 +25,28 @@ class SourceError(Exception):
 
 
 class ConfigError(Exception):
-    """A config problem, always naming the file, the key and the reason."""
+    """A config problem, always naming the file, the key and the reason; and the line, once the
+    loader has found it (`path:LINE: key: reason`). `shown` is how the key reads to a person
+    (`interval in [[sources]] "web"`); "" when the reason names it already."""
 
-    def __init__(self, path: str, key: str | None, reason: str) -> None:
+    def __init__(self, path: str, key: str | None, reason: str, *, line: int | None = None,
+                 shown: str | None = None) -> None:
         self.path = path
         self.key = key
         self.reason = reason
-        where = f"{path}: {key}: " if key else f"{path}: "
-        super().__init__(where + reason)
+        self.line = line
+        self.shown = shown
+        label = key if shown is None else shown
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {label}: {reason}" if label else f"{where}: {reason}")
 
 
 class CredentialError(Exception):
     """The keyring cannot be used (none installed, locked). The message names the fix."""
+
+
+def did_you_mean(got: str, valid: Iterable[str]) -> str | None:
+    """The valid name a typo most likely meant ("intervall" -> "interval"), or None."""
+    valid = list(valid)
+    close = difflib.get_close_matches(str(got).lower(), [v.lower() for v in valid], n=1, cutoff=0.6)
+    return next((v for v in valid if v.lower() == close[0]), None) if close else None

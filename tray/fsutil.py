@@ -44,3 +44,39 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, mode: int | None
             pass
         raise
     _fsync_dir(p.parent)
+
+
+def write_new(path: str | os.PathLike, data: bytes | str, *, mode: int | None = None) -> None:
+    """Like write_atomic, but never replaces a file: FileExistsError when `path` exists, even if it
+    appears while we write (the complete temporary file is hard-linked into place, which fails
+    rather than overwrites). Where hard links are not supported, an exclusive create instead."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    if p.exists():
+        raise FileExistsError(str(p))
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        try:
+            os.link(tmp, p)
+        except FileExistsError:
+            raise
+        except OSError:         # no hard links here (some network and FUSE file systems)
+            with open(p, "xb") as f:
+                f.write(payload)
+                f.flush()
+                os.fsync(f.fileno())
+            if mode is not None:
+                os.chmod(p, mode)
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    _fsync_dir(p.parent)

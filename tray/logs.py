@@ -38,8 +38,10 @@ def setup(verbose: bool = False, to_file: bool = True) -> Path | None:
         except OSError as exc:
             logging.getLogger(__name__).warning("cannot write the log file: %s", exc)
             path = None
-    # Chatty libraries: their debug output could carry request details.
-    for name in ("urllib3", "desktop_notifier", "PIL", "asyncio"):
+    # Chatty libraries: their debug output could carry request details. urllib3's warnings are
+    # its planned retries (tray.net: the outcome is the source's own one-line reason): --verbose only.
+    for name in ("desktop_notifier", "PIL", "asyncio"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.WARNING if verbose else logging.ERROR)
     install_redaction()
     return path

@@ -11,11 +11,13 @@ import json
 import logging
 import socket
 import time
+import warnings
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -44,7 +46,22 @@ class Response:
         return _decode_json(self.body, self.headers.get("content-type", ""), self.empty_hint)
 
 
+def quiet_library_warnings() -> None:
+    """Only the app's own one-line reasons reach the console. urllib3 logs each planned retry as a
+    WARNING ("Retrying (Retry(total=1, ...)) after connection broken by 'NewConnectionError(...)'"),
+    whose outcome becomes the source's reason anyway; and it warns on every unverified HTTPS request,
+    which `verify_tls = false` asked for (Http.request says so once per host instead)."""
+    lib = logging.getLogger("urllib3")
+    if lib.level == logging.NOTSET:         # tray.logs.setup may have chosen (--verbose shows them)
+        lib.setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+
+
+_unverified_hosts: set[str] = set()
+
+
 def make_session(pool_size: int = 32) -> requests.Session:
+    quiet_library_warnings()
     s = requests.Session()
     # REQUESTS_CA_BUNDLE / proxies / .netrc from the environment would silently override the
     # per-source verify= and auth: the config is the only authority.
@@ -146,6 +163,9 @@ class Http:
         trickles one byte a second cannot hold the poll forever.
         """
         host = _host(url)
+        if verify is False and url.lower().startswith("https:") and host not in _unverified_hosts:
+            _unverified_hosts.add(host)
+            log.info("%s: the TLS certificate of %s is not checked (verify_tls = false)", source or "request", host)
         if isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(x, str) for x in auth):
             # requests encodes str Basic credentials as latin-1 and raises on anything else.
             auth = (auth[0].encode("utf-8"), auth[1].encode("utf-8"))

@@ -26,6 +26,23 @@ class Notification:
     body: str
     url: str | None = None
     critical: bool = False
+    state: str = ""          # the icon it shows: a palette state, or "" for the app's own icon
+
+
+_WORST_FIRST = ("critical", "unknown", "warning", "handled_only", "ok")
+
+
+def event_state(e: Event) -> str:
+    """The icon state of one event's pop-up: what it is about now."""
+    if e.kind is EventKind.UNREACHABLE:
+        return "unknown"
+    if e.kind in (EventKind.RECOVERED, EventKind.CLEARED) or e.alert is None:
+        return "ok"
+    a = e.alert
+    if a.handled:
+        return "handled_only"
+    return {Severity.CRITICAL: "critical", Severity.WARNING: "warning", Severity.UNKNOWN: "unknown"}.get(
+        a.severity, "ok")
 
 
 Decide = Callable[[Event, Snapshot], "str | None"]   # -> None to show, or the reason it is held back
@@ -63,28 +80,38 @@ def compose(events: Sequence[Event], dashboard_url: str | None = None) -> Notifi
         return None
     critical = any(e.alert is not None and e.alert.severity is Severity.CRITICAL and
                    e.kind in (EventKind.RAISED, EventKind.CHANGED) for e in events)
+    state = min((event_state(e) for e in events), key=_WORST_FIRST.index)
     if len(events) == 1:
         e = events[0]
         a = e.alert
         if e.kind is EventKind.UNREACHABLE:
-            return Notification(f"{e.source} ({e.group}) cannot be read", e.reason or "", dashboard_url, False)
+            return Notification(f"{e.source} ({e.group}) cannot be read", e.reason or "", dashboard_url, False,
+                                state)
         if e.kind is EventKind.RECOVERED:
-            return Notification(f"{e.source} ({e.group}) can be read again", "", dashboard_url, False)
+            return Notification(f"{e.source} ({e.group}) can be read again", "", dashboard_url, False, state)
         assert a is not None
         title = _verb(e)
-        body = f"{e.source} · {e.group}" + (f"\n{a.detail}" if a.detail else "")
-        return Notification(title, body, a.url or dashboard_url, critical)
+        if e.kind is EventKind.CLEARED:
+            # The alert is gone: its last text describes the problem, not the recovery.
+            was = a.severity.value.upper() + (f", {a.handled_reason or 'handled'}" if a.handled else "")
+            body = f"{e.source} · {e.group}\nwas {was}"
+        else:
+            body = f"{e.source} · {e.group}" + (f"\n{a.detail}" if a.detail else "")
+        return Notification(title, body, a.url or dashboard_url, critical, state)
     groups = sorted({e.group for e in events})
     raised = [e for e in events if e.kind is EventKind.RAISED]
     where = f"in {groups[0]}" if len(groups) == 1 else f"in {', '.join(groups)}"
+    unreadable = all(e.kind is EventKind.UNREACHABLE for e in events)
     if len(raised) == len(events):
         title = f"{len(events)} new alerts {where}"
+    elif unreadable:
+        title = f"{len(events)} sources cannot be read {where}"
     else:
         title = f"{len(events)} changes {where}"
-    lines = [_verb(e) for e in events[:5]]
+    lines = [f"{e.source}: {e.reason}" if unreadable and e.reason else _verb(e) for e in events[:5]]
     if len(events) > 5:
         lines.append(f"… and {len(events) - 5} more")
-    return Notification(title, "\n".join(lines), dashboard_url, critical)
+    return Notification(title, "\n".join(lines), dashboard_url, critical, state)
 
 
 class Backend(Protocol):
@@ -143,29 +170,72 @@ async def _probe_dbus() -> str | None:
         bus.disconnect()
 
 
+def add_desktop_entry_hint(notifier: object, desktop_id: str) -> bool:
+    """Make desktop-notifier's D-Bus backend send the `desktop-entry` hint, by which notification
+    services group pop-ups and find the app (it sends none of its own, as of 6.2). It wraps the
+    proxy's Notify call once the backend has connected. False, and pop-ups go out without the
+    hint, when the backend is not the D-Bus one or its internals differ."""
+    backend = getattr(notifier, "_backend", None)
+    connect = getattr(backend, "_init_dbus", None)
+    if connect is None:
+        return False
+
+    async def connect_with_hint():  # type: ignore[no-untyped-def]
+        from dbus_fast import Variant
+        from desktop_notifier.backends.dbus import get_hints_signature
+        interface = await connect()
+        notify = getattr(interface, "call_notify", None)
+        if notify is None:
+            return interface
+        as_variant = get_hints_signature(interface) == "a{sv}"
+
+        async def call_notify(app_name, replaces_id, icon, summary, body, actions, hints, timeout, *more, **kw):  # type: ignore[no-untyped-def]
+            if isinstance(hints, dict):
+                hints = {**hints, "desktop-entry": Variant("s", desktop_id) if as_variant else desktop_id}
+            return await notify(app_name, replaces_id, icon, summary, body, actions, hints, timeout, *more, **kw)
+
+        interface.call_notify = call_notify
+        return interface
+
+    backend._init_dbus = connect_with_hint
+    return True
+
+
 class DesktopBackend:
-    """desktop-notifier on its own asyncio loop thread (its API is async; clicks come back there)."""
+    """desktop-notifier on its own asyncio loop thread (its API is async; clicks come back there).
+
+    Pop-ups carry the app's name, the icon of their state (tray.identity writes the PNGs) and, on
+    Linux, the `desktop-entry` hint naming the secondline.desktop it installs."""
     name = "desktop"
 
     def __init__(self, open_url: Callable[[str], None] = webbrowser.open) -> None:
-        from desktop_notifier import DesktopNotifier
+        from desktop_notifier import DesktopNotifier, Icon
+        from tray import identity
         self.open_url = open_url
+        self.icons = identity.ensure_icons()
+        app_icon = Icon(path=self.icons["app"]) if self.icons else None
+        if self.icons:
+            identity.ensure_desktop_entry(self.icons["app"])
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="notifier-loop", daemon=True)
         self.thread.start()
-        self.notifier = DesktopNotifier(app_name="secondline")
+        self.notifier = DesktopNotifier(app_name=identity.DESKTOP_ID, app_icon=app_icon)
+        if sys.platform.startswith("linux") and not add_desktop_entry_hint(self.notifier, identity.DESKTOP_ID):
+            log.debug("desktop-notifier internals differ: pop-ups go out without the desktop-entry hint")
         self.failures = 0
 
     def show(self, n: Notification) -> None:
-        from desktop_notifier import Urgency
+        from desktop_notifier import Icon, Urgency
         url = n.url
 
         def clicked() -> None:
             if url:
                 self.open_url(url)
 
+        path = self.icons.get(n.state or "app")
         coro = self.notifier.send(title=n.title, message=n.body,
                                   urgency=Urgency.Critical if n.critical else Urgency.Normal,
+                                  icon=Icon(path=path) if path else None,
                                   on_clicked=clicked if url else None, timeout=10)
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:

@@ -4,7 +4,7 @@ The icon always shows the truth; this only decides about pop-ups, and when it ho
 says why in a few words, for the menu and the status document ("snoozed until 14:00").
 
 Order of the checks, first match wins: notifications off; the event itself (soft state, handled,
-info, handled-only change); the group x severity rules; snooze; the shift (outside it only
+info, handled-only change: not news, so `quiet`, and not counted as held back); the group x severity rules; snooze; the shift (outside it only
 critical events pop up, and only while on call, unless `outside_shift = "silent"`).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Mapping
 
-from tray.errors import ConfigError
+from tray.errors import ConfigError, did_you_mean
 from tray.model import Alert, Event, EventKind, Severity, Snapshot
 
 POPPING = (Severity.CRITICAL, Severity.WARNING, Severity.UNKNOWN)   # INFO never pops up
@@ -44,7 +44,9 @@ class NotificationRules:
             raise ConfigError(path, "notifications", "must be a table ([notifications])")
         for k in d:
             if k not in KEYS:
-                raise ConfigError(path, f"notifications.{k}", f"unknown key (known: {', '.join(KEYS)})")
+                near = did_you_mean(k, KEYS)
+                raise ConfigError(path, f"notifications.{k}", f"unknown key; did you mean {near!r}?" if near
+                                  else f"unknown key (known: {', '.join(KEYS)})")
         kw: dict[str, Any] = {}
         for k in ("enabled", "recoveries"):
             if k in d:
@@ -78,7 +80,10 @@ class NotificationRules:
                     try:
                         sev = Severity(s.strip().lower())
                     except ValueError:
-                        raise ConfigError(path, key, f"unknown severity {s!r} (use critical, warning, unknown)") from None
+                        near = did_you_mean(s.strip(), [p.value for p in POPPING])
+                        hint = f"did you mean {near!r}? " if near else ""
+                        raise ConfigError(path, key, f"unknown severity {s!r} ({hint}use critical, warning, "
+                                          "unknown)") from None
                     picked.add(sev)
                 rules[str(group)] = frozenset(picked)
             kw["rules"] = rules
@@ -89,6 +94,7 @@ class NotificationRules:
 class Decision:
     notify: bool
     held: str | None = None     # why it did not pop up, in a few words; None when it does
+    quiet: bool = False         # not news at all (soft, handled, same state): nothing was held back
 
     def __bool__(self) -> bool:
         return self.notify
@@ -123,6 +129,11 @@ def _subject(event: Event) -> tuple[Severity | None, str | None]:
         gone = prev or a
         if gone is None:
             return None, "nothing cleared"
+        if gone.handled and gone.handled_reason == "acknowledged" and not gone.pending \
+                and gone.severity in POPPING:
+            # Someone was working on it: its recovery ends the incident, and that is news. (A
+            # recovery inside a downtime or a silence is the maintenance going as planned.)
+            return gone.severity, None
         reason = _quiet_alert(gone)
         return (None, f"cleared, was {reason}") if reason else (gone.severity, None)
     if a is None:
@@ -175,7 +186,7 @@ def decide(event: Event, *, now_utc: datetime, on_shift: bool, on_call: bool | N
         return _hold("notifications are off")
     severity, reason = _subject(event)
     if reason:
-        return _hold(reason)
+        return Decision(False, reason, quiet=True)
     assert severity is not None
     recovery = _is_recovery(event.kind)
     if recovery and not rules.recoveries:

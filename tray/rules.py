@@ -109,19 +109,30 @@ def _never_read(s: SourceSnapshot) -> bool:
     return s.checked_at is None and s.error is None
 
 
+def _no_poll_yet(s: SourceSnapshot) -> bool:
+    """Neither a reading nor a failed poll yet (an event stream may have reported already)."""
+    return s.checked_at is None and (s.error is None or s.degraded)
+
+
 def diff(old: Snapshot | None, new: Snapshot) -> list[Event]:
     """What changed between two snapshots, as events for pop-ups and the SSE stream.
 
-    Nothing that was already there at start-up is an event: a source's first reading (good or
-    bad) is the baseline. While a source is unreadable its alerts are not diffed (no flood of
-    "cleared" on an outage, nor of "raised" on recovery): they are compared with the last good set.
+    No alert that was already there at start-up is an event: a source's first reading is the
+    baseline. A source that cannot be read from its first poll on is one (UNREACHABLE): the user
+    would otherwise take the icon's colour for the whole picture. While a source is unreadable its
+    alerts are not diffed (no flood of "cleared" on an outage, nor of "raised" on recovery): they
+    are compared with the last good set.
     """
     if old is None:
         return []
     events: list[Event] = []
     for n in new.sources:
         o = old.source(n.name)
-        if o is None or _never_read(o) or _never_read(n):
+        if o is None or _never_read(n):
+            continue
+        if _no_poll_yet(o):
+            if not n.readable and not _no_poll_yet(n):
+                events.append(Event(EventKind.UNREACHABLE, n.name, n.group, reason=n.error))
             continue
         if o.readable and not n.readable:
             events.append(Event(EventKind.UNREACHABLE, n.name, n.group, reason=n.error))

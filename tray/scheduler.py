@@ -75,6 +75,10 @@ class Runner:
         self.failures = 0
         self.bad_reason: str | None = None
         self.stream_down = False
+        # Reasons already logged in the current trouble: a poll and its watchers (Icinga's event
+        # stream and change detector) often fail for the same reason, and it is said once.
+        self._said: set[str] = set()
+        self._said_lock = threading.Lock()
         self.polls = 0
         self.rng = rng or random.Random()
         self.source: Source | None = None
@@ -107,6 +111,13 @@ class Runner:
 
     def trigger(self) -> None:
         self._trigger.set()
+
+    def _say_once(self, reason: str, text: str) -> None:
+        with self._said_lock:
+            if reason in self._said:
+                return
+            self._said.add(reason)
+        log.warning("source %s: %s", self.name, text)
 
     def _loop(self) -> None:
         if self.init_error:
@@ -141,6 +152,8 @@ class Runner:
         if self.bad_reason is not None:
             log.info("source %s: recovered after %d failed poll(s)", self.name, self.failures)
         self.failures, self.bad_reason = 0, None
+        with self._said_lock:
+            self._said.clear()
         self.store.record_reading(self.name, Reading(alerts=alerts, on_call=reading.on_call))
         return interval * (1 + self.rng.uniform(-JITTER, JITTER))
 
@@ -151,7 +164,7 @@ class Runner:
         reason = REDACTOR.redact(reason)
         self.failures += 1
         if self.bad_reason is None:
-            log.warning("source %s: %s", self.name, reason)
+            self._say_once(reason, reason)
         elif kind != "bug" and reason != self.bad_reason:
             log.debug("source %s: still failing: %s", self.name, reason)
         self.bad_reason = reason
@@ -181,7 +194,7 @@ class Runner:
             delay = min(60.0, 1.0 * (2 ** min(failures - 1, 6)))
             if reason is not None:
                 if not self.stream_down:
-                    log.warning("source %s: event stream down: %s", self.name, reason)
+                    self._say_once(reason, f"event stream down: {reason}")
                 self.stream_down = True
                 self.store.set_stream_error(
                     self.name, f"event stream down ({reason}); reconnecting in {delay:.0f}s, "

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tray.errors import ConfigError
+from tray.errors import ConfigError, did_you_mean
 from tray.rota import RotaEntry, entries_for, local_to_utc
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")   # index = date.weekday()
@@ -61,7 +61,9 @@ class ShiftSettings:
             raise ConfigError(where, "shift", "must be a table ([shift])")
         for k in d:
             if k not in KEYS:
-                raise ConfigError(where, f"shift.{k}", f"unknown key (known: {', '.join(KEYS)})")
+                near = did_you_mean(k, KEYS)
+                raise ConfigError(where, f"shift.{k}", f"unknown key; did you mean {near!r}?" if near
+                                  else f"unknown key (known: {', '.join(KEYS)})")
         kw: dict[str, Any] = {}
         if "days" in d:
             kw["days"] = _parse_days(d["days"], where)

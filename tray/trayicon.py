@@ -26,6 +26,8 @@ class TrayIcon:
         snap = controller.latest()
         self.icon = pystray.Icon("secondline", icons.icon_for(snap), summary_line(snap),
                                  menu=pystray.Menu(self._items))
+        from tray import xembed
+        xembed.install(self.icon)        # XEmbed: drawn for the tray's slot and background
         self._last_key: tuple[str, int] | None = None
         self._xorg: _XorgCalls | None = None
         self._ready = False              # set once _setup has shown the icon

@@ -96,7 +96,7 @@ def test_popup_shows_the_demo(browser, tmp_path, artifacts):
         assert link.get_attribute("href") == \
             "https://monitoring.example.com/icingaweb2/icingadb/service?name=http&host.name=web01"
         assert page.locator('section.source[data-source="demo-staging"] ul.open a.title').inner_text() == \
-            "app-staging-1: disk /var 91%"
+            "app-staging-1: disk /var"
         assert page.get_attribute("#dashboard", "href") == f"{tray.url}/"
         assert "Declare an incident (manual)" in page.inner_text("#links")
         page.screenshot(path=str(artifacts / "extension-popup-demo.png"), full_page=True)

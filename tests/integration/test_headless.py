@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from integration.helpers import clean_env, validate_document
 
-WARNING_LINE = "[notification] WARNING: app-staging-1: disk /var 91%"
+WARNING_LINE = "[notification] WARNING: app-staging-1: disk /var"
 NO_DISPLAY = "no display (DISPLAY / WAYLAND_DISPLAY unset)"
 
 

@@ -59,9 +59,11 @@ def test_login_check_logout_through_the_real_secret_service(secret_service, home
         assert r.returncode == 1 and NO_CREDENTIAL in r.stdout, r.stdout
 
 
-def test_a_field_secret_is_stored_under_name_colon_field(secret_service, home):
+def test_a_field_secret_is_stored_under_name_colon_field(secret_service, home, tmp_path):
     env = clean_env(home, **secret_service.env)
-    r = secondline(["login", "team-trello", "--field", "token"], env, input="tok-123456\n")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[sources]]\nname = "team-trello"\ntype = "trello"\nlist_id = "l1"\n')
+    r = secondline(["login", "team-trello", "--field", "token", "--config", str(cfg)], env, input="tok-123456\n")
     assert r.returncode == 0, r.stderr
     found = secret_tool(env, "lookup", "service", "secondline", "username", "team-trello:token")
     assert found.stdout == "tok-123456"
@@ -82,7 +84,8 @@ def test_login_without_a_keyring_fails_clearly_and_writes_nothing(how, home, tmp
     extra = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"} if how == "fail backend" else {}
     env = clean_env(home, **extra)
     assert "DBUS_SESSION_BUS_ADDRESS" not in env
-    r = secondline(["login", "prod-am"], env, input=SECRET + "\n")
+    cfg = am_config(tmp_path / "config.toml", "http://127.0.0.1:9")
+    r = secondline(["login", "prod-am", "--config", str(cfg)], env, input=SECRET + "\n")
     assert r.returncode != 0
     err = r.stderr
     assert "Traceback" not in err and SECRET not in r.stdout + err
@@ -103,7 +106,9 @@ def test_locked_keyring_gives_the_fix_not_a_traceback(tmp_path, home):
                                 stderr=subprocess.DEVNULL)
         try:
             bus.wait_for_name("org.freedesktop.secrets")
-            r = secondline(["login", "prod-am"], clean_env(home, **bus.env), input=SECRET + "\n", timeout=60)
+            cfg = am_config(tmp_path / "config.toml", "http://127.0.0.1:9")
+            r = secondline(["login", "prod-am", "--config", str(cfg)], clean_env(home, **bus.env),
+                           input=SECRET + "\n", timeout=60)
         finally:
             proc.terminate()
             proc.wait(10)

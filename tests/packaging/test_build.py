@@ -128,7 +128,7 @@ def test_demo_run_serves_a_valid_status_document_and_the_dashboard(binary, clean
     text = (tmp_path / "run.log").read_text()
     assert code == 0, text
     assert "Traceback" not in text
-    assert "[notification] WARNING: app-staging-1: disk /var 91%" in text
+    assert "[notification] WARNING: app-staging-1: disk /var" in text
     # The log file went to the user log dir (here inside tmp_path), not next to the binary.
     assert list((tmp_path / "state").rglob("secondline.log"))
 

@@ -79,6 +79,26 @@ group = "staging"
 url = "http://127.0.0.1:9093"
 
 [[sources]]
+name = "am-auth"
+type = "alertmanager"
+group = "staging"
+url = "http://127.0.0.1:9094"
+auth = "bearer"
+
+[[sources]]
+name = "nagios-basic"
+type = "nagios"
+group = "staging"
+url = "http://127.0.0.1/nagios"
+username = "nagiosadmin"
+
+[[sources]]
+name = "hub"
+type = "secondline"
+group = "team"
+url = "https://hub.example.com/status.json"
+
+[[sources]]
 name = "status"
 type = "statuspage"
 group = "team"
@@ -116,7 +136,7 @@ def test_report_lists_every_check_and_each_sources_credential(tmp_path, memkeyri
     assert SECRET not in text
     got = lines_of(text)
     assert got["version"].startswith(f"secondline {__version__} (Python ")
-    assert got["config"] == f"{path}: OK, 5 source(s) in production, staging, team"
+    assert got["config"] == f"{path}: OK, 8 source(s) in production, staging, team"
     assert got["keyring"] == f"{__name__}.MemoryKeyring (usable)"
     assert got["port"] == f"127.0.0.1:{port} is free"
     assert got["log file"].endswith("secondline.log") and os.environ["XDG_STATE_HOME"] in got["log file"]
@@ -124,7 +144,10 @@ def test_report_lists_every_check_and_each_sources_credential(tmp_path, memkeyri
     assert got["grafana-prod (grafana, production)"] == "stored in the keyring"
     assert got["trello-team (trello, team)"] == \
         "key: stored in the keyring; token: MISSING: run `secondline login trello-team --field token`"
-    assert got["am-staging (alertmanager, staging)"] == "none stored (optional)"
+    assert got["am-staging (alertmanager, staging)"] == "no credential needed (no auth configured)"
+    assert got["am-auth (alertmanager, staging)"] == "MISSING: run `secondline login am-auth`"
+    assert got["nagios-basic (nagios, staging)"] == "MISSING: run `secondline login nagios-basic`"
+    assert got["hub (secondline, team)"] == "none stored (optional)"
     assert got["status (statuspage, team)"] == "no credential needed"
     assert got["env-grafana (grafana, production)"] == "from $SECONDLINE_SECRET_ENV_GRAFANA"
 
@@ -135,6 +158,11 @@ def test_no_keyring_is_explained_per_source(tmp_path, failkeyring):
     assert got["keyring"].startswith("keyring.backends.fail.Keyring (no usable keyring")
     assert got["grafana-prod (grafana, production)"].startswith("cannot be read: no usable keyring")
     assert "SECONDLINE_SECRET_GRAFANA_PROD" in got["grafana-prod (grafana, production)"]
+    # `check` reads an Alertmanager without auth fine with no keyring: doctor must not ask for one.
+    assert got["am-staging (alertmanager, staging)"] == "no credential needed (no auth configured)"
+    assert got["am-auth (alertmanager, staging)"].startswith("cannot be read: no usable keyring")
+    assert got["nagios-basic (nagios, staging)"].startswith("cannot be read: no usable keyring")
+    assert got["hub (secondline, team)"].startswith("none (optional; the keyring cannot be read: no usable")
 
 
 def test_missing_and_broken_config_are_reported_and_the_rest_still_runs(tmp_path):

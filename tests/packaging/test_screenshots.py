@@ -57,6 +57,19 @@ def test_icon_grid_is_the_apps_own_icons():
         assert has_colour(grid, rgb(palette()[state]))
 
 
+def test_icon_grid_shows_the_panel_sizes_at_real_size():
+    """The README shows 16, 22 and 24 px icons pixel for pixel as the app gives them to a panel
+    (drawn at that size and blended into the panel's colour), never a 64 px picture scaled down."""
+    shots = load_script()
+    grid = shots.icons_strip()
+    cells = list(shots.small_cells())
+    assert {c[2] for c in cells} == {16, 22, 24} and len({c[3] for c in cells}) == 2
+    for state, n, size, bg, (x, y) in cells:
+        want = icons.slot_image(icons.render(state, n), size, size, bg)
+        got = grid.crop((x, y, x + size, y + size))
+        assert got.tobytes() == want.tobytes(), (state, n, size, bg)
+
+
 def test_menu_picture_is_the_critical_step_of_the_demo():
     shots = load_script()
     snap = shots.demo_snapshot(shots.CRITICAL_STEP)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -220,7 +221,8 @@ def config_or_error(fn, *args) -> None:
     try:
         result = fn(*args)
     except ConfigError as exc:
-        assert str(exc).startswith("fuzz.toml: ") and exc.reason.strip(), str(exc)
+        # "fuzz.toml: reason", or "fuzz.toml:LINE: ..." once the loader found the line
+        assert re.match(r"fuzz\.toml(:\d+)?: ", str(exc)) and exc.reason.strip(), str(exc)
         return
     assert isinstance(result, config_mod.Config)
 

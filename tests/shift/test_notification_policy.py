@@ -87,6 +87,15 @@ MATRIX = [
     ("cleared soft", cleared(A(CRIT, pending=True)), DEFAULT, ON, None, None, False, "cleared, was soft state"),
     ("cleared handled", cleared(A(CRIT, handled=True, handled_reason="silenced")), DEFAULT, ON, None, None,
      False, "cleared, was handled (silenced)"),
+    ("cleared in downtime", cleared(A(WARN, handled=True, handled_reason="downtime")), DEFAULT, ON, None, None,
+     False, "cleared, was handled (downtime)"),
+    # An acknowledged problem that recovers ends an incident someone was working on: it pops.
+    ("cleared acknowledged", cleared(A(CRIT, handled=True, handled_reason="acknowledged")), DEFAULT, ON, None,
+     None, True, None),
+    ("cleared acknowledged, off", cleared(A(CRIT, handled=True, handled_reason="acknowledged")), NO_RECOVERIES,
+     ON, None, None, False, "recoveries are off"),
+    ("cleared acknowledged soft", cleared(A(CRIT, pending=True, handled=True, handled_reason="acknowledged")),
+     DEFAULT, ON, None, None, False, "cleared, was soft state"),
     ("cleared, rule off", cleared(A(WARN), "staging"), TEAM, ON, None, None, False,
      "rules: staging warning recovery is off"),
     ("source down", Event(EventKind.UNREACHABLE, "icinga", "production", reason="timed out"), DEFAULT, ON,
@@ -130,8 +139,12 @@ MATRIX = [
 def test_matrix(event, rules, on_shift, on_call, snoozed, notify, held):
     d = decide(event, now_utc=NOW, on_shift=on_shift, on_call=on_call, snoozed_until=snoozed,
                rules=rules, zone=timezone.utc)
-    assert d == Decision(notify, held)
+    assert (d.notify, d.held) == (notify, held)
     assert bool(d) is notify
+    # Held for what the event is (soft, handled, no change): not news, so not "held back".
+    event_itself = held is not None and held.startswith(("soft state", "handled", "info only", "cleared, was",
+                                                         "no change", "nothing cleared"))
+    assert d.quiet is event_itself, (held, d)
 
 
 def test_held_time_is_in_the_given_zone():

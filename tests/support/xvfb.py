@@ -111,10 +111,13 @@ def tray_owner(display: str) -> int:
 
 
 class Trayer:
-    """trayer docked at the top right, white, 32 px high."""
+    """trayer docked at the top right, `height` px high (its icon slots are 24 x height-2), in its
+    GTK theme's colour; with `tint` (0xRRGGBB) a pseudo-transparent panel of that solid colour."""
 
-    def __init__(self, xvfb: Xvfb) -> None:
+    def __init__(self, xvfb: Xvfb, height: int = 32, tint: str | None = None) -> None:
         self.xvfb = xvfb
+        self.height = height
+        self.tint = tint
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 10, attempts: int = 3) -> "Trayer":
@@ -128,9 +131,11 @@ class Trayer:
         return self
 
     def _start(self, timeout: float) -> "Trayer":
+        look = ["--transparent", "true", "--alpha", "0", "--tint", self.tint] if self.tint else \
+            ["--transparent", "false", "--tint", "0xffffff"]
         self.proc = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
-                                      "--height", "32", "--SetDockType", "true", "--transparent", "false",
-                                      "--tint", "0xffffff"], env={**os.environ, **self.xvfb.env},
+                                      "--height", str(self.height), "--SetDockType", "true", *look],
+                                     env={**os.environ, **self.xvfb.env},
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -183,5 +188,30 @@ def window_titles(display: str, wm_class: str) -> list[str]:
             except Exception:   # a window that went away meanwhile
                 continue
         return found
+    finally:
+        d.close()
+
+
+def window_geometry(display: str, wm_class: str) -> tuple[int, int, int, int] | None:
+    """(x, y, width, height) on the screen of the first mapped window whose WM_CLASS contains
+    `wm_class` (a docked tray icon's slot), or None."""
+    from Xlib import X
+    from Xlib import display as xdisplay
+    d = xdisplay.Display(display)
+    try:
+        root = d.screen().root
+        stack = [root]
+        while stack:
+            w = stack.pop()
+            try:
+                cls = w.get_wm_class() or ()
+                if any(wm_class in c for c in cls) and w.get_attributes().map_state == X.IsViewable:
+                    g = w.get_geometry()
+                    t = root.translate_coords(w, 0, 0)
+                    return t.x, t.y, g.width, g.height
+                stack.extend(w.query_tree().children)
+            except Exception:   # a window that went away meanwhile
+                continue
+        return None
     finally:
         d.close()

@@ -125,7 +125,7 @@ url = "{api.url}"
     assert health == {"pd": "critical", "zd": "warning", "tr": "ok", "sp": "warning", "web": "ok",
                       "web-down": "critical", "hub": "critical", "pd-nokey": "unknown"}, out.stdout + out.stderr
     assert {name: cols[3] for name, cols in rows.items()} == {
-        "pd": "1", "zd": "2", "tr": "0", "sp": "1", "web": "0", "web-down": "1", "hub": "1", "pd-nokey": "1"}
+        "pd": "1", "zd": "2", "tr": "0", "sp": "1", "web": "0", "web-down": "1", "hub": "1", "pd-nokey": "-"}
     # Names the fix: `secondline login pd-nokey`, or the variable when there is no keyring at all.
     assert any(fix in rows["pd-nokey"][-1] for fix in ("secondline login pd-nokey", "SECONDLINE_SECRET_PD_NOKEY"))
     assert out.returncode == 1      # one source could not be read

@@ -26,7 +26,7 @@ def test_bad_config_names_the_key(body, key):
     with pytest.raises(ConfigError) as err:
         loads(one(body), "team.toml")
     assert err.value.key == key, str(err.value)
-    assert str(err.value).startswith("team.toml: ")
+    assert str(err.value).startswith("team.toml:")
 
 
 def test_good_config_for_every_type():

@@ -60,6 +60,19 @@ def test_check_prints_table(tmp_path, capsys):
     assert any(line.startswith("demo-production") and " ok " in line for line in lines)
 
 
+def test_check_counts_no_alerts_for_a_source_it_cannot_read(tmp_path, capsys):
+    """An unreadable source shows "-" under ALERTS: it has none we know of (the icon counts it as one
+    unknown, which is a different thing), and the reason on the same line."""
+    from support.procs import free_port
+    p = tmp_path / "c.toml"
+    p.write_text(f'[[sources]]\nname = "am"\ntype = "alertmanager"\nurl = "http://127.0.0.1:{free_port()}"\n'
+                 '[[sources]]\nname = "demo-production"\ntype = "demo"\ngroup = "production"\n')
+    assert main(["check", "--config", str(p)]) == 1
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[2:]}
+    assert rows["am"][2:4] == ["unknown", "-"] and "connection refused" in " ".join(rows["am"])
+    assert rows["demo-production"][2:4] == ["ok", "0"]
+
+
 def test_version_and_help():
     r = subprocess.run([sys.executable, "-m", "tray", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("secondline ")
@@ -72,3 +85,56 @@ def test_no_secret_on_command_line():
     """login reads the secret from a prompt or stdin, never argv."""
     r = subprocess.run([sys.executable, "-m", "tray", "login", "x", "--help"], capture_output=True, text=True)
     assert "--password" not in r.stdout and "--secret" not in r.stdout
+
+
+@pytest.fixture
+def local_zone(monkeypatch):
+    """This process in a zone with a half-hour offset (a UTC time printed as local would show)."""
+    import time
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_snooze_says_until_when_in_local_time_to_the_minute(local_zone, tmp_path, capsys):
+    """`secondline snooze 1h` against a running app prints "until HH:MM" in local time, not an ISO
+    instant in UTC with microseconds."""
+    from datetime import datetime, timedelta, timezone
+
+    import keyring
+    from support.memkeyring import MemoryKeyring
+    from tray.app import App
+    from tray.config import loads
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    app = App(loads('[[sources]]\nname = "demo-production"\ntype = "demo"\n', str(tmp_path / "c.toml")),
+              headless=True, port=0, watch_config=False, state_path=str(tmp_path / "state.json"))
+    try:
+        app.start()
+        assert main(["snooze", "1h", "--port", str(app.endpoint.port)]) == 0
+        out = capsys.readouterr().out.strip()
+        want = (datetime.now(timezone.utc) + timedelta(hours=1)).astimezone()
+        assert out in (f"notifications snoozed until {(want - timedelta(minutes=m)):%H:%M}" for m in (0, 1)), out
+        assert main(["snooze", "off", "--port", str(app.endpoint.port)]) == 0
+        assert capsys.readouterr().out.strip() == "notifications resumed"
+    finally:
+        app.shutdown()
+        keyring.set_keyring(before)
+
+
+@pytest.mark.parametrize("iso,text", [
+    ("2026-12-02T22:22:20.880819+00:00", "03:52"),         # same local day (Kolkata is UTC+5:30)
+    ("2026-12-03T04:00:00Z", "09:30"),
+    ("2026-12-04T04:00:00Z", "Fri 09:30"),
+    ("2026-12-20T04:00:00Z", "2026-12-20 09:30"),
+    ("garbage", "garbage"),
+])
+def test_local_until(local_zone, iso, text):
+    from datetime import datetime, timezone
+
+    from tray.cli import local_until
+    now = datetime(2026, 12, 2, 20, 0, tzinfo=timezone.utc)       # 01:30 on Dec 3 in Kolkata
+    assert local_until(iso, now) == text

@@ -49,13 +49,13 @@ def src(extra: str = "", name: str = "s1", type_: str = "demo") -> str:
 
 
 @pytest.mark.parametrize("text,key,words", [
-    ("bogus = 1", "bogus", ["unknown key 'bogus'", "valid keys: actions, links, notifications, server, shift, sources, user"]),
+    ("bogus = 1", "bogus", ["unknown top-level key 'bogus'", "valid names: actions, links, notifications, server, shift, sources, user"]),
     ("[server]\nport = 'x'", "server.port", ["must be an integer", "'x'"]),
     ("[server]\nport = 70000", "server.port", ["between 1 and 65535"]),
-    ("[server]\nbind = '0.0.0.0'", "server.bind", ["unknown key 'bind'", "allowed_origins, port"]),
+    ("[server]\nbind = '0.0.0.0'", "server.bind", ["server.bind: unknown key", "allowed_origins, port"]),
     ("[server]\nallowed_origins = ['*']", "server.allowed_origins[0]", ["must be an origin"]),
     ("[notifications]\nenabled = 'yes'", "notifications.enabled", ["true or false"]),
-    ("[notifications]\nsound = true", "notifications.sound", ["unknown key 'sound'"]),
+    ("[notifications]\nsound = true", "notifications.sound", ["notifications.sound: unknown key"]),
     (src() + src(), "sources[1].name", ["duplicate source name 's1'"]),
     (src(name="bad name"), "sources[0].name", ["letters, digits and '-'"]),
     ('[[sources]]\ntype = "demo"', "sources[0].name", ["is required"]),
@@ -81,7 +81,9 @@ def test_errors_name_file_key_reason(tmp_path, text, key, words):
     with pytest.raises(ConfigError) as err:
         config.load(p)
     msg = str(err.value)
-    assert msg.startswith(f"{p}: {key}: "), msg
+    assert err.value.key == key, msg
+    # path:LINE: as compilers say it, so that an editor jumps there.
+    assert err.value.line is not None and msg.startswith(f"{p}:{err.value.line}: "), msg
     for w in words:
         assert w in msg, msg
 
@@ -114,4 +116,4 @@ def test_cli_check_reports_config_error(tmp_path, capsys):
     p.write_text(src("interval = 0"))
     assert main(["check", "--config", str(p)]) == 2
     err = capsys.readouterr().err
-    assert f"{p}: sources[0].interval: must be at least 1 second" in err
+    assert f'{p}:4: interval in [[sources]] "s1": must be at least 1 second' in err

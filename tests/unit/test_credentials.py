@@ -146,8 +146,17 @@ def test_secrets_read_are_registered_for_redaction(mem):
     assert "registered-secret-1" not in credentials.REDACTOR.redact("x registered-secret-1 y")
 
 
+def _config_with_pd_team() -> None:
+    """login stores a secret only for a source of the config (the default path: XDG_CONFIG_HOME)."""
+    from tray.config import default_config_path
+    path = default_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[[sources]]\nname = "pd-team"\ntype = "pagerduty"\n')
+
+
 def test_cli_login_from_stdin_and_logout(mem, monkeypatch, capsys):
     from tray.cli import main
+    _config_with_pd_team()
     monkeypatch.setattr("sys.stdin", io.StringIO("line-secret\n"))
     assert main(["login", "pd-team"]) == 0
     assert mem.store[("secondline", "pd-team")] == "line-secret"
@@ -160,6 +169,7 @@ def test_cli_login_from_stdin_and_logout(mem, monkeypatch, capsys):
 def test_cli_login_without_keyring_fails_clearly(monkeypatch, capsys):
     from keyring.backends import fail
     from tray.cli import main
+    _config_with_pd_team()
     saved = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())
     monkeypatch.setattr("sys.stdin", io.StringIO("zzz\n"))

@@ -46,6 +46,36 @@ def test_unreachable_and_recovered_text():
     assert compose([Event(EventKind.RECOVERED, "pd", "team")], None).title == "pd (team) can be read again"
 
 
+def test_sources_unreadable_together_are_one_popup_naming_each():
+    n = compose([Event(EventKind.UNREACHABLE, f"s{i}", "default", reason=f"reason {i}") for i in range(3)], None)
+    assert n.title == "3 sources cannot be read in default" and n.state == "unknown"
+    assert n.body.splitlines() == ["s0: reason 0", "s1: reason 1", "s2: reason 2"]
+
+
+def test_recovery_names_what_recovered_not_its_old_output():
+    n = compose([ev(EventKind.CLEARED, sev="warning")], None)
+    assert n.title == "recovered: web01: a"
+    assert n.body == "s1 · production\nwas WARNING" and "HTTP 503" not in n.body
+    acked = Alert(source="s1", id="b", title="web01: b", severity=Severity.CRITICAL, detail="HTTP 503",
+                  handled=True, handled_reason="acknowledged")
+    n = compose([Event(EventKind.CLEARED, "s1", "production", alert=acked, previous=acked)], None)
+    assert n.body == "s1 · production\nwas CRITICAL, acknowledged" and not n.critical
+
+
+@pytest.mark.parametrize("events,state", [
+    ([ev()], "critical"),
+    ([ev(sev="warning")], "warning"),
+    ([ev(sev="unknown")], "unknown"),
+    ([ev(EventKind.CLEARED)], "ok"),
+    ([Event(EventKind.UNREACHABLE, "pd", "team", reason="x")], "unknown"),
+    ([Event(EventKind.RECOVERED, "pd", "team")], "ok"),
+    ([ev(EventKind.CLEARED, id="a"), ev(sev="warning", id="b")], "warning"),      # the worst of a burst
+    ([ev(sev="warning", id="a"), ev(id="b"), ev(EventKind.CLEARED, id="c")], "critical"),
+])
+def test_popup_icon_is_the_state_it_is_about(events, state):
+    assert compose(events, None).state == state
+
+
 @pytest.mark.parametrize("event,held", [
     (ev(), None),
     (ev(pending=True), "soft or pending state"),

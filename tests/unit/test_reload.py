@@ -46,7 +46,7 @@ def test_reload_good_and_bad_edits(tmp_path, caplog):
         write(p, src("a") + src("b", "staging") + '[[sources]]\nname = "c"\ntype = "fake"\ninterval = 0\n')
         wait_until(lambda: any(n.title == "secondline: config not reloaded" for n in cap.shown), timeout=8)
         msg = next(n.body for n in cap.shown if n.title == "secondline: config not reloaded")
-        assert msg == f"{p}: sources[2].interval: must be at least 1 second, got 0"
+        assert msg == f'{p}:14: interval in [[sources]] "c": must be at least 1 second, got 0'
         assert "config not reloaded, keeping the last good one" in caplog.text
         time.sleep(2.5)
         # the last good config keeps running, nothing lost

@@ -102,9 +102,15 @@ def _snaps(before, after):
     ([S(alerts=(A("a"),), error="timed out")], [S(alerts=(A("b"),))],
      [(EventKind.RECOVERED, None), (EventKind.RAISED, "b"), (EventKind.CLEARED, "a")]),
     ([S(error="x")], [S(error="y")], []),
-    # the first reading is the baseline: nothing at start-up
+    # the first reading is the baseline: no alert pops up for what was there at start-up
     ([S(checked=False)], [S(alerts=(A("a"),))], []),
-    ([S(checked=False)], [S(error="refused")], []),
+    ([S(checked=False)], [S(checked=False, stream_error="stream down")], []),
+    ([S(checked=False, stream_error="stream down")], [S(alerts=(A("a"),), stream_error="stream down")], []),
+    # ... but a source that cannot be read from its first poll on is news, however it failed first
+    ([S(checked=False)], [S(checked=False, error="refused")], [(EventKind.UNREACHABLE, None)]),
+    ([S(checked=False, stream_error="no keyring")], [S(checked=False, error="no keyring")],
+     [(EventKind.UNREACHABLE, None)]),
+    ([S(checked=False, error="refused")], [S(checked=False, error="refused again")], []),
 ])
 def test_diff(before, after, expected):
     old, new = _snaps(before, after)

@@ -94,7 +94,7 @@ def parse(payload: dict[str, Any], *, source: str) -> list[Alert]:
 
     alerts: list[Alert] = []
     if role == "staging" and _within(pos, WARNING_STAGING):
-        alerts.append(_alert(source, "app-staging-1!disk", "app-staging-1: disk /var 91%",
+        alerts.append(_alert(source, "app-staging-1!disk", "app-staging-1: disk /var",
                              Severity.WARNING, "DISK WARNING - free space: /var 9%", since(WARNING_STAGING[0])))
     if role == "production" and _within(pos, CRITICAL_PRODUCTION):
         acked = pos >= ACKED_FROM

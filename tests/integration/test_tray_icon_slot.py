@@ -1,0 +1,76 @@
+"""The icon as an XEmbed tray really shows it: screenshots of trayer on Xvfb, compared pixel by pixel
+with what the icon should look like in that slot.
+
+trayer gives each icon a slot 24 px wide and (panel height - 2) high: 24x16, 24x22, and the 24x30 of
+a 32 px panel. The icon must keep its aspect in any of them (a disc, not an oval), be drawn at the
+slot's size (not a 64 px picture squeezed), and have its soft edge blended into the panel's own
+background, light or dark: an XEmbed window has no alpha, so a half-transparent pixel shown as is
+turns black.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+from PIL import Image
+
+from integration.helpers import ARTIFACTS, clean_env
+from support.xvfb import Trayer, Xvfb, screenshot, window_geometry
+from tray import icon as icons
+
+OUT = ARTIFACTS / "tray-slot"
+
+
+def _problems(doc: dict) -> int:
+    c = doc["counts"]
+    return c["critical"] + c["warning"] + c["unknown"]
+
+
+def _wait_slot(display: str, timeout: float = 15) -> tuple[int, int, int, int]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        g = window_geometry(display, "secondline")
+        if g is not None and g[2] > 1 and g[3] > 1:
+            return g
+        time.sleep(0.1)
+    raise AssertionError("the tray icon never got a slot in trayer")
+
+
+@pytest.mark.parametrize("panel, tint, side", [
+    (18, None, 16),          # a 24x16 slot
+    (24, None, 22),          # 24x22
+    (32, None, 24),          # 24x30: the slot of the report, taller than wide
+    (32, "0x202020", 24),    # a dark, pseudo-transparent panel
+], ids=["16px", "22px", "24x30", "24x30-dark"])
+def test_icon_fits_the_slot_and_blends_into_the_panel(run_app, home, panel, tint, side):
+    with Xvfb(width=400, height=100) as xvfb, Trayer(xvfb, height=panel, tint=tint):
+        app = run_app(["run", "--demo"], clean_env(home, **xvfb.env))
+        app.wait_output("tray icon shown", timeout=20)
+        # The demo's warning step: one unhandled problem, so the count badge is drawn too.
+        app.wait_status(lambda d: d["state"] == "warning", timeout=30, what="the demo's warning step")
+        time.sleep(1.0)                    # the icon follows the store's change callback
+        x, y, w, h = _wait_slot(xvfb.display)
+        shot = screenshot(xvfb.display, OUT / f"trayer-{panel}-{tint or 'theme'}.png")
+        doc = app.status()
+        assert doc["state"] == "warning", "the demo moved on during the screenshot; the test is racy"
+        assert app.stop() == 0
+
+    screen = Image.open(shot).convert("RGB")
+    assert (w, h) == (24, panel - 2), f"trayer gave a {w}x{h} slot"
+    # The panel's own colour, just above the slot (trayer leaves a 1 px border).
+    background = screen.getpixel((x + w // 2, y - 1))
+    got = screen.crop((x, y, x + w, y + h))
+    # The disc keeps its aspect: its coloured pixels span a square of the slot's shorter side.
+    disc = icons.colour("warning")
+    cols = [(px, py) for py in range(h) for px in range(w) if got.getpixel((px, py)) == disc]
+    xs, ys = [p[0] for p in cols], [p[1] for p in cols]
+    span = (max(xs) - min(xs) + 1, max(ys) - min(ys) + 1)
+    assert abs(span[0] - span[1]) <= 1 and span[0] >= side - 3, f"the disc spans {span}: not round"
+    want = icons.slot_image(icons.render(doc["state"], _problems(doc)), w, h, background)
+    got.resize((w * 8, h * 8), Image.NEAREST).save(OUT / f"slot-{panel}-{tint or 'theme'}-got.png")
+    want.resize((w * 8, h * 8), Image.NEAREST).save(OUT / f"slot-{panel}-{tint or 'theme'}-want.png")
+
+    # Pixel for pixel what the icon is at that size over that background: no black rim, no stretch.
+    diff = [(px, py, got.getpixel((px, py)), want.getpixel((px, py))) for py in range(h) for px in range(w)
+            if max(abs(a - b) for a, b in zip(got.getpixel((px, py)), want.getpixel((px, py)))) > 2]
+    assert not diff, f"{len(diff)} pixels differ from the expected slot picture, e.g. {diff[:5]}"
