@@ -38,7 +38,8 @@ from .browser_log import BrowserLog
 from .common import TRAY_ORIGINS, wait_for
 from .drivers import Page
 
-FIREFOX = "/usr/bin/firefox-esr"
+# Another Firefox binary (e.g. an older ESR unpacked with `dpkg -x`) to run the same tests against.
+FIREFOX = os.environ.get("SECONDLINE_TEST_FIREFOX", "/usr/bin/firefox-esr")
 # A fixed moz-extension:// host for the add-on, so tests can open its pages and know the Origin it sends
 # (Firefox otherwise picks a random UUID per profile).
 EXT_UUID = "5ec0d11e-0000-4000-8000-0000000000a1"
@@ -359,14 +360,26 @@ const args = arguments[1];
         return answer["ok"]
 
     def _button(self) -> dict[str, Any]:
-        return self.chrome(f"""
-const node = action.widget.forWindow(window).node;
-const b = node.querySelector({json.dumps(ACTION_BUTTON)});
-return {{ text: b.getAttribute("badge") || "", style: b.getAttribute("badgeStyle") }};""")
+        # The extension sets text and colours by separate calls, and Firefox repaints the button on the next
+        # animation frame after each: a frame can show a new colour under the old count. As with Chromium's
+        # READ_BADGE, keep only a reading that holds across a frame, not a state caught half-way.
+        return self.chrome_async(f"""
+const {{ ExtensionParent }} = ChromeUtils.importESModule("resource://gre/modules/ExtensionParent.sys.mjs");
+const action = ExtensionParent.apiManager.global.browserActionFor(ext);
+const read = () => {{
+  const b = action.widget.forWindow(window).node.querySelector({json.dumps(ACTION_BUTTON)});
+  return {{ text: b.getAttribute("badge") || "", style: b.getAttribute("badgeStyle") }};
+}};
+const frame = () => new Promise((r) => window.requestAnimationFrame(() => window.requestAnimationFrame(r)));
+for (let i = 0; i < 50; i++) {{
+  const a = read();
+  await frame();
+  const b = read();
+  if (a.text === b.text && a.style === b.style) return b;
+}}
+throw new Error("badge kept changing");""")
 
     def badge(self) -> tuple[str, str]:
-        # Text and colours are set on the button in one callback (ext-browserAction.js updateButton): one
-        # read cannot see a new count on an old colour.
         b = self._button()
         return b["text"], _style_colour(b["style"], "background-color")
 

@@ -11,8 +11,8 @@ import pytest
 
 from support.procs import free_port
 
-from .conftest import LIVE, PALETTE, wait_for
 from .common import artifact
+from .conftest import LIVE, PALETTE, wait_for
 from .tray_process import DemoTray, TrayWatcher, expected_badge
 
 pytestmark = pytest.mark.slow

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from .common import artifact
 from .conftest import PALETTE, wait_for
 from .fake_tray import FakeTray, alert, document
