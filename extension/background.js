@@ -6,12 +6,17 @@
 //  3. a chrome.alarms backstop every 30 s (the floor for packed extensions), which also restarts a killed worker.
 // An open stream alone does not keep an MV3 worker alive (measured), so every byte read from it (the tray
 // sends a ping at least every 15 s) is answered with a cheap extension API call, which resets the idle timer.
+// (Firefox's event page too: a call into the browser's parent process resets its idle timer, an open fetch
+// does not.)
+// Before any of this the browser must let the extension read 127.0.0.1 (lib/access.js): without that the
+// badge says "perm" and nothing is fetched until the permission arrives (permissions.onAdded).
 
 import { interpret, badgeFor } from "./lib/status.js";
 import { SseParser } from "./lib/sse.js";
 import { iconStates, iconBlocks, drawIcon } from "./lib/icon.js";
 import { normalise, baseUrl } from "./lib/settings.js";
 import { transitions, groupStates } from "./lib/notify.js";
+import { hasAccess } from "./lib/access.js";
 
 const ALARM = "secondline-backstop";
 const ALARM_MINUTES = 0.5;
@@ -52,9 +57,29 @@ async function loadSettings() {
   return settings;
 }
 
+/** Follow the tray, if the browser lets us read it; returns whether it does. */
 async function start() {
   await loadSettings();
+  if (!(await hasAccess(chrome.permissions))) {
+    dropStream();
+    await apply(settings.port, { noAccess: true, seq: ++readings });
+    return false;
+  }
   ensureStream();
+  return true;
+}
+
+/** start(), then a fresh reading of /status.json (the popup opened, the port or the permission changed). */
+async function refresh() {
+  if (await start()) await poll(settings.port);
+}
+
+function dropStream() {
+  clearTimeout(retryTimer);
+  if (!stream) return;
+  const old = stream;
+  stream = null;
+  old.controller.abort();
 }
 
 function ensureStream() {
@@ -122,6 +147,8 @@ async function poll(port) {
       cache: "no-store", headers, signal: AbortSignal.timeout(POLL_TIMEOUT_MS),
     });
   } catch (err) {
+    // A fetch without the host permission fails just like one to a stopped tray: ask which it was.
+    if (!(await hasAccess(chrome.permissions))) return apply(port, { noAccess: true, seq });
     return apply(port, { error: err.name === "TimeoutError" ? "no answer within 5 s" : "connection refused", seq });
   }
   if (res.status === 304) return;
@@ -159,6 +186,9 @@ async function applyNow(port, reading, etag) {
   const view = interpret({ ...reading, port }, schema);
   if (view.kind === "unreachable") {
     lostSince ??= Date.now();
+    latest = null;
+  } else if (view.kind === "no_access") {
+    lostSince = null;
     latest = null;
   } else {
     lostSince = null;
@@ -216,13 +246,8 @@ async function notifyChanges(doc) {
 chrome.alarms.onAlarm.addListener(async (alarm) => {
   if (alarm.name !== ALARM) return;
   await loadSettings();
-  if (stream && Date.now() - stream.lastByte > STREAM_SILENT_MS) {
-    const stuck = stream;
-    stream = null;
-    stuck.controller.abort();
-  }
-  ensureStream();
-  await poll(settings.port);
+  if (stream && Date.now() - stream.lastByte > STREAM_SILENT_MS) dropStream();
+  await refresh();
 });
 
 chrome.storage.onChanged.addListener((changes, area) => {
@@ -237,8 +262,7 @@ chrome.storage.onChanged.addListener((changes, area) => {
       lostSince = null;
       retryDelay = 1000;
       await chrome.storage.session.remove("groups");
-      ensureStream();
-      poll(s.port);
+      refresh();
     } else if (changes.splitIcon) {
       const { last } = await chrome.storage.session.get("last");
       if (last) await show(last.view, (await contract)[0]);
@@ -254,9 +278,13 @@ chrome.notifications?.onClicked.addListener(async (id) => {
 
 chrome.runtime.onMessage.addListener((msg, _sender, reply) => {
   if (msg?.type !== "refresh") return false;
-  start().then(() => poll(settings.port)).then(() => reply({ ok: true }), () => reply({ ok: false }));
+  refresh().then(() => reply({ ok: true }), () => reply({ ok: false }));
   return true;   // reply is sent asynchronously
 });
+
+// Granted (the popup's or options page's "Allow access", the browser's own settings) or withdrawn: follow at once.
+chrome.permissions?.onAdded?.addListener(() => refresh());
+chrome.permissions?.onRemoved?.addListener(() => refresh());
 
 chrome.runtime.onStartup.addListener(start);
 chrome.runtime.onInstalled.addListener(start);

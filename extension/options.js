@@ -3,6 +3,7 @@
 
 import { normalise, parsePort, NOTIFY_STATES, ANY_GROUP } from "./lib/settings.js";
 import { pair, storedToken, PAIRING_KEY } from "./lib/actions.js";
+import { hasAccess, requestAccess, NO_ACCESS_LINE } from "./lib/access.js";
 
 const $ = (id) => document.getElementById(id);
 const LABEL = { critical: "Critical", warning: "Warning", unknown: "Unknown", handled_only: "Handled", ok: "OK" };
@@ -116,7 +117,26 @@ async function forgetPairing() {
   await showPaired();
 }
 
+// -- the browser's permission to read 127.0.0.1 ------------------------------------------------------------
+async function showAccess() {
+  const granted = await hasAccess(chrome.permissions);
+  $("access-text").textContent = NO_ACCESS_LINE;
+  $("access").hidden = granted;
+  document.body.dataset.access = granted ? "granted" : "missing";
+}
+
+function askAccess() {
+  // Straight from the click: browsers only prompt for a user action. The worker follows the grant itself.
+  requestAccess(chrome.permissions).then(showAccess, (err) => {
+    $("access-text").textContent = `${NO_ACCESS_LINE} The browser refused to ask: ${err.message}`;
+  });
+}
+
 async function main() {
+  $("grant").addEventListener("click", askAccess);
+  chrome.permissions?.onAdded?.addListener(showAccess);
+  chrome.permissions?.onRemoved?.addListener(showAccess);
+  await showAccess();
   const settings = normalise(await chrome.storage.sync.get(null));
   $("port").value = settings.port;
   $("splitIcon").checked = settings.splitIcon;

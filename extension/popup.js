@@ -10,6 +10,7 @@ import { problems } from "./lib/status.js";
 import { baseUrl, normalise } from "./lib/settings.js";
 import { snoozed } from "./lib/notify.js";
 import { alertButtons, runAction, storedToken, PAIRING_KEY, SNOOZE_PRESETS, LOST_MESSAGE } from "./lib/actions.js";
+import { hasAccess, requestAccess, NO_ACCESS_LINE } from "./lib/access.js";
 
 const palettePromise = fetch(chrome.runtime.getURL("shared/palette.json")).then((r) => r.json());
 const $ = (id) => document.getElementById(id);
@@ -19,6 +20,7 @@ const STATE_LABEL = {
 };
 
 const ui = {
+  access: true,            // the browser lets the extension read 127.0.0.1 (lib/access.js)
   paired: false,
   lost: false,             // the tray refused our token (401): say so until paired again
   results: new Map(),      // "source\0id" -> {ok, text}: the last action result per alert
@@ -206,7 +208,17 @@ function render(last, port, palette) {
   $("snooze-controls").hidden = true;
   $("pair-hint").hidden = true;
   $("held").hidden = true;
+  $("access").hidden = true;
   message.hidden = true;
+  // The popup's own answer counts as well as the worker's: opened before the worker has looked, it still says so.
+  if (!ui.access || view?.kind === "no_access") {
+    paint(overall, "no_data", palette);
+    $("headline").textContent = "No access to the tray";
+    $("updated").textContent = "";
+    $("access-text").textContent = NO_ACCESS_LINE;
+    $("access").hidden = false;
+    return;
+  }
   if (!view) {
     paint(overall, "no_data", palette);
     $("headline").textContent = "Connecting to the tray…";
@@ -271,11 +283,29 @@ function keepingFocus(renderFn) {
   if (selector) document.querySelector(selector)?.focus();
 }
 
+/** "Allow access": the browser's own prompt; the worker follows the grant by itself (permissions.onAdded). */
+function grantButton() {
+  $("grant").addEventListener("click", () => {
+    // Called in the click handler itself, not after an await: browsers only prompt for a user action.
+    requestAccess(chrome.permissions).then((granted) => {
+      if (!granted) {
+        showResult("Access not allowed: the badge and this popup stay empty until it is.", false);
+        return;
+      }
+      ui.access = true;
+      ui.rerender();
+      chrome.runtime.sendMessage({ type: "refresh" }).catch(() => {});
+    }, (err) => showResult(`The browser refused to ask: ${err.message}`, false));
+  });
+}
+
 async function main() {
+  grantButton();
   const palette = await palettePromise;
   let port = normalise(await chrome.storage.sync.get(null)).port;
   let { last } = await chrome.storage.session.get("last");
   ui.port = port;
+  ui.access = await hasAccess(chrome.permissions);
   ui.paired = Boolean(storedToken(await chrome.storage.local.get(PAIRING_KEY)));
   ui.rerender = () => keepingFocus(() => render(last, port, palette));
   ui.rerender();
@@ -288,11 +318,17 @@ async function main() {
     } else return;
     ui.rerender();
   });
+  const accessChanged = async () => {
+    ui.access = await hasAccess(chrome.permissions);
+    ui.rerender();
+  };
+  chrome.permissions?.onAdded?.addListener(accessChanged);
+  chrome.permissions?.onRemoved?.addListener(accessChanged);
   // Wake the worker and ask for a fresh reading: opening the popup should never show old news.
   chrome.runtime.sendMessage({ type: "refresh" }).catch(() => {});
   // Opening the popup is reading the alerts: clear the tray's "new" marks. This is also the moment a
   // token the tray no longer accepts is found out.
-  if (ui.paired) {
+  if (ui.paired && ui.access) {
     // A failure here shows through the pair hint (401) or the unreachable message: no extra line.
     await act("seen");
     ui.rerender();

@@ -2,6 +2,7 @@
 // so node --test can cover every rule. The palette and schema come from the project's shared/ contract.
 
 import { firstError } from "./schema.js";
+import { NO_ACCESS_LINE } from "./access.js";
 
 /** The status-document version this code was written for. A test fails when shared/ moves past it. */
 export const SUPPORTED_SCHEMA = 1;
@@ -39,11 +40,13 @@ export function groupState(doc, group) {
 
 /**
  * Classify what came back from the tray.
- * `reading` is {doc} after a good fetch or {error, port} when the tray could not be reached.
- * Returns a view: {kind: "status"|"unreachable"|"newer"|"invalid", state, doc?, message?, port}.
+ * `reading` is {doc} after a good fetch, {error, port} when the tray could not be reached, or {noAccess, port}
+ * when the browser does not let the extension read 127.0.0.1 at all.
+ * Returns a view: {kind: "status"|"unreachable"|"no_access"|"newer"|"invalid", state, doc?, message?, port}.
  */
 export function interpret(reading, schema) {
   const port = reading.port ?? DEFAULT_PORT;
+  if (reading.noAccess) return { kind: "no_access", state: "no_data", port, message: NO_ACCESS_LINE };
   if (!reading.doc) {
     return { kind: "unreachable", state: "no_data", port, message: reading.error || "no answer" };
   }
@@ -90,6 +93,9 @@ export function tooltip(view) {
     return `secondline: tray not reachable on 127.0.0.1:${view.port} (${view.message}).\n` +
       "Start it with: secondline run (or change the port in the extension's options).";
   }
+  if (view.kind === "no_access") {
+    return `secondline: ${view.message}\nOpen the secondline popup and press "Allow access".`;
+  }
   if (view.kind !== "status") return `secondline: ${view.message}`;
   const doc = view.doc;
   const lines = [];
@@ -104,9 +110,16 @@ export function tooltip(view) {
   return lines.join("\n");
 }
 
-/** Badge text: the unhandled count (blank when 0), "?" unreachable, "!" unreadable or newer schema. */
+/** The badge of a browser that has not allowed the extension to read 127.0.0.1 (fits the badge's ~4 characters). */
+export const NO_ACCESS_BADGE = "perm";
+
+/**
+ * Badge text: the unhandled count (blank when 0), "?" unreachable, "perm" no permission to read 127.0.0.1,
+ * "!" unreadable or newer schema.
+ */
 export function badgeText(view) {
   if (view.kind === "unreachable") return "?";
+  if (view.kind === "no_access") return NO_ACCESS_BADGE;
   if (view.kind !== "status") return "!";
   const n = problems(view.doc.counts);
   if (!n) return "";

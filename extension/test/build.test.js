@@ -53,3 +53,12 @@ test("the build copies the contract from shared/ byte for byte into both package
     fs.rmSync(out, { recursive: true, force: true });
   }
 });
+
+test("Firefox: the minimum version admits both ESRs Debian bookworm ships (140 in main, 153 in security)", () => {
+  const gecko = manifestFor("firefox", manifest).browser_specific_settings;
+  const major = (v) => Number(v.split(".")[0]);
+  assert.ok(major(gecko.gecko.strict_min_version) <= 140, gecko.gecko.strict_min_version);
+  // data_collection_permissions: Firefox desktop reads it from 140, Firefox for Android from 142.
+  assert.ok(major(gecko.gecko.strict_min_version) >= 140);
+  assert.ok(major(gecko.gecko_android.strict_min_version) >= 142);
+});

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import select
 import socket
 import threading
 import time
@@ -99,6 +100,17 @@ def demo_step(state: str) -> dict[str, Any]:
     if state == "unknown":
         return document(errors={"icinga-integration": "connection refused"})
     raise ValueError(state)
+
+
+def _hung_up(conn: socket.socket) -> bool:
+    """The peer closed the connection (readable, and a peek reads end-of-file)."""
+    readable, _, _ = select.select([conn], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return conn.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
 
 
 class FakeTray:
@@ -205,21 +217,40 @@ class FakeTray:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 self.close_connection = True
-                with tray.cond:
-                    seen = tray.version
                 reason = "server stopping"
                 try:
+                    # Like the real tray (tray/server.py), a new stream starts with the current document.
+                    # (Firefox's fetch() resolves only once the first bytes of the body arrive: a stream that
+                    # opened silent would hold the extension's first reading back until the first ping.)
+                    with tray.cond:
+                        seen = tray.version
+                        first = f"retry: 2000\n\nevent: status\ndata: {json.dumps(tray.doc)}\n\n"
+                    self.wfile.write(first.encode())
+                    self.wfile.flush()
+                    tray.note("sent", conn=conn, version=seen)
+                    last = time.monotonic()
                     while not tray.stopping:
                         with tray.cond:
                             if seen == tray.version:
-                                tray.cond.wait(timeout=tray.ping_every)
+                                # Wake at least twice a second to notice a browser that hung up (an event page
+                                # suspended by Firefox takes its fetch with it) without waiting for a write.
+                                due = last + tray.ping_every - time.monotonic()
+                                tray.cond.wait(timeout=max(0.0, min(0.5, due)))
                             if seen != tray.version:
                                 seen = tray.version
                                 msg, kind = f"event: status\ndata: {json.dumps(tray.doc)}\n\n", "sent"
-                            else:
+                            elif time.monotonic() - last >= tray.ping_every:
                                 msg, kind = ": ping\n\n", "ping"
+                            else:
+                                msg = kind = None
+                        if msg is None:
+                            if _hung_up(self.connection):
+                                reason = "client closed"
+                                break
+                            continue
                         self.wfile.write(msg.encode())
                         self.wfile.flush()
+                        last = time.monotonic()
                         tray.note(kind, conn=conn, version=seen)
                 except (BrokenPipeError, ConnectionResetError) as e:
                     reason = type(e).__name__

@@ -1,4 +1,4 @@
-"""The toolbar badge in real headless Chromium, against the fake tray (exact documents, fast):
+"""The toolbar badge in real headless Chromium and Firefox, against the fake tray (exact documents, fast):
 states and colours, tooltip, '?' when the tray stops and recovery when it comes back, '!' for a newer schema."""
 from __future__ import annotations
 
@@ -35,8 +35,7 @@ def test_badge_follows_each_state_with_its_colour_and_tooltip(browser):
         # Badge text colour follows the palette's text_on too (white on the dark colours).
         tray.set(demo_step("critical"))
         browser.wait_badge("2", PALETTE["critical"], timeout=LIVE)
-        wait_for(lambda: browser.eval("chrome.action.getBadgeTextColor({})")[:3] == [255, 255, 255], timeout=5,
-                 step=0.01, what="white badge text")
+        wait_for(lambda: browser.badge_text_colour() == "#ffffff", timeout=5, step=0.01, what="white badge text")
 
 
 def test_tray_stopped_shows_question_mark_and_restart_recovers(browser):

@@ -2,7 +2,7 @@
 
 The badge follows the demo through ok -> warning -> critical -> handled-only -> unknown with the lag
 printed; stopping the tray turns it to '?', restarting recovers; the popup shows the demo's groups, alerts
-and links (screenshot in artifacts/)."""
+and links (screenshot in artifacts/). Each test runs in Chromium and in Firefox."""
 from __future__ import annotations
 
 import time
@@ -11,6 +11,7 @@ import pytest
 
 from support.procs import free_port
 
+from .common import artifact
 from .conftest import LIVE, PALETTE, wait_for
 from .tray_process import DemoTray, TrayWatcher, expected_badge
 
@@ -88,21 +89,21 @@ def test_popup_shows_the_demo(browser, tmp_path, artifacts):
         browser.set_port(port)
         page = browser.page("popup.html", width=380, height=640)
         # The demo reaches its critical step ~8 s after start; the open popup updates live.
-        page.wait_for_selector("#overall[data-state=critical]", timeout=30000)
-        tiles = page.eval_on_selector_all("#tiles article", "ts => ts.map(t => [t.querySelector('h2').textContent, t.dataset.state])")
+        page.wait("#overall[data-state=critical]", timeout=30)
+        tiles = page.all("#tiles article", "ts => ts.map(t => [t.querySelector('h2').textContent, t.dataset.state])")
         assert tiles == [["production", "critical"], ["staging", "warning"], ["integration", "ok"]]
-        link = page.locator('section.source[data-source="demo-production"] ul.open a.title')
-        assert link.inner_text() == "web01: http"
-        assert link.get_attribute("href") == \
+        link = 'section.source[data-source="demo-production"] ul.open a.title'
+        assert page.text(link) == "web01: http"
+        assert page.attr(link, "href") == \
             "https://monitoring.example.com/icingaweb2/icingadb/service?name=http&host.name=web01"
-        assert page.locator('section.source[data-source="demo-staging"] ul.open a.title').inner_text() == \
+        assert page.text('section.source[data-source="demo-staging"] ul.open a.title') == \
             "app-staging-1: disk /var"
-        assert page.get_attribute("#dashboard", "href") == f"{tray.url}/"
-        assert "Declare an incident (manual)" in page.inner_text("#links")
-        page.screenshot(path=str(artifacts / "extension-popup-demo.png"), full_page=True)
+        assert page.attr("#dashboard", "href") == f"{tray.url}/"
+        assert "Declare an incident (manual)" in page.text("#links")
+        page.screenshot(artifact(artifacts, "extension-popup-demo", browser))
         # Next step: the critical is acknowledged -> collapsed under "handled", production dark green.
-        page.wait_for_selector("#overall[data-state=handled_only]", timeout=10000)
-        assert page.locator('section.source[data-source="demo-production"] details.handled summary').inner_text() == "1 handled"
+        page.wait("#overall[data-state=handled_only]", timeout=10)
+        assert page.text('section.source[data-source="demo-production"] details.handled summary') == "1 handled"
 
 
 def _contains_in_order(states: list[str | None], wanted: list[str]) -> bool:

@@ -1,4 +1,4 @@
-"""The options page in real Chromium: the port set there takes effect at once; a bad port is refused;
+"""The options page in real Chromium and Firefox: the port set there takes effect at once; a bad port is refused;
 the split-icon and notification toggles are stored in chrome.storage.sync."""
 from __future__ import annotations
 
@@ -15,33 +15,30 @@ pytestmark = pytest.mark.slow
 def test_options_page_changes_the_port_at_once(browser):
     with FakeTray(doc=demo_step("warning")) as first, FakeTray(doc=demo_step("critical")) as second:
         page = browser.page("options.html", width=700, height=600)
-        page.wait_for_selector("body[data-ready='1']")
-        assert page.input_value("#port") == "17474"   # the default
+        page.wait("body[data-ready='1']", state="attached")
+        assert page.value("#port") == "17474"   # the default
 
         page.fill("#port", str(first.port))
-        page.dispatch_event("#port", "change")
         browser.wait_badge("1", PALETTE["warning"], timeout=5)
 
         t0 = time.monotonic()
         page.fill("#port", str(second.port))
-        page.dispatch_event("#port", "change")
         browser.wait_badge("2", PALETTE["critical"], timeout=LIVE)
         print(f"port change -> badge from the new tray after {time.monotonic() - t0:.3f}s")
-        assert browser.eval("chrome.storage.sync.get('port')") == {"port": second.port}
+        assert page.evaluate("chrome.storage.sync.get('port')") == {"port": second.port}
         # The new tray's stream is the live one: a change there shows at once.
         second.set(demo_step("ok"))
         browser.wait_badge("", PALETTE["ok"], timeout=LIVE)
 
         # A wrong port is refused with a message and not stored.
         page.fill("#port", "99999")
-        page.dispatch_event("#port", "change")
-        assert "1 to 65535" in page.inner_text("#port-error")
-        assert browser.eval("chrome.storage.sync.get('port')") == {"port": second.port}
+        page.wait_text("#port-error", "1 to 65535", contains=True)
+        assert page.evaluate("chrome.storage.sync.get('port')") == {"port": second.port}
 
         # Reloaded, the page shows what is stored.
         page.reload()
-        page.wait_for_selector("body[data-ready='1']")
-        assert page.input_value("#port") == str(second.port)
+        page.wait("body[data-ready='1']", state="attached")
+        assert page.value("#port") == str(second.port)
 
 
 def test_options_split_icon_and_notification_toggles_are_stored(browser):
@@ -49,19 +46,19 @@ def test_options_split_icon_and_notification_toggles_are_stored(browser):
         browser.set_port(tray.port)
         browser.wait_badge("2", PALETTE["critical"])
         page = browser.page("options.html", width=700, height=600)
-        page.wait_for_selector("body[data-ready='1']")
+        page.wait("body[data-ready='1']", state="attached")
         # Off by default: the tray already notifies.
-        assert page.is_checked("#notifications") is False
-        assert page.is_checked("#splitIcon") is True
+        assert page.checked("#notifications") is False
+        assert page.checked("#splitIcon") is True
         # The table lists the groups the tray reported, plus "any other group".
-        rows = page.eval_on_selector_all("#notify-table tbody th", "ths => ths.map(t => t.textContent)")
+        rows = page.all("#notify-table tbody th", "ths => ths.map(t => t.textContent)")
         assert rows == ["production", "staging", "integration", "Any other group"]
-        page.uncheck("#splitIcon")
-        page.check("#notifications")
-        page.check('#notify-table input[data-group="production"][data-state="critical"]')
+        page.set_checked("#splitIcon", False)
+        page.set_checked("#notifications", True)
+        page.set_checked('#notify-table input[data-group="production"][data-state="critical"]', True)
         # Each change saves asynchronously: wait for the last one to land before reading the whole store.
         def saved() -> dict | None:
-            stored = browser.eval("chrome.storage.sync.get(null)")
+            stored = page.evaluate("chrome.storage.sync.get(null)")
             return stored if stored.get("notify", {}).get("production", {}).get("critical") else None
         stored = wait_for(saved, timeout=5, step=0.02, what="the production toggle saved")
         assert stored["splitIcon"] is False
@@ -78,17 +75,17 @@ def test_browser_notification_for_a_switched_on_group_state(browser):
         browser.wait_badge("", PALETTE["ok"])
         tray.set(demo_step("warning"))
         browser.wait_badge("1", PALETTE["warning"])
-        assert browser.eval("chrome.notifications.getAll()") == {}   # off by default
+        assert browser.ext_eval("chrome.notifications.getAll()") == {}   # off by default
 
-        browser.eval("chrome.storage.sync.set({notifications: true, notify: {production: {critical: true}}})")
+        browser.ext_eval("chrome.storage.sync.set({notifications: true, notify: {production: {critical: true}}})")
         tray.set(demo_step("critical"))
         browser.wait_badge("2", PALETTE["critical"])
-        shown = wait_for(lambda: browser.eval("chrome.notifications.getAll()"), timeout=5, what="a notification")
+        shown = wait_for(lambda: browser.ext_eval("chrome.notifications.getAll()"), timeout=5, what="a notification")
         assert len(shown) == 1
-        links = browser.eval("chrome.storage.session.get('links').then(r => r.links)")
+        links = browser.ext_eval("chrome.storage.session.get('links').then(r => r.links)")
         assert list(links.values()) == ["https://monitor.example/icinga-production/1"]
         # Back to ok: not switched on, so nothing new.
         tray.set(demo_step("ok"))
         browser.wait_badge("", PALETTE["ok"])
         time.sleep(0.5)
-        assert len(browser.eval("chrome.notifications.getAll()")) == 1
+        assert len(browser.ext_eval("chrome.notifications.getAll()")) == 1
