@@ -59,6 +59,26 @@ def test_state_change_reaches_status_json_between_polls(icinga, tmp_path):
     assert "Traceback" not in app.output()
 
 
+def test_a_problem_seen_only_in_the_event_stream_has_its_display_names(icinga, tmp_path):
+    """No change detector and no poll due: the alert comes from the StateChange event alone, which
+    carries names only; its title must still be the one a poll shows ("Web Frontend", not "web").
+    h2's services are all OK first, so no earlier poll has shown the app that display name."""
+    icinga.reset("h2!web", "h2!db")
+    cfg = icinga_config(tmp_path / "config.toml", icinga, interval=600, detect_interval=0)
+    app = App(cfg, free_port(), {"ic": "sl-secret"}, tmp_path / "app.log")
+    try:
+        app.wait_ready("ic")
+        time.sleep(1.0)                                    # the stream's connect-poll has been answered
+        # From here only the stream can bring the change: no detector, the next poll is 10 minutes away.
+        icinga.set_state("h2!web", 2, "seen in the stream")
+        _wait(lambda: _alert(app, "ic", "h2!web") is not None, 15)    # 2.13 may hold an event ~5 s
+        assert _alert(app, "ic", "h2!web")["title"] == "h2: Web Frontend"
+    finally:
+        icinga.reset("h2!web")
+        app.stop()
+    assert "Traceback" not in app.output()
+
+
 def test_check_prints_the_icinga2_row_with_its_health(icinga, tmp_path):
     import os
     import subprocess

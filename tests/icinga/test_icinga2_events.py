@@ -116,6 +116,40 @@ def test_display_names_survive_events():
     assert a.title == "Host H: Svc S"
 
 
+def test_a_new_problem_from_the_stream_takes_the_display_names_a_poll_would_show():
+    live = live_with()
+    ev = state_change("h", "s", 2.0)
+    assert live.names_missing(ev) == ("h", "s")          # never seen: the stream must ask for them
+    live.learn_names("h", "Host H", "s", "Svc S")
+    assert live.names_missing(ev) is None
+    [a], _ = live.apply(ev)
+    assert a.title == "Host H: Svc S"
+    assert live.names_missing(state_change("h", "s", 0.0)) is None     # a recovery needs no title
+    assert live.names_missing(ack("h", "s")) is None
+
+
+def test_display_names_learnt_from_a_poll_serve_a_later_event():
+    live = live_with()
+    seen = ObjectState(host="h", service="s", host_display="Host H", service_display="Svc S", state=1)
+    live.finish_poll(live.begin_poll(), [seen])
+    live.finish_poll(live.begin_poll(), [])                  # recovered: gone from the live set
+    ev = state_change("h", "s", 2.0, ts=T + 500)
+    assert live.names_missing(ev) is None
+    [a], _ = live.apply(ev)
+    assert a.title == "Host H: Svc S"
+
+
+def test_display_names_answer_is_read_or_refused_purely():
+    from tray.sources.icinga2_parse import display_names
+    svc = {"results": [{"name": "h!s", "attrs": {"display_name": "Svc S"},
+                        "joins": {"host": {"display_name": "Host H"}}}]}
+    assert display_names(svc, "h", "s") == ("Host H", "Svc S")
+    assert display_names({"results": [{"attrs": {"display_name": "Host H"}}]}, "h", None) == ("Host H", None)
+    assert display_names({"results": [{"attrs": {"display_name": ""}, "joins": {}}]}, "h", "s") == ("h", "s")
+    for bad in (None, [], {"results": []}, {"results": [1]}, {"results": [{"attrs": 3}]}, {"results": [{}, {}]}):
+        assert display_names(bad, "h", "s") is None
+
+
 def test_late_event_older_than_the_last_poll_is_dropped():
     clock = Clock(T + 10.0)
     live = live_with(clock=clock)

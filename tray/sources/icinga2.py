@@ -188,6 +188,27 @@ class Icinga2Source(Source):
                               f"add objects/query/{kind.title()} to its permissions", kind="auth")
         return resp.json()
 
+    def learn_display_names(self, http: Any, host: str, service: str | None) -> None:
+        """Ask for one object's display names (a StateChange event carries only names), so that an alert
+        raised from the stream has the title a poll gives it. One small query, once per object; on any
+        failure the event is applied with names and the next poll puts the display names in."""
+        from tray.sources.icinga2_parse import display_names, object_id
+        kind = "service" if service else "host"
+        body: dict[str, Any] = {"attrs": ["display_name"], f"{kind}s": [object_id(host, service)]}
+        if service:
+            body["joins"] = ["host.display_name"]
+        try:
+            resp = http.request("POST", f"{self.base_url}/v1/objects/{kind}s", json_body=body,
+                                ok_statuses=(403, 404), source=self.name, auth=self.auth(),
+                                headers={"Accept": "application/json", "X-HTTP-Method-Override": "GET"},
+                                timeout=min(float(self.config.timeout), 5.0), verify=self.verify,
+                                max_bytes=64 * 1024)
+            names = display_names(resp.json(), host, service) if resp.status == 200 else None
+        except SourceError:
+            names = None
+        if names is not None:
+            self.live.learn_names(host, names[0], service, names[1])
+
     # -- sight -----------------------------------------------------------------------------------
     def _note_sight(self, kind: str, answer: Any) -> bool:
         """An answer listing any object of the kind proves this ApiUser can see that kind."""

@@ -21,6 +21,8 @@ from typing import Any, Callable, Mapping
 from tray.model import Alert
 from tray.sources.icinga2_parse import ObjectState, View, alerts_from_objects, flag, object_id, output_line
 
+MAX_NAMES = 200_000     # display names remembered (two per service at most); ~20 MB at the very worst
+
 
 class BadEvent(ValueError):
     """An event we cannot apply; the caller asks for a reconciling poll instead."""
@@ -53,11 +55,15 @@ def _host_is_down(objects: Mapping[str, ObjectState], host: str) -> bool:
     return h is not None and h.service is None and h.state != 0 and h.checked
 
 
-def apply_event(objects: Mapping[str, ObjectState], event: Any) -> tuple[dict[str, ObjectState], bool, bool]:
+def apply_event(objects: Mapping[str, ObjectState], event: Any,
+                names: Mapping[str, str] | None = None) -> tuple[dict[str, ObjectState], bool, bool]:
     """Apply one event to the non-OK objects. Returns (objects, changed, needs_poll). Pure.
 
+    An event carries names, not display names: `names` (object id -> display name, hosts by their own
+    name) gives those of an object that was OK until now, so its title is the one a poll would show.
     Raises BadEvent for an event of the wrong shape.
     """
+    names = names or {}
     if not isinstance(event, Mapping):
         raise BadEvent("event is not an object")
     etype = event.get("type")
@@ -82,8 +88,9 @@ def apply_event(objects: Mapping[str, ObjectState], event: Any) -> tuple[dict[st
             host_obj = out.get(host)
             out[key] = ObjectState(
                 host=host, service=service,
-                host_display=prev.host_display if prev else (host_obj.host_display if host_obj else host),
-                service_display=(prev.service_display if prev else service) if service else None,
+                host_display=prev.host_display if prev else (
+                    host_obj.host_display if host_obj else names.get(host, host)),
+                service_display=(prev.service_display if prev else names.get(key, service)) if service else None,
                 state=state, state_type=state_type, acknowledged=flag(event.get("acknowledgement")),
                 downtime_depth=max(depth, 0),
                 last_state_change=prev.last_state_change if prev and prev.state == state else ts,
@@ -152,6 +159,7 @@ class LiveState:
         self._seq = 0
         self._in_flight = 0
         self._log: list[tuple[int, Any]] = []   # events applied while a poll was in flight
+        self.names: dict[str, str] = {}         # object id -> display name, learnt from polls and lookups
 
     def begin_poll(self) -> tuple[int, float]:
         with self._lock:
@@ -174,10 +182,12 @@ class LiveState:
                 ts = event_time(event)
                 if seq > seq0 and (cutoff is None or ts is None or ts >= cutoff):
                     try:
-                        fresh = apply_event(fresh, event)[0]
+                        fresh = apply_event(fresh, event, self.names)[0]
                     except BadEvent:
                         pass
             self.objects = fresh
+            for o in objects:
+                self._learn(o.host, o.host_display, o.service, o.service_display)
             if cutoff is not None and (self.poll_time is None or cutoff > self.poll_time):
                 self.poll_time = cutoff
             if not self._in_flight:
@@ -194,7 +204,7 @@ class LiveState:
                 self.offset = lag if self.offset is None else min(self.offset, lag)
                 if self.poll_time is not None and ts < self.poll_time:
                     return None, False          # sent before the last poll: that poll already has it
-            fresh, changed, needs_poll = apply_event(self.objects, event)
+            fresh, changed, needs_poll = apply_event(self.objects, event, self.names)
             self._seq += 1
             if self._in_flight:
                 self._log.append((self._seq, event))
@@ -206,3 +216,31 @@ class LiveState:
     def alerts(self) -> list[Alert]:
         with self._lock:
             return alerts_from_objects(self.objects.values(), self.view)
+
+    # -- display names -------------------------------------------------------------------------
+    def names_missing(self, event: Any) -> tuple[str, str | None] | None:
+        """(host, service) of a problem event about an object whose display names are not known yet:
+        without them its alert would be titled by names until the next poll renamed it."""
+        if not isinstance(event, Mapping) or event.get("type") != "StateChange" or event.get("state") in (0, 0.0):
+            return None
+        try:
+            host, service = _target(event)
+        except BadEvent:
+            return None
+        key = object_id(host, service)
+        with self._lock:
+            if key in self.objects:          # already a problem: it has its display names
+                return None
+            known = host in self.names and (service is None or key in self.names)
+        return None if known else (host, service)
+
+    def learn_names(self, host: str, host_display: str, service: str | None, service_display: str | None) -> None:
+        with self._lock:
+            self._learn(host, host_display, service, service_display)
+
+    def _learn(self, host: str, host_display: str, service: str | None, service_display: str | None) -> None:
+        if len(self.names) > MAX_NAMES:     # renamed and deleted objects must not grow it for ever
+            self.names.clear()
+        self.names[host] = host_display
+        if service is not None and service_display is not None:
+            self.names[object_id(host, service)] = service_display

@@ -148,6 +148,26 @@ def object_from_item(item: Any, kind: str) -> ObjectState:
                        host_down=host_down, **common)
 
 
+def display_names(answer: Any, host: str, service: str | None) -> tuple[str, str | None] | None:
+    """(host display name, service display name) from a `display_name` query of one object, or None
+    when the answer does not hold that object (deleted meanwhile, or not visible to this ApiUser)."""
+    results = answer.get("results") if isinstance(answer, dict) else None
+    if not isinstance(results, list) or len(results) != 1 or not isinstance(results[0], dict):
+        return None
+    item = results[0]
+    attrs = item.get("attrs")
+    if not isinstance(attrs, dict):
+        return None
+    own = attrs.get("display_name")
+    own = own if isinstance(own, str) and own else None
+    if service is None:
+        return (own or host, None)
+    joins = item.get("joins")
+    jhost = joins.get("host") if isinstance(joins, dict) else None
+    hname = jhost.get("display_name") if isinstance(jhost, dict) else None
+    return (hname if isinstance(hname, str) and hname else host, own or service)
+
+
 def objects_from_results(payload: Any, kind: str, client_filter: bool = False) -> list[ObjectState]:
     payload = require(payload, dict, f"the {kind} answer")
     results = require(payload.get("results"), list, f"{kind} results")

@@ -136,6 +136,9 @@ def run_stream(src: Any, http: Any, ctx: Any) -> None:
     host = _host(src.base_url)
 
     def on_event(event: Any) -> None:
+        missing = src.live.names_missing(event)
+        if missing is not None:
+            src.learn_display_names(http, *missing)
         try:
             alerts, needs_poll = src.live.apply(event)
         except BadEvent as exc:
