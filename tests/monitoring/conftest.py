@@ -11,13 +11,17 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from support.parts import starting  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def nagios() -> Iterator[Any]:
     from nagiosfixture import Nagios
     server = Nagios()
     try:
-        yield server.start()
+        with starting("Nagios 4 (nagios + statusjson.cgi behind a private Apache)", server.tail):
+            server.start()
+        yield server
     finally:
         server.stop()
 
@@ -37,7 +41,9 @@ def prometheus(exporter) -> Iterator[Any]:
     from promfixture import Prometheus
     server = Prometheus(exporter)
     try:
-        yield server.start()
+        with starting("Prometheus", server.dir / "prometheus.log"):
+            server.start()
+        yield server
     finally:
         server.stop()
 
@@ -48,7 +54,8 @@ def icingaweb() -> Iterator[Any]:
     from icingawebfixture import IcingaWeb
     server = IcingaWeb()
     try:
-        server.start()
+        with starting("Icinga Web 2 (MariaDB IDO + icinga2 + PHP)", server.tail):
+            server.start()
         for host in ("h1", "h2", "h3", "h4"):         # hosts UP: only never-checked services stay PENDING
             server.icinga.set_state(host, 0, "UP")
         for host in ("h1", "h2", "h3", "h4"):
@@ -64,7 +71,8 @@ def icingadb() -> Iterator[Any]:
     from icingadbfixture import IcingaDBWeb
     server = IcingaDBWeb()
     try:
-        server.start()
+        with starting("Icinga DB Web (redis-server + icingadb + MariaDB + icinga2 + PHP)", server.tail):
+            server.start()
         for host in ("h1", "h2", "h3", "h4"):
             server.icinga.set_state(host, 0, "UP")
         for host in ("h1", "h2", "h3", "h4"):

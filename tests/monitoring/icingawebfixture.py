@@ -44,7 +44,10 @@ MONITORING_MODULE = "/usr/share/icingaweb2/modules/monitoring"
 # Test data only: no fsync, small buffers.
 MARIADB_OPTS = ["--innodb-buffer-pool-size=16M", "--innodb-log-file-size=4M", "--innodb-flush-method=nosync",
                 "--innodb-doublewrite=0", "--innodb-flush-log-at-trx-commit=0", "--skip-log-bin",
-                "--performance-schema=OFF"]
+                "--performance-schema=OFF",
+                # Grants name 127.0.0.1; without this mariadb-install-db needs the host's own name to
+                # resolve, and a minimal Debian root (no /etc/hosts) resolves neither it nor localhost.
+                "--skip-name-resolve"]
 
 
 def _as_root() -> list[str]:

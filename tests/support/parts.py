@@ -7,7 +7,10 @@ exception object), instead of fifty copies of the same stack.
 """
 from __future__ import annotations
 
+import subprocess
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 TAIL_LINES = 25
 
@@ -44,3 +47,24 @@ class PartDidNotStart(RuntimeError):
     def short(self) -> str:
         where = "its log is" if self.tail else "details are"
         return f"{self.part} did not start: {self.reason} ({where} in the first error that names it)"
+
+
+@contextmanager
+def starting(part: str, log: "Callable[[], Path | str | None] | Path | None" = None) -> Iterator[None]:
+    """Whatever goes wrong inside (a command that fails, a daemon that exits or never answers) is
+    PartDidNotStart for `part`, with the failing command's output or else the log's tail."""
+    try:
+        yield
+    except PartDidNotStart:
+        raise
+    except Exception as exc:
+        if isinstance(exc, subprocess.CalledProcessError):
+            out = exc.stderr or exc.stdout or b""
+            text = out.decode(errors="replace") if isinstance(out, bytes) else str(out)
+            raise PartDidNotStart(part, f"{exc.cmd[0]} exited with {exc.returncode}", text or None) from None
+        try:
+            where = log() if callable(log) else log
+        except Exception:
+            where = None
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise PartDidNotStart(part, reason, where) from None
