@@ -26,8 +26,9 @@ Blindness (see base.py)
     then one service: the same list the user's roles filter. None -> unknown: "Icinga Web 2 user 'x' sees
     0 hosts and 0 services: a monitoring/filter/objects restriction on its roles hides every object ...".
     Icinga Web has no JSON page telling a user its own restrictions, so the reason names where they live.
-    Listed problems prove sight for free. `allow_empty = true` accepts an empty estate.
+    Listed problems prove sight for free. `allow_empty = true` accepts an empty estate (and skips the check).
 """
+import logging
 from typing import Any, Callable
 from urllib.parse import urlencode
 
@@ -39,13 +40,15 @@ from tray.sources.common import cut_path
 from tray.sources.webui import (HOST_SEVERITY, PENDING, SERVICE_SEVERITY, WebUISource, as_bool, as_int, as_text,
                                 as_time, one_line)
 
+log = logging.getLogger(__name__)
+
 EMPTY_HINT = ("Icinga Web 2 never answers a JSON request with nothing: PHP probably failed mid-request (see the "
               "web server's and Icinga Web's logs), or a proxy in front answered instead")
 ALIAS = "/icingaweb2"
 # Where a pasted address of Icinga Web stops being its base: the first path segment naming one of its routes.
 ROUTES = frozenset({"dashboard", "monitoring", "icingadb", "authentication", "health", "config", "account",
-                    "navigation", "search", "doc", "about", "announcements", "index.php", "list", "setup",
-                    "application-state", "layout", "static", "iframe", "manage-user-devices", "my-devices"})
+                    "navigation", "search", "doc", "about", "announcements", "index.php", "setup", "role",
+                    "application-state", "static", "iframe"})
 
 
 def web_base(url: str) -> str:
@@ -97,6 +100,7 @@ class IcingaWebSource(WebUISource):
                 raise SourceError(f"{exc.reason.split(': `url`', 1)[0]} nor at {self.base + ALIAS}: {_URL_FORMS}",
                                   kind="http") from None
             self.base += ALIAS
+            log.info("source %s: Icinga Web 2 answers at %s (set `url` to it)", self.name, self.base)
             return answer
 
     def not_found(self, url: str, resp: Response) -> SourceError:
@@ -119,7 +123,8 @@ class IcingaWebSource(WebUISource):
         payload = self.fetch(http)
         alerts = self.parse(payload)
         listed = payload["hosts"] or payload["services"]
-        finding = None if listed else self.probe(self.visibility, lambda: self._sight(http))
+        # Every finding here is excusable: with allow_empty the check would be excused anyway.
+        finding = None if listed or self.config.allow_empty else self.probe(self.visibility, lambda: self._sight(http))
         return Reading(alerts=self.sight(alerts, finding))
 
     def _sight(self, http: Any) -> Finding | None:

@@ -24,8 +24,8 @@ Blindness (see base.py)
     (`total_hosts`, `total_services`, counted for the user as the tactical overview is). Nothing visible
     -> unknown: "Nagios user 'x' sees 0 hosts and 0 services: authorize it in cgi.cfg ...". statusjson
     also says which user the CGI got (`result.user`): an empty one means the web server passes no login
-    (REMOTE_USER), which no cgi.cfg entry can authorize; the reason says that instead. Listed problems
-    prove sight for free. `allow_empty = true` accepts an empty count.
+    (REMOTE_USER), for which only cgi.cfg's default_user_name can stand in; the reason says that instead.
+    Listed problems prove sight for free. `allow_empty = true` accepts an empty estate (and skips the count).
 """
 import re
 from dataclasses import dataclass
@@ -120,7 +120,8 @@ class NagiosSource(WebUISource):
         payload = self.fetch(http)
         alerts = self.parse(payload)
         listed = self._data(payload["hosts"], "hostlist") or self._data(payload["services"], "servicelist")
-        finding = None if listed else self.probe(self.visibility, lambda: self._sight(http))
+        # Every finding here is excusable: with allow_empty the check would be excused anyway.
+        finding = None if listed or self.config.allow_empty else self.probe(self.visibility, lambda: self._sight(http))
         return Reading(alerts=self.sight(alerts, finding))
 
     def _sight(self, http: Any) -> Finding | None:
@@ -240,7 +241,8 @@ class Icinga1Source(WebUISource):
         payload = self.fetch(http)
         alerts = self.parse(payload)
         listed = self._rows(payload["hosts"], "host_status") or self._rows(payload["services"], "service_status")
-        finding = None if listed else self.probe(self.visibility, lambda: self._sight(http))
+        # Every finding here is excusable: with allow_empty the check would be excused anyway.
+        finding = None if listed or self.config.allow_empty else self.probe(self.visibility, lambda: self._sight(http))
         return Reading(alerts=self.sight(alerts, finding))
 
     def _sight(self, http: Any) -> Finding | None:

@@ -13,7 +13,7 @@ Blindness (see base.py)
     alerting rules of every group (a server that ignores those parameters sends recording rules and alerts
     too; only `type: alerting` rules count). None -> unknown: "Prometheus at X has no alerting rules
     loaded ...: load rule files with rule_files in prometheus.yml". Listed alerts prove rules exist.
-    `allow_empty = true` accepts a Prometheus without alerting rules.
+    `allow_empty = true` accepts a Prometheus without alerting rules (and skips the check).
 
 URL forms: any address of the UI or API (`http://prom:9090/graph?g0.expr=...`, `/alerts`, `/classic/graph`,
 `/api/v1/alerts`) is cut back to the base before the first such route segment; a route prefix
@@ -102,7 +102,9 @@ class PrometheusSource(ApiSource):
 
     def poll(self, http: Any) -> Reading:
         alerts = self.parse(self.fetch(http))
-        finding = None if alerts else self.probe(self.visibility, lambda: self._rules_finding(http))
+        # The finding is excusable: with allow_empty the check would be excused anyway.
+        finding = None if alerts or self.config.allow_empty else self.probe(self.visibility,
+                                                                             lambda: self._rules_finding(http))
         return Reading(alerts=self.sight(alerts, finding))
 
     def _rules_finding(self, http: Any) -> Finding | None:
