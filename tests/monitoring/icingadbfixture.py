@@ -22,6 +22,7 @@ class IcingaDBWeb(IcingaWeb):
     module = "icingadb"
     module_dir = ICINGADB_MODULE
     viewer_restriction = 'icingadb/filter/objects = "host.name=h2"'
+    outsider_restriction = 'icingadb/filter/objects = "host.name=no-such-host"'
 
     def __init__(self) -> None:
         super().__init__()

@@ -8,7 +8,8 @@ on loopback:
   feature added (IDO_MYSQL_PORT), so states set through its API land in the IDO as in production;
 - Icinga Web 2 served by PHP's built-in server with its own router (what `icingacli web serve` runs),
   ICINGAWEB_CONFIGDIR pointing at a private config: a `db` user backend, roles (`icingaadmin` sees
-  everything; `viewer` only host h2, through a monitoring/filter/objects restriction), the monitoring
+  everything; `viewer` only host h2, through a monitoring/filter/objects restriction; `outsider` nothing,
+  its restriction matching no object; `newcomer` signs in but has no role), the monitoring
   module enabled with the IDO as its backend.
 
 Each process is started in its own session and stopped by its PID.
@@ -34,6 +35,11 @@ from icinga_server import Icinga, start_icinga, stop_icinga  # noqa: E402
 
 ADMIN, ADMIN_PW = "icingaadmin", "iw admin pw"
 VIEWER, VIEWER_PW = "viewer", "view only pw"
+# Signs in, but its role's object filter matches no object: it sees nothing (issue 17's blind reader).
+OUTSIDER, OUTSIDER_PW = "outsider", "outside pw"
+# Signs in, but no role names it: no permission at all.
+NEWCOMER, NEWCOMER_PW = "newcomer", "new pw"
+WEB_USERS = ((ADMIN, ADMIN_PW), (VIEWER, VIEWER_PW), (OUTSIDER, OUTSIDER_PW), (NEWCOMER, NEWCOMER_PW))
 IDO_USER, IDO_PW = "icinga", "ido-pw"
 WEB_DB_USER, WEB_DB_PW = "icingaweb2", "iw-db-pw"
 IDO_SCHEMA = "/usr/share/icinga2-ido-mysql/schema/mysql.sql"
@@ -41,6 +47,24 @@ WEB_SCHEMA = "/usr/share/icingaweb2/schema/mysql.schema.sql"
 WEB_PUBLIC = "/usr/share/icingaweb2/public"
 WEB_ROUTER = "/usr/share/php/Icinga/Application/webrouter.php"
 MONITORING_MODULE = "/usr/share/icingaweb2/modules/monitoring"
+# Icinga Web below /icingaweb2 only, as Debian's Apache alias serves it (every other path is the web server's
+# 404). PHP's built-in server has no aliases: this router sets what Apache's alias would (SCRIPT_NAME under
+# the prefix) before Icinga Web's own router runs, so Icinga Web computes its base URL as /icingaweb2.
+PREFIX = "/icingaweb2"
+PREFIX_ROUTER = f"""<?php
+$prefix = '{PREFIX}';
+$uri = $_SERVER['REQUEST_URI'];
+if ($uri !== $prefix && strpos($uri, $prefix . '/') !== 0 && strpos($uri, $prefix . '?') !== 0) {{
+    http_response_code(404);
+    header('Content-Type: text/html');
+    echo "<html><body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>\\n";
+    return true;
+}}
+$_SERVER['SERVER_SOFTWARE'] = 'Apache';
+$_SERVER['SCRIPT_NAME'] = $_SERVER['PHP_SELF'] = $prefix . '/index.php';
+$_SERVER['SCRIPT_FILENAME'] = '{WEB_PUBLIC}/index.php';
+return require '{WEB_ROUTER}';
+"""
 # Test data only: no fsync, small buffers.
 MARIADB_OPTS = ["--innodb-buffer-pool-size=16M", "--innodb-log-file-size=4M", "--innodb-flush-method=nosync",
                 "--innodb-doublewrite=0", "--innodb-flush-log-at-trx-commit=0", "--skip-log-bin",
@@ -111,6 +135,8 @@ class IcingaWeb:
         self.icinga: Icinga | None = None
         self.php: subprocess.Popen | None = None
         self.icinga_port = free_port()
+        self.prefixed: str | None = None             # serve_prefixed()'s base URL, once started
+        self.prefixed_php: subprocess.Popen | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> "IcingaWeb":
@@ -125,7 +151,7 @@ class IcingaWeb:
             CREATE USER '{WEB_DB_USER}'@'127.0.0.1' IDENTIFIED BY '{WEB_DB_PW}';
             GRANT ALL ON icingaweb2.* TO '{WEB_DB_USER}'@'127.0.0.1';""")
         self.db.load("icingaweb2", WEB_SCHEMA)
-        rows = ", ".join(f"('{u}', 1, '{_password_hash(p)}')" for u, p in ((ADMIN, ADMIN_PW), (VIEWER, VIEWER_PW)))
+        rows = ", ".join(f"('{u}', 1, '{_password_hash(p)}')" for u, p in WEB_USERS)
         self.db.sql(f"INSERT INTO icingaweb_user (name, active, password_hash) VALUES {rows}", "icingaweb2")
         self.setup_backend_db()
         self.write_config()
@@ -150,14 +176,42 @@ class IcingaWeb:
 
     def start_php(self) -> None:
         self.php_log = open(self.dir / "php.log", "ab")
+        self.php = self._php(self.port, WEB_ROUTER, self.php_log)
+
+    def _php(self, port: int, router: str, log: Any) -> subprocess.Popen:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "ICINGAWEB_CONFIGDIR": str(self.dir / "etc"),
                "LANG": "C.UTF-8"}
         (self.dir / "sessions").mkdir(exist_ok=True)
-        self.php = subprocess.Popen(
+        return subprocess.Popen(
             ["php", "-d", f"session.save_path={self.dir / 'sessions'}", "-d", "display_errors=stderr",
-             "-S", f"127.0.0.1:{self.port}", "-t", WEB_PUBLIC, WEB_ROUTER],
-            env=env, cwd=self.dir, stdout=self.php_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+             "-S", f"127.0.0.1:{port}", "-t", WEB_PUBLIC, router],
+            env=env, cwd=self.dir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
+
+    def serve_prefixed(self, timeout: float = 30) -> str:
+        """A second web server over the same config and databases, with Icinga Web only below /icingaweb2
+        (PREFIX_ROUTER): its base URL, without the prefix. Started on first use, stopped by stop()."""
+        if self.prefixed is None:
+            router = self.dir / "prefix-router.php"
+            router.write_text(PREFIX_ROUTER)
+            port = free_port()
+            self.prefixed_log = open(self.dir / "php-prefixed.log", "ab")
+            self.prefixed_php = self._php(port, str(router), self.prefixed_log)
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    if requests.get(url + PREFIX + "/monitoring/list/hosts", params={"format": "json"},
+                                    auth=(ADMIN, ADMIN_PW), headers={"Accept": "application/json"},
+                                    timeout=10).status_code < 500:
+                        break
+                except requests.RequestException:
+                    pass
+                if self.prefixed_php.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the prefixed PHP server did not start: {self.tail()}")
+                time.sleep(0.1)
+            self.prefixed = url
+        return self.prefixed
 
     def wait_ready(self, timeout: float = 60) -> None:
         """Until Icinga Web lists the private icinga2's hosts, read from the IDO."""
@@ -198,6 +252,9 @@ class IcingaWeb:
 
     def stop(self) -> None:
         self.stop_php()
+        _stop(self.prefixed_php)
+        if getattr(self, "prefixed_log", None):
+            self.prefixed_log.close()
         self.stop_icinga()
         self.stop_backend()
         self.db.stop()
@@ -211,6 +268,7 @@ class IcingaWeb:
     module_dir = MONITORING_MODULE
     backend_db = "icinga"
     viewer_restriction = "monitoring/filter/objects = \"host_name=h2\""
+    outsider_restriction = "monitoring/filter/objects = \"host_name=no-such-host\""
 
     def write_module_config(self, etc: Path) -> None:
         (etc / "modules" / "monitoring" / "backends.ini").write_text('[icinga]\ntype = "ido"\nresource = "icinga_ido"\n')
@@ -246,6 +304,11 @@ permissions = "*"
 users = "{VIEWER}"
 permissions = "module/{self.module}"
 {self.viewer_restriction}
+
+[outsiders]
+users = "{OUTSIDER}"
+permissions = "module/{self.module}"
+{self.outsider_restriction}
 """)
         self.write_module_config(etc)
 

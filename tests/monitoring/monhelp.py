@@ -12,13 +12,13 @@ MY_TYPES = ("icingaweb2", "icingadb", "nagios", "icinga1", "alertmanager", "prom
 
 
 def make_source(type_name: str, *, name: str = "mon", secret: str | None = None, timeout: float = 3.0,
-                **settings: Any) -> Source:
+                allow_empty: bool = False, **settings: Any) -> Source:
     cls = source_class(type_name)
     settings.setdefault("url", "http://127.0.0.1:9")
     conf = cls.Settings(**settings)
     if hasattr(conf, "validate"):
         conf.validate()
-    cfg = SourceConfig(name=name, type=type_name, timeout=timeout, settings=conf)
+    cfg = SourceConfig(name=name, type=type_name, timeout=timeout, allow_empty=allow_empty, settings=conf)
     lookup: Callable[[str, str], str | None] = lambda n, f: secret   # noqa: E731
     return cls(cfg, lookup)
 

@@ -17,6 +17,9 @@ MODULES = "/usr/lib/apache2/modules"
 
 ADMIN, ADMIN_PW = "nagiosadmin", "n4g-admin pw"
 VIEWER, VIEWER_PW = "viewer", "view-only"
+# Apache lets this one in; Nagios knows nothing of it (no contact, not in cgi.cfg): it sees nothing.
+STRANGER, STRANGER_PW = "stranger", "strange pw"
+USERS = ((ADMIN, ADMIN_PW), (VIEWER, VIEWER_PW), (STRANGER, STRANGER_PW))
 DIGEST_REALM = "Nagios4"             # Debian's /etc/nagios4/apache2.conf
 BASIC_REALM = "Nagios Access"        # upstream sample-config/httpd.conf
 
@@ -255,14 +258,21 @@ MaxRequestWorkers 16
 Timeout 30
 KeepAlive On
 
-# Debian's paths (nagios4-cgi's /etc/nagios4/apache2.conf) and upstream's.
+# Debian's paths (nagios4-cgi's /etc/nagios4/apache2.conf) and upstream's; and one the web server asks
+# no login for (as behind a proxy that passes none on): the CGIs get no REMOTE_USER there.
 ScriptAlias /cgi-bin/nagios4 {CGI_DIR}
 ScriptAlias /nagios4/cgi-bin {CGI_DIR}
 ScriptAlias /nagios/cgi-bin {CGI_DIR}
+ScriptAlias /nologin/cgi-bin {CGI_DIR}
 SetEnv NAGIOS_CGI_CONFIG {d}/cgi.cfg
 
+# As Debian's default site: an (empty) document root, so a path nothing serves is a 404.
+DocumentRoot "{a}/htdocs"
 <Directory />
     Require all denied
+</Directory>
+<Directory {a}/htdocs>
+    Require all granted
 </Directory>
 <Directory {CGI_DIR}>
     Options +ExecCGI

@@ -10,10 +10,12 @@ Layout of the temp dir (world-traversable: when the tests run as root, Apache se
   apache/                            httpd.conf, htpasswd (Basic), htdigest (Digest), logs, pid
 
 Apache serves the CGIs where Debian's /etc/nagios4/apache2.conf does (/nagios4/cgi-bin and
-/cgi-bin/nagios4) with Debian's Digest auth (realm "Nagios4", htdigest.users), and where upstream's
-sample httpd.conf does (/nagios/cgi-bin) with Basic auth (realm "Nagios Access", htpasswd.users).
+/cgi-bin/nagios4) with Debian's Digest auth (realm "Nagios4", htdigest.users), where upstream's
+sample httpd.conf does (/nagios/cgi-bin) with Basic auth (realm "Nagios Access", htpasswd.users), and
+at /nologin/cgi-bin without any login (the CGIs then get no user name).
 cgi.cfg has use_authentication=1: user `nagiosadmin` sees everything, user `viewer` only the
-objects it is a contact of (host db01), as Nagios's own authorization decides.
+objects it is a contact of (host db01), as Nagios's own authorization decides; user `stranger` gets past
+Apache but Nagios knows nothing of it (no contact, not in cgi.cfg), so it sees no object at all.
 """
 from __future__ import annotations
 
@@ -30,8 +32,8 @@ from typing import Any
 import requests
 from requests.auth import HTTPDigestAuth
 
-from nagioscfg import (ADMIN, ADMIN_PW, APACHE, CGI_DIR, CHECK_SH, DIGEST_REALM, NAGIOS, NEVER_CHECKED,
-                       VIEWER, VIEWER_PW, cgi_cfg, httpd_conf, nagios_cfg, objects_cfg)
+from nagioscfg import (ADMIN, ADMIN_PW, APACHE, CGI_DIR, CHECK_SH, DIGEST_REALM, NAGIOS, NEVER_CHECKED, STRANGER,
+                       STRANGER_PW, USERS, VIEWER, VIEWER_PW, cgi_cfg, httpd_conf, nagios_cfg, objects_cfg)
 from support.procs import free_port
 
 
@@ -64,6 +66,10 @@ class Nagios:
         return f"{self.base}/nagios"
 
     @property
+    def nologin_url(self) -> str:        # no auth at all: Nagios gets no user name
+        return f"{self.base}/nologin"
+
+    @property
     def statusjson(self) -> str:
         return f"{self.base}/nagios4/cgi-bin/statusjson.cgi"
 
@@ -73,7 +79,7 @@ class Nagios:
         as_root = os.geteuid() == 0
         user = "root" if as_root else subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
         group = "root" if as_root else subprocess.run(["id", "-gn"], capture_output=True, text=True).stdout.strip()
-        for sub in ("state", "var", "var/rw", "var/checkresults", "apache", "apache/run"):
+        for sub in ("state", "var", "var/rw", "var/checkresults", "apache", "apache/run", "apache/htdocs"):
             (d / sub).mkdir(parents=True, exist_ok=True)
         (d / "check.sh").write_text(CHECK_SH)
         (d / "nagios.cfg").write_text(nagios_cfg(d, user, group))
@@ -81,13 +87,12 @@ class Nagios:
         (d / "cgi.cfg").write_text(cgi_cfg(d))
         (d / "apache" / "httpd.conf").write_text(httpd_conf(d, self.port, as_root))
         # htpasswd from apache2-utils, as upstream's install instructions do; bcrypt.
-        subprocess.run(["htpasswd", "-cbB", "-C", "4", str(d / "apache" / "htpasswd.users"), ADMIN, ADMIN_PW],
-                       check=True, capture_output=True)
-        subprocess.run(["htpasswd", "-bB", "-C", "4", str(d / "apache" / "htpasswd.users"), VIEWER, VIEWER_PW],
-                       check=True, capture_output=True)
+        for i, (u, p) in enumerate(USERS):
+            subprocess.run(["htpasswd", "-cbB" if i == 0 else "-bB", "-C", "4", str(d / "apache" / "htpasswd.users"),
+                            u, p], check=True, capture_output=True)
         # htdigest's format (the tool itself only reads a password from a terminal).
         lines = [f"{u}:{DIGEST_REALM}:{hashlib.md5(f'{u}:{DIGEST_REALM}:{p}'.encode()).hexdigest()}\n"
-                 for u, p in ((ADMIN, ADMIN_PW), (VIEWER, VIEWER_PW))]
+                 for u, p in USERS]
         (d / "apache" / "htdigest.users").write_text("".join(lines))
         # The CGIs run as `nobody` under root: they must read the configs, status.dat and objects.cache.
         for p in [d, *d.rglob("*")]:

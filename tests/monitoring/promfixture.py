@@ -1,5 +1,6 @@
-"""A private Prometheus (Debian's `prometheus`, 2.42) on loopback, with its own rules file, scraping a
-tiny exporter the test controls; optionally sending its alerts to a private Alertmanager.
+"""A private Prometheus (Debian's `prometheus`, 2.42) on loopback, with its own rules file (or none, for the
+blindness tests), scraping a tiny exporter the test controls; optionally sending its alerts to a private
+Alertmanager.
 
 The exporter serves `secondline_test{case="NAME", instance=..., ...} VALUE` for every case the test has
 set; each alerting rule fires on its case being > 0. Scrapes and rule evaluations run every second
@@ -90,13 +91,15 @@ def rules_yml() -> str:
 
 
 class Prometheus:
-    def __init__(self, exporter: Exporter, *, auth: bool = True, alertmanager: str | None = None) -> None:
+    def __init__(self, exporter: Exporter, *, auth: bool = True, alertmanager: str | None = None,
+                 rules: bool = True) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="secondline-prometheus-"))
         self.exporter = exporter
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.auth = (USER, PASSWORD) if auth else None
         self.alertmanager = alertmanager
+        self.rules = rules              # False: no rule_files at all, so no alert can ever fire
         self.proc: subprocess.Popen | None = None
 
     def write(self) -> list[str]:
@@ -109,7 +112,7 @@ global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
-rule_files: ["rules.yml"]
+{'rule_files: ["rules.yml"]' if self.rules else ""}
 {am}scrape_configs:
   - job_name: secondline-test
     honor_labels: true

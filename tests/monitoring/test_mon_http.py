@@ -91,6 +91,9 @@ def test_icinga1_classic_cgi(httpserver):
 
 
 def test_web_ui_without_username_sends_no_auth(httpserver):
+    # All quiet; the visibility check (any host, limit=1) sees one UP host.
+    httpserver.expect_request("/icingaweb2/monitoring/list/hosts", query_string={"limit": "1", "format": "json"}) \
+        .respond_with_json([iw_host("db01", "0")])
     httpserver.expect_request("/icingaweb2/monitoring/list/hosts").respond_with_json([])
     httpserver.expect_request("/icingaweb2/monitoring/list/services").respond_with_json([])
     httpserver.expect_request("/icingaweb2/monitoring/health/info").respond_with_json(iw_health())

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from icingadbfixture import IcingaDBWeb
-from icingawebfixture import ADMIN, ADMIN_PW, VIEWER, VIEWER_PW
+from icingawebfixture import ADMIN, ADMIN_PW, OUTSIDER, OUTSIDER_PW, VIEWER, VIEWER_PW
 from monhelp import make_source, summary
 from support.faults import wait_until
 from tray.errors import SourceError
@@ -127,6 +127,28 @@ def test_role_restriction_limits_what_a_user_sees(icingadb, reset):
     viewer = {a.id for a in source(icingadb, username=VIEWER, secret=VIEWER_PW).poll(Http()).alerts if a.raises}
     assert {"h1!svc1", "h2!db"} <= admin
     assert viewer == {"h2!db"}
+
+
+def test_a_role_that_lets_nothing_through_is_unknown_never_ok(icingadb):
+    """roles.ini: `outsider` may read Icinga DB Web, restricted to host.name=no-such-host."""
+    with pytest.raises(SourceError) as err:
+        source(icingadb, username=OUTSIDER, secret=OUTSIDER_PW).poll(Http())
+    assert err.value.kind == "blind" and err.value.reason.startswith(
+        "Icinga Web 2 user 'outsider' sees 0 hosts and 0 services: an icingadb/filter/objects (or "
+        "icingadb/filter/hosts, icingadb/filter/services) restriction on its roles hides every object: widen it")
+    assert source(icingadb, username=OUTSIDER, secret=OUTSIDER_PW, allow_empty=True).poll(Http()).alerts == ()
+    src = source(icingadb, username=VIEWER, secret=VIEWER_PW)
+    assert not [a for a in src.poll(Http()).alerts if a.raises] and not src.visibility.due()
+
+
+def test_the_other_module_type_says_which_type_to_use(icingadb):
+    """This Icinga Web has Icinga DB Web, not the monitoring module: the `icingaweb2` type says so."""
+    with pytest.raises(SourceError) as err:
+        make_source("icingaweb2", name="iw", url=icingadb.url + "/dashboard", username=ADMIN, secret=ADMIN_PW,
+                    timeout=15).poll(Http())
+    assert err.value.kind == "http" and err.value.reason == (
+        f"Icinga Web 2 at {icingadb.url} has no monitoring pages (HTTP 404: Page not found. Enabling the "
+        '"monitoring" module might help!): enable its monitoring module, or read it with type = "icingadb"')
 
 
 def test_stopped_icingadb_is_unknown_never_ok(icingadb):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from icingawebfixture import ADMIN, ADMIN_PW, VIEWER, VIEWER_PW, IcingaWeb
+from icingawebfixture import (ADMIN, ADMIN_PW, NEWCOMER, NEWCOMER_PW, OUTSIDER, OUTSIDER_PW, PREFIX, VIEWER, VIEWER_PW,
+                              IcingaWeb)
 from monhelp import make_source, summary
 from support.faults import wait_until
 from tray.errors import SourceError
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.slow
 def source(iw: IcingaWeb, **kw):
     kw.setdefault("username", ADMIN)
     kw.setdefault("secret", ADMIN_PW)
-    return make_source("icingaweb2", name="iw", url=iw.url, timeout=15, **kw)
+    kw.setdefault("url", iw.url)
+    return make_source("icingaweb2", name="iw", timeout=15, **kw)
 
 
 def on(alerts, *objs):
@@ -132,6 +134,66 @@ def test_role_restriction_limits_what_a_user_sees(icingaweb, reset):
     viewer = {a.id for a in source(icingaweb, username=VIEWER, secret=VIEWER_PW).poll(Http()).alerts if a.raises}
     assert {"h1!svc1", "h2!db"} <= admin
     assert viewer == {"h2!db"}
+
+
+def test_a_role_that_lets_nothing_through_is_unknown_never_ok(icingaweb):
+    """roles.ini: `outsider` may read the monitoring module, restricted to host_name=no-such-host. Both problem
+    lists are `[]` with 200, as for an all-OK estate: the visibility check (one host of any state) tells."""
+    assert icingaweb.get("/monitoring/list/services", OUTSIDER, OUTSIDER_PW, service_problem="1") == []
+    with pytest.raises(SourceError) as err:
+        source(icingaweb, username=OUTSIDER, secret=OUTSIDER_PW).poll(Http())
+    assert err.value.kind == "blind" and err.value.reason == (
+        "Icinga Web 2 user 'outsider' sees 0 hosts and 0 services: a monitoring/filter/objects restriction on its "
+        "roles hides every object: widen it (Configuration > Access Control > Roles), or read as a user whose roles "
+        "cover what this source should watch (or set allow_empty = true on this source if nothing to see is expected)")
+    assert source(icingaweb, username=OUTSIDER, secret=OUTSIDER_PW, allow_empty=True).poll(Http()).alerts == ()
+    # `viewer` sees h2 (its role's filter): nothing raised there (h2!web is listed PENDING), and believed.
+    assert not [a for a in source(icingaweb, username=VIEWER, secret=VIEWER_PW).poll(Http()).alerts if a.raises]
+
+
+def test_a_user_without_a_role_gets_icinga_webs_own_words(icingaweb):
+    with pytest.raises(SourceError) as err:
+        source(icingaweb, username=NEWCOMER, secret=NEWCOMER_PW).poll(Http())
+    assert err.value.kind == "auth" and err.value.reason == (
+        "Icinga Web 2 user 'newcomer' is not allowed there (HTTP 403 from Icinga Web 2: No permission for "
+        "module/monitoring): give one of its roles that permission (Configuration > Access Control > Roles)")
+
+
+@pytest.mark.parametrize("pasted", ["/", "/dashboard", "/authentication/login",
+                                    "/monitoring/list/services?service_problem=1&sort=service_severity"
+                                    "#!/monitoring/service/show?host=h1&service=svc1"])
+def test_pasted_url_forms_at_the_root(icingaweb, reset, pasted):
+    """Icinga Web at the root of its host (this fixture's first server): any address from the browser."""
+    reset.append("h1!svc2")
+    icingaweb.icinga.set_state("h1!svc2", 1, "DISK WARNING")
+    icingaweb.wait_row("h1!svc2", service_state=1)
+    [alert] = on(source(icingaweb, url=icingaweb.url + pasted).poll(Http()).alerts, "h1!svc2")
+    assert alert.url.startswith(icingaweb.url + "/monitoring/service/show?")
+
+
+@pytest.mark.parametrize("pasted", [PREFIX, PREFIX + "/", PREFIX + "/dashboard", PREFIX + "/monitoring/list/hosts",
+                                    ""])
+def test_pasted_url_forms_below_icingaweb2(icingaweb, reset, pasted):
+    """Icinga Web below /icingaweb2 only, as Debian's Apache alias serves it: the alias, its pages, and the
+    bare host (Icinga Web is looked for below /icingaweb2 once, and kept)."""
+    base = icingaweb.serve_prefixed()
+    reset.append("h1!svc2")
+    icingaweb.icinga.set_state("h1!svc2", 1, "DISK WARNING")
+    icingaweb.wait_row("h1!svc2", service_state=1)
+    src = source(icingaweb, url=base + pasted)
+    [alert] = on(src.poll(Http()).alerts, "h1!svc2")
+    assert src.base == base + PREFIX and alert.url.startswith(base + PREFIX + "/monitoring/service/show?")
+    r = requests.get(alert.url, auth=(ADMIN, ADMIN_PW), headers={"Accept": "application/json"}, timeout=10)
+    assert r.status_code == 200 and r.json()["data"]["service_description"] == "svc2"
+
+
+def test_a_url_where_icinga_web_is_not_says_which_form_to_use(icingaweb):
+    base = icingaweb.serve_prefixed()
+    with pytest.raises(SourceError) as err:
+        source(icingaweb, url=base + "/icinga").poll(Http())
+    assert err.value.kind == "http" and err.value.reason == (
+        f"no Icinga Web 2 at {base}/icinga (HTTP 404) nor at {base}/icinga/icingaweb2: `url` is Icinga Web 2's "
+        "address as the browser shows it, e.g. https://HOST/icingaweb2 (a dashboard or list address of it works too)")
 
 
 def test_stopped_parts_are_unknown_never_ok(icingaweb):

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from monhelp import make_source, summary
-from nagiosfixture import ADMIN, ADMIN_PW, VIEWER, VIEWER_PW, Nagios
+from nagiosfixture import ADMIN, ADMIN_PW, STRANGER, STRANGER_PW, VIEWER, VIEWER_PW, Nagios
 from support.faults import wait_until
 from tray.errors import SourceError
 from tray.net import Http
@@ -142,6 +142,62 @@ def test_each_documented_path_and_auth_scheme(nagios, cleanup, path):
     assert alert.url.startswith(cgi + "/extinfo.cgi?")
 
 
+@pytest.mark.parametrize("pasted", [
+    "/nagios4/cgi-bin", "/nagios4/cgi-bin/", "/nagios4/", "/cgi-bin/nagios4/",
+    "/nagios4/cgi-bin/status.cgi?host=all&servicestatustypes=28",            # a CGI page from the browser
+    "/cgi-bin/nagios4/statusjson.cgi?query=hostlist&details=true",           # the JSON CGI itself
+    "/nagios4/index.php?corewindow=%2Fcgi-bin%2Fnagios4%2Fstatus.cgi",       # the web UI's frame page
+])
+def test_pasted_url_forms(nagios, cleanup, pasted):
+    """Any address a user may copy from Debian's Nagios 4 reaches the same CGIs, and the links follow."""
+    cleanup.append("db01!backup")
+    nagios.set_state("db01!backup", 2, "BACKUP CRITICAL")
+    nagios.wait_status("db01!backup", CRITICAL)
+    [alert] = on(source(nagios, url=nagios.base + pasted).poll(Http()).alerts, "db01")
+    prefix = "/cgi-bin/nagios4" if pasted.startswith("/cgi-bin") else "/nagios4/cgi-bin"
+    assert alert.id == "db01!backup" and alert.url.startswith(nagios.base + prefix + "/extinfo.cgi?")
+    assert nagios.session.get(alert.url, timeout=10).status_code == 200
+
+
+def test_a_url_with_no_nagios_says_which_forms_to_use(nagios):
+    with pytest.raises(SourceError) as err:
+        source(nagios, url=nagios.base).poll(Http())
+    assert err.value.kind == "http" and err.value.reason.startswith(
+        f"no statusjson.cgi at {nagios.base}/cgi-bin (HTTP 404): `url` is the Nagios web UI's address "
+        "(https://HOST/nagios4, upstream https://HOST/nagios) or its CGI directory (https://HOST/cgi-bin/nagios4)")
+
+
+def test_a_user_cgi_cfg_does_not_authorize_is_unknown_never_ok(nagios):
+    """`stranger` gets past Apache, but cgi.cfg authorizes it for nothing and it is no object's contact:
+    statusjson answers success with empty lists, exactly like an all-OK estate. The counts tell."""
+    with pytest.raises(SourceError) as err:
+        source(nagios, username=STRANGER, secret=STRANGER_PW).poll(Http())
+    assert err.value.kind == "blind"
+    assert err.value.reason == (
+        "Nagios user 'stranger' sees 0 hosts and 0 services: authorize it in cgi.cfg (authorized_for_all_hosts "
+        "and authorized_for_all_services), or make it a contact of the hosts and services it should watch (or set "
+        "allow_empty = true on this source if nothing to see is expected)")
+    assert nagios.query("hostlist")["data"]["hostlist"]          # the estate is there, for nagiosadmin
+    assert source(nagios, username=STRANGER, secret=STRANGER_PW, allow_empty=True).poll(Http()).alerts == ()
+    # `viewer` sees db01 only (a contact of it): all OK there, and believed.
+    assert on(source(nagios, username=VIEWER, secret=VIEWER_PW).poll(Http()).alerts, "db01") == []
+
+
+def test_no_login_in_front_of_the_cgis_is_unknown(nagios):
+    """Where the web server asks no login, the CGIs get no REMOTE_USER and show nothing (use_authentication=1)."""
+    assert nagios.session.get(nagios.nologin_url + "/cgi-bin/statusjson.cgi", params={"query": "hostcount"},
+                              timeout=10).json()["result"]["user"] == ""
+    with pytest.raises(SourceError) as err:
+        source(nagios, url=nagios.nologin_url, username=None).poll(Http())
+    assert err.value.kind == "blind" and err.value.reason.startswith(
+        "Nagios gets no user name (no `username` is set, and the web server asks for no login) and shows 0 hosts "
+        "and 0 services: set `username` to a user cgi.cfg authorizes")
+    with pytest.raises(SourceError) as err:
+        source(nagios, url=nagios.nologin_url).poll(Http())           # a username the web server never asks for
+    assert err.value.reason.startswith("Nagios gets no user name from the web server, which does not ask for the "
+                                       "login of 'nagiosadmin', and shows 0 hosts and 0 services")
+
+
 @pytest.mark.parametrize("path,realm", [("debian_url", "Digest realm \"Nagios4\""),
                                         ("upstream_url", "Basic realm \"Nagios Access\"")])
 def test_wrong_password_is_unknown_with_the_realm(nagios, path, realm):
@@ -198,7 +254,9 @@ def test_stopped_server_is_unknown_never_ok():
         n.stop_nagios()                       # a clean stop removes status.dat
         with pytest.raises(SourceError) as exc:
             src.poll(Http())
-        assert "empty" in exc.value.reason and "Nagios is not running" in exc.value.reason
+        assert exc.value.reason == ("empty (whitespace-only) response where JSON was expected: the Nagios daemon is "
+                                    "not running or its status data is missing (the CGIs answer nothing without "
+                                    "status.dat)")
 
         n.stop_apache()
         with pytest.raises(SourceError) as exc:

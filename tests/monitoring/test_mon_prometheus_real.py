@@ -25,7 +25,8 @@ def source(prom: Prometheus, **kw):
     if prom.auth:
         kw.setdefault("username", USER)
         kw.setdefault("secret", PASSWORD)
-    return make_source("prometheus", name="prom", url=prom.url, timeout=10, **kw)
+    kw.setdefault("url", prom.url)
+    return make_source("prometheus", name="prom", timeout=10, **kw)
 
 
 def mine(alerts, *names):
@@ -109,6 +110,48 @@ def test_wrong_password_and_no_password(prometheus):
     with pytest.raises(SourceError) as err:
         make_source("prometheus", name="prom", url=prometheus.url).poll(Http())
     assert err.value.kind == "auth"
+
+
+def test_no_alerting_rules_loaded_is_unknown_never_ok(exporter):
+    """A Prometheus started without rule_files answers an empty alert list, exactly like a calm one:
+    nothing can ever fire there. /api/v1/rules tells."""
+    prom = Prometheus(exporter, auth=False, rules=False)
+    prom.start(wait_scrape=False)
+    try:
+        assert prom.alerts() == [] and prom.get("/api/v1/rules")["data"]["groups"] == []
+        with pytest.raises(SourceError) as err:
+            source(prom).poll(Http())
+        assert err.value.kind == "blind" and err.value.reason == (
+            f"Prometheus at {prom.url} has no alerting rules loaded, so no alert can ever fire: load rule files with "
+            "rule_files in prometheus.yml (then reload Prometheus) (or set allow_empty = true on this source if "
+            "nothing to see is expected)")
+        assert source(prom, allow_empty=True).poll(Http()).alerts == ()
+    finally:
+        prom.stop()
+
+
+def test_a_calm_prometheus_with_rules_is_ok(prometheus):
+    """Nothing firing, eight alerting rules loaded: believed (the rules are read once, then trusted)."""
+    wait_until(lambda: prometheus.alerts() == [], timeout=30, step=0.2)     # earlier tests' alerts resolved
+    src = source(prometheus)
+    assert src.poll(Http()).alerts == ()
+    assert not src.visibility.due()
+
+
+@pytest.mark.parametrize("pasted", ["/", "/graph?g0.expr=up&g0.tab=1", "/alerts", "/classic/alerts",
+                                    "/api/v1/alerts", "/api/v1"])
+def test_pasted_url_forms(prometheus, cases, pasted):
+    cases("DiskFull", "pasted")
+    prometheus.wait_state("DiskFull", "firing", "pasted")
+    got = mine(source(prometheus, url=prometheus.url + pasted).poll(Http()).alerts, "DiskFull")
+    assert got["DiskFull on pasted"].url.startswith(prometheus.url + "/graph?")
+
+
+def test_a_wrong_route_prefix_says_where_it_looked(prometheus):
+    with pytest.raises(SourceError) as err:
+        source(prometheus, url=prometheus.url + "/prometheus").poll(Http())
+    assert err.value.kind == "http" and err.value.reason.startswith(
+        f"no Prometheus API at {prometheus.url}/prometheus/api/v1/alerts (HTTP 404)")
 
 
 def test_stopped_server_is_unknown(exporter):

@@ -100,7 +100,7 @@ def test_check_rows_against_the_real_servers(nagios, prometheus, exporter, icing
     assert rows == {
         "nag": ("nagios", "critical", "1"),          # web01!http; lab01!never is PENDING and does not count
         "nag-viewer": ("nagios", "ok", "0"),         # viewer may only see db01, which is fine
-        "nag-bad": ("nagios", "unknown", "-"),
+        "nag-bad": ("nagios", "unknown", "-"),       # unreadable: no alert count
         "prom": ("prometheus", "warning", "1"),
         "prom-bad": ("prometheus", "unknown", "-"),
         "iw": ("icingaweb2", "warning", "1"),        # the acknowledged critical and the PENDING ones do not count

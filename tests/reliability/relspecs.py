@@ -26,9 +26,6 @@ class Blind:
     words: str                                         # the reason must contain these (case-insensitive)
     settings: dict[str, Any] = field(default_factory=dict)   # what the faulty source adds to its settings
     excusable: bool = True                             # allow_empty = true makes it ok
-    # Not implemented yet: why, and who does it. The matrix cell then expects the failure (strictly:
-    # it fails once the type passes, so that the marker is removed), never a silent skip.
-    pending: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,11 +76,36 @@ def _hub_source(name: str) -> dict:
             "counts": {"critical": 0, "warning": 0, "unknown": 0, "handled": 0, "pending": 0}, "alerts": []}
 
 
+def _statusjson(query: str, data: dict, user: str = "nagiosadmin") -> dict:
+    """statusjson.cgi's envelope as Nagios 4.4 sends it (`result.user`: the login the CGI got)."""
+    return {"format_version": 0,
+            "result": {"query_time": 1772366400000, "cgi": "statusjson.cgi", "user": user, "query": query,
+                       "query_status": "released", "program_start": 1772362800000,
+                       "last_data_update": 1772366399000, "type_code": 0, "type_text": "Success", "message": ""},
+            "data": {"selectors": {}, **data}}
+
+
+def _tac(hosts: int, services: int) -> dict:
+    """Icinga 1 `tac.cgi?jsonoutput`: what the user may see, counted."""
+    return {"cgi_json_version": "1.10.0", "icinga_status": {},
+            "tac": {"tac_overview": {"total_hosts": hosts, "total_services": services, "hosts_up": hosts,
+                                     "services_ok": services}}}
+
+
+def _iw_host(state: int = 0) -> dict:
+    return {"host_name": "h1", "host_display_name": "h1", "host_state": state, "host_state_type": 1,
+            "host_acknowledged": 0, "host_in_downtime": 0, "host_output": "PING OK", "host_last_state_change": 1}
+
+
+def _db_host() -> dict:
+    return {"name": "h1", "display_name": "h1", "state": {"soft_state": "0", "hard_state": "0", "state_type": "hard",
+                                                          "is_acknowledged": "", "in_downtime": "", "output": "UP"}}
+
+
+ALERTING_RULE = {"name": "DiskFull", "type": "alerting", "query": "disk_used > 0.9", "duration": 0, "labels": {},
+                 "annotations": {}, "alerts": [], "health": "ok", "state": "inactive"}
 AM_CONFIG = ('route:\n  receiver: "null"\n  routes:\n    - receiver: team-db\n      matchers: [team="db"]\n'
              'receivers:\n  - name: "null"\n  - name: team-db\n')
-# Issue 17's lead note: these five types' modules are being rewritten elsewhere; their blind cells are
-# written with the expected behaviour and pending until their blindness signal lands.
-PENDING = "pending (issue 17): {t} has no blindness signal yet; its module is another helper's rewrite"
 
 SPECS: dict[str, Spec] = {s.type: s for s in (
     Spec("icinga2", lambda u: {"url": u, "username": "ops", "stream": False, "detect_interval": 0.0},
@@ -92,35 +114,37 @@ SPECS: dict[str, Spec] = {s.type: s for s in (
                         ("/v1/status/", _cib(1, 1))),
          blind=Blind((("/v1/objects/", {"results": []}), ("/v1/status/", _cib(3, 12))),
                      "ApiUser 'ops' sees 0 of the server's 3 hosts and 0 of the server's 12 services")),
+    # Blind: a role restriction that matches no object; the visibility check (limit=1) finds no host either.
     Spec("icingaweb2", lambda u: {"url": u + "/icingaweb2", "username": "ops"}, {"": SECRET},
-         (("/icingaweb2/monitoring/list/", []),
+         (("/icingaweb2/monitoring/list/hosts?limit=1", [_iw_host()]),
+          ("/icingaweb2/monitoring/list/", []),
           ("/icingaweb2/monitoring/health/info", [{"is_currently_running": 1, "process_id": 4242,
                                                    "endpoint_name": "master1", "status_update_time": 1767254400}])),
-         blind=Blind((("/icingaweb2/monitoring/list/", []),), "sees 0", pending=PENDING.format(t="icingaweb2"))),
+         blind=Blind((("/icingaweb2/monitoring/list/", []),),
+                     "Icinga Web 2 user 'ops' sees 0 hosts and 0 services: a monitoring/filter/objects restriction")),
     Spec("icingadb", lambda u: {"url": u + "/icingaweb2", "username": "ops"}, {"": SECRET},
-         (("/icingaweb2/icingadb/", []), ("/icingaweb2/health", {"status": "success", "data": []})),
-         blind=Blind((("/icingaweb2/icingadb/", []),), "sees 0", pending=PENDING.format(t="icingadb"))),
+         (("/icingaweb2/icingadb/hosts?limit=1", [_db_host()]),
+          ("/icingaweb2/icingadb/", []), ("/icingaweb2/health", {"status": "success", "data": []})),
+         blind=Blind((("/icingaweb2/icingadb/", []),),
+                     "Icinga Web 2 user 'ops' sees 0 hosts and 0 services: an icingadb/filter/objects")),
+    # Blind: a user cgi.cfg does not authorize; statusjson answers success with nothing in it, counts at zero.
     Spec("nagios", lambda u: {"url": u + "/nagios/cgi-bin", "username": "nagiosadmin"}, {"": SECRET},
-         (("/nagios/cgi-bin/statusjson.cgi?query=servicelist",
-           {"result": {"type_code": 0}, "data": {"servicelist": {}}}),
-          ("/nagios/cgi-bin/statusjson.cgi?query=hostlist",
-           {"result": {"type_code": 0}, "data": {"hostlist": {}}})),
-         # A user cgi.cfg does not authorize: statusjson answers success with nothing in it
-         # (hostcount all zero). Expected: "user 'nagiosadmin' sees 0 hosts: authorize it in cgi.cfg".
-         blind=Blind((("/nagios/cgi-bin/statusjson.cgi?query=servicelist",
-                       {"result": {"type_code": 0}, "data": {"servicelist": {}}}),
-                      ("/nagios/cgi-bin/statusjson.cgi?query=hostlist",
-                       {"result": {"type_code": 0}, "data": {"hostlist": {}}}),
-                      ("/nagios/cgi-bin/statusjson.cgi?query=hostcount",
-                       {"result": {"type_code": 0}, "data": {"count": {"up": 0, "down": 0, "unreachable": 0,
-                                                                       "pending": 0}}})),
-                     "cgi.cfg", pending=PENDING.format(t="nagios"))),
+         (("/nagios/cgi-bin/statusjson.cgi?query=servicelist", _statusjson("servicelist", {"servicelist": {}})),
+          ("/nagios/cgi-bin/statusjson.cgi?query=hostlist", _statusjson("hostlist", {"hostlist": {}})),
+          ("/nagios/cgi-bin/statusjson.cgi?query=hostcount",
+           _statusjson("hostcount", {"count": {"up": 3, "down": 0, "unreachable": 0, "pending": 0}}))),
+         blind=Blind((("/nagios/cgi-bin/statusjson.cgi?query=hostcount",
+                       _statusjson("hostcount", {"count": {"up": 0, "down": 0, "unreachable": 0, "pending": 0}})),
+                      ("/nagios/cgi-bin/statusjson.cgi?query=servicecount",
+                       _statusjson("servicecount", {"count": {"ok": 0, "warning": 0, "critical": 0, "unknown": 0,
+                                                              "pending": 0}}))),
+                     "Nagios user 'nagiosadmin' sees 0 hosts and 0 services: authorize it in cgi.cfg")),
     Spec("icinga1", lambda u: {"url": u + "/icinga/cgi-bin", "username": "icingaadmin"}, {"": SECRET},
          (("/icinga/cgi-bin/status.cgi?host=all", {"status": {"service_status": []}}),
-          ("/icinga/cgi-bin/status.cgi?hostgroup=all", {"status": {"host_status": []}})),
-         blind=Blind((("/icinga/cgi-bin/status.cgi?host=all", {"status": {"service_status": []}}),
-                      ("/icinga/cgi-bin/status.cgi?hostgroup=all", {"status": {"host_status": []}})),
-                     "cgi.cfg", pending=PENDING.format(t="icinga1"))),
+          ("/icinga/cgi-bin/status.cgi?hostgroup=all", {"status": {"host_status": []}}),
+          ("/icinga/cgi-bin/tac.cgi", _tac(3, 12))),
+         blind=Blind((("/icinga/cgi-bin/tac.cgi", _tac(0, 0)),),
+                     "Icinga user 'icingaadmin' sees 0 hosts and 0 services: authorize it in cgi.cfg")),
     Spec("alertmanager", lambda u: {"url": u, "auth": "basic", "username": "ops"}, {"": SECRET},
          (("/api/v2/alerts", []), ("/api/v2/receivers", [{"name": "null"}, {"name": "team-db"}]),
           ("/api/v2/status", {"config": {"original": AM_CONFIG}})),
@@ -129,11 +153,13 @@ SPECS: dict[str, Spec] = {s.type: s for s in (
                      "receiver 'team-db' matches none of the server's receivers (null)",
                      settings={"receiver": "team-db"}, excusable=False)),
     Spec("prometheus", lambda u: {"url": u, "auth": "bearer"}, {"": SECRET},
-         (("/api/v1/alerts", {"status": "success", "data": {"alerts": []}}),),
-         # No rule loaded: nothing can ever fire. Expected: "Prometheus has no alerting rules loaded".
-         blind=Blind((("/api/v1/alerts", {"status": "success", "data": {"alerts": []}}),
-                      ("/api/v1/rules", {"status": "success", "data": {"groups": []}})),
-                     "rules", pending=PENDING.format(t="prometheus"))),
+         (("/api/v1/alerts", {"status": "success", "data": {"alerts": []}}),
+          ("/api/v1/rules", {"status": "success", "data": {"groups": [
+              {"name": "disks", "file": "/etc/prometheus/rules.yml", "interval": 15, "rules": [ALERTING_RULE]}]}})),
+         # No rule loaded: nothing can ever fire.
+         blind=Blind((("/api/v1/rules", {"status": "success", "data": {"groups": []}}),),
+                     "has no alerting rules loaded, so no alert can ever fire: load rule files with rule_files in "
+                     "prometheus.yml")),
     Spec("grafana", lambda u: {"url": u}, {"": SECRET},
          (("/api/alertmanager/grafana/api/v2/alerts", []),
           ("/api/prometheus/grafana/api/v1/alerts", {"status": "success", "data": {"alerts": [

@@ -45,7 +45,7 @@ def test_allow_empty_is_a_key_of_every_type(type_name):
 def test_allow_empty_must_be_a_boolean():
     with pytest.raises(ConfigError) as exc:
         config_mod.loads('[[sources]]\nname = "d"\ntype = "demo"\nallow_empty = "yes"\n', "c.toml")
-    assert str(exc.value) == "c.toml: sources[0].allow_empty: must be true or false, got 'yes'"
+    assert str(exc.value) == "c.toml:4: allow_empty in [[sources]] \"d\": must be true or false, got 'yes'"
 
 
 class _Src(Source):

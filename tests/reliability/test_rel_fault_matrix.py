@@ -18,9 +18,7 @@ Asserted:
 The "blind" column (issue 17): the server answers as it would to a reader that cannot see (relspecs
 Blind: a permission filter matching nothing, a token seeing no service, an archived list...), and the
 source must be unknown with a reason naming the reader and the fix (for `http`: the critical alert),
-never ok; the good answer brings it back at its next poll (blindness does not back off). A type whose
-signal is not implemented yet is "pending": its cell must fail today (xfail) and fails the run once it
-holds, so that the marker is removed rather than forgotten.
+never ok; the good answer brings it back at its next poll (blindness does not back off).
 """
 from __future__ import annotations
 
@@ -237,14 +235,6 @@ def test_every_type_has_a_spec():
 def test_fault_cell(matrix, type_name, fault):
     MATRIX[(type_name, fault)] = "FAIL"
     cell: Cell = matrix["cells"][(type_name, fault)]
-    blind = SPECS[type_name].blind if fault == BLIND else None
-    if blind is not None and blind.pending:
-        try:
-            _check_cell(matrix, cell, type_name, fault)
-        except AssertionError as exc:
-            MATRIX[(type_name, fault)] = "pending"
-            pytest.xfail(f"{blind.pending} (now: {str(exc).splitlines()[0][:200]})")
-        pytest.fail(f"{type_name} now holds its blind cell: remove `pending` from its relspecs Blind")
     _check_cell(matrix, cell, type_name, fault)
     MATRIX[(type_name, fault)] = "pass"
 

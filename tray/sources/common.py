@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Collection
+from urllib.parse import urlsplit
 
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
@@ -42,3 +43,16 @@ def api_base(url: str, cut_at: tuple[str, ...] = ()) -> str:
             base = base[:at]
     base = base.split("#", 1)[0].split("?", 1)[0]
     return base.rstrip("/")
+
+
+def cut_path(url: str, segments: Collection[str]) -> str:
+    """The base address from any form a user may paste, judged on the path alone (a host name such as
+    `alerts.example.com` never cuts): no query, no fragment, no trailing slash, and the path cut before
+    the first of `segments` (route names such as "api", "graph") that is a whole segment of it."""
+    parts = urlsplit(url.strip())
+    kept = []
+    for segment in (s for s in parts.path.split("/") if s):
+        if segment in segments:
+            break
+        kept.append(segment)
+    return f"{parts.scheme}://{parts.netloc}" + "".join("/" + s for s in kept)

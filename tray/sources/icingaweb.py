@@ -2,20 +2,143 @@
 
 Both read the same lists a user sees in the browser, as JSON. Icinga Web only honours HTTP Basic
 auth when the request says `Accept: application/json`, so every request sends it (WebUISource).
-`url` is the Icinga Web base, e.g. `https://monitor.example/icingaweb2`.
 
 Neither is typed consistently across versions: numbers arrive as strings ("2"), booleans as
-"0"/"1", "y"/"n" or "sticky", timestamps as epoch seconds or ISO 8601. The coercers in nagios.py
+"0"/"1", "y"/"n" or "sticky", timestamps as epoch seconds or ISO 8601. The coercers in webui.py
 accept those and turn anything else into a SourceError.
+
+URL forms
+    `url` is Icinga Web's address as the browser shows it, with or without a page: `https://host/icingaweb2`
+    (Debian's and the RPMs' alias), `https://host/` for an Icinga Web at the root of its host, or any page
+    pasted from the address bar (`.../icingaweb2/dashboard`, `.../monitoring/list/services?...#!/...`,
+    `.../icingadb/hosts`, `.../authentication/login?redirect=...`): the path is cut before the first of
+    Icinga Web's own route names (`web_base`). When the base answers a 404 that is not Icinga Web's own (a
+    web server's page) and does not end in `/icingaweb2`, the source tries `BASE/icingaweb2` once and keeps
+    it if Icinga Web answers there. Icinga Web's own 404 ("Page not found. Enabling the "monitoring" module
+    might help!") means the module this type reads is not enabled: the reason says so and names the other
+    type. A 403 carries Icinga Web's message ("No permission for module/monitoring"), shown as is.
+
+Blindness (see base.py)
+    A role restriction (`monitoring/filter/objects`; for Icinga DB Web `icingadb/filter/objects`,
+    `icingadb/filter/hosts`, `icingadb/filter/services`) that matches no object makes both problem lists
+    `[]` with 200, exactly what an all-OK estate answers. So when both are empty (at most once per
+    VISIBILITY_RECHECK while they stay empty), the source asks for one host of any state (`limit=1`), and
+    then one service: the same list the user's roles filter. None -> unknown: "Icinga Web 2 user 'x' sees
+    0 hosts and 0 services: a monitoring/filter/objects restriction on its roles hides every object ...".
+    Icinga Web has no JSON page telling a user its own restrictions, so the reason names where they live.
+    Listed problems prove sight for free. `allow_empty = true` accepts an empty estate (and skips the check).
 """
+import logging
 from typing import Any, Callable
 from urllib.parse import urlencode
 
 from tray.errors import SourceError
-from tray.model import Alert, Severity
-from tray.sources.base import require
-from tray.sources.nagios import (HOST_SEVERITY, PENDING, SERVICE_SEVERITY, WebUISource, as_bool, as_int,
-                                 as_text, as_time, one_line)
+from tray.model import Alert, Reading, Severity
+from tray.net import Response
+from tray.sources.base import Finding, require
+from tray.sources.common import cut_path
+from tray.sources.webui import (HOST_SEVERITY, PENDING, SERVICE_SEVERITY, WebUISource, as_bool, as_int, as_text,
+                                as_time, one_line)
+
+log = logging.getLogger(__name__)
+
+EMPTY_HINT = ("Icinga Web 2 never answers a JSON request with nothing: PHP probably failed mid-request (see the "
+              "web server's and Icinga Web's logs), or a proxy in front answered instead")
+ALIAS = "/icingaweb2"
+# Where a pasted address of Icinga Web stops being its base: the first path segment naming one of its routes.
+ROUTES = frozenset({"dashboard", "monitoring", "icingadb", "authentication", "health", "config", "account",
+                    "navigation", "search", "doc", "about", "announcements", "index.php", "setup", "role",
+                    "application-state", "static", "iframe"})
+
+
+def web_base(url: str) -> str:
+    """Icinga Web's base from any address of it (pure): no query, fragment or trailing slash, and cut
+    before the first path segment that is one of Icinga Web's routes."""
+    return cut_path(url, ROUTES)
+
+
+def icingaweb_message(resp: Response) -> str | None:
+    """Icinga Web's own error JSON (`{"status": "error", "message": "..."}`) -> the message; None when
+    the answer did not come from Icinga Web (a web server's or proxy's page)."""
+    try:
+        body = resp.json()
+    except SourceError:
+        return None
+    if isinstance(body, dict) and body.get("status") in ("error", "fail") and isinstance(body.get("message"), str):
+        return one_line(body["message"], 160)
+    return None
+
+
+class _NotIcingaWeb(SourceError):
+    """A 404 from something that is not Icinga Web (the base lacks its alias, or is wrong)."""
+
+
+class IcingaWebSource(WebUISource):
+    """What both Icinga Web 2 types share: the base URL, Icinga Web's errors, the blindness check."""
+    empty_hint = EMPTY_HINT
+    module = ""                 # the Icinga Web module the type reads
+    other_type = ""             # the type that reads the other module
+    restriction = ""            # the role restriction(s) that hide objects
+    lists = ("", "")            # the host and the service list, below the base
+
+    def __init__(self, config: Any, secret_lookup: Any = None) -> None:
+        super().__init__(config, secret_lookup)
+        self.base = web_base(self.settings.url)
+
+    def _first(self, http: Any, path: str, params: Any) -> Any:
+        """The poll's first request: finds Icinga Web below `/icingaweb2` when the base lacks it."""
+        try:
+            return self._get(http, self.base + path, params)
+        except _NotIcingaWeb as exc:
+            if self.base.lower().endswith(ALIAS):
+                raise
+            try:
+                answer = self._get(http, self.base + ALIAS + path, params)
+            except SourceError as again:
+                if again.kind == "auth":        # something there wants a login: the more useful news
+                    raise
+                raise SourceError(f"{exc.reason.split(': `url`', 1)[0]} nor at {self.base + ALIAS}: {_URL_FORMS}",
+                                  kind="http") from None
+            self.base += ALIAS
+            log.info("source %s: Icinga Web 2 answers at %s (set `url` to it)", self.name, self.base)
+            return answer
+
+    def not_found(self, url: str, resp: Response) -> SourceError:
+        message = icingaweb_message(resp)
+        if message is not None:
+            return SourceError(f"Icinga Web 2 at {self.base} has no {self.module} pages (HTTP 404: {message}): "
+                               f"enable its {self.module} module, or read it with type = \"{self.other_type}\"",
+                               kind="http")
+        return _NotIcingaWeb(f"no Icinga Web 2 at {self.base} (HTTP 404): {_URL_FORMS}", kind="http")
+
+    def forbidden(self, url: str, resp: Response) -> SourceError:
+        message = icingaweb_message(resp)
+        if message is None:
+            return super().forbidden(url, resp)
+        return SourceError(f"{self.who('Icinga Web 2')} is not allowed there (HTTP 403 from Icinga Web 2: {message}): "
+                           "give one of its roles that permission (Configuration > Access Control > Roles)",
+                           kind="auth")
+
+    def poll(self, http: Any) -> Reading:
+        payload = self.fetch(http)
+        alerts = self.parse(payload)
+        listed = payload["hosts"] or payload["services"]
+        # Every finding here is excusable: with allow_empty the check would be excused anyway.
+        finding = None if listed or self.config.allow_empty else self.probe(self.visibility, lambda: self._sight(http))
+        return Reading(alerts=self.sight(alerts, finding))
+
+    def _sight(self, http: Any) -> Finding | None:
+        """One host, then one service, of any state: None as soon as the user's roles let one through."""
+        for path in self.lists:
+            if require(self._get(http, self.base + path, {"limit": "1", "format": "json"}), list, "the list"):
+                return None
+        return self.blind(f"{self.who('Icinga Web 2')} sees 0 hosts and 0 services",
+                          f"{self.restriction} on its roles hides every object: widen it (Configuration > Access "
+                          "Control > Roles), or read as a user whose roles cover what this source should watch")
+
+
+_URL_FORMS = ("`url` is Icinga Web 2's address as the browser shows it, e.g. https://HOST/icingaweb2 (a dashboard "
+              "or list address of it works too)")
 
 
 def _hard(value: Any, what: str) -> bool:
@@ -38,15 +161,18 @@ def host_and_service_rows(payload: Any, what: str, row: Callable[..., list[Alert
     return alerts
 
 
-class IcingaWeb2Source(WebUISource):
+class IcingaWeb2Source(IcingaWebSource):
     """Icinga Web 2 monitoring module: `/monitoring/list/{hosts,services}?..._problem=1&format=json`."""
     type = "icingaweb2"
+    module, other_type = "monitoring", "icingadb"
+    restriction = "a monitoring/filter/objects restriction"
+    lists = ("/monitoring/list/hosts", "/monitoring/list/services")
 
     def fetch(self, http: Any) -> dict[str, Any]:
-        base = self.settings.url.rstrip("/")
         # addColumns: the state type is not among every version's default list columns.
-        hosts = self._get(http, f"{base}/monitoring/list/hosts",
-                          {"host_problem": "1", "addColumns": "host_state_type", "format": "json"})
+        hosts = self._first(http, "/monitoring/list/hosts",
+                            {"host_problem": "1", "addColumns": "host_state_type", "format": "json"})
+        base = self.base
         services = self._get(http, f"{base}/monitoring/list/services",
                              {"service_problem": "1", "addColumns": "service_state_type", "format": "json"})
         return {"hosts": hosts, "services": services, "health": self._health(http, base)}
@@ -71,7 +197,7 @@ class IcingaWeb2Source(WebUISource):
         if state != PENDING and state not in table:
             return []
         svc = as_text(row.get("service_description"), "service_description", required=True) if service else None
-        base = self.settings.url.rstrip("/")
+        base = self.base
         if service:
             link = f"{base}/monitoring/service/show?" + urlencode({"host": host, "service": svc})
         else:
@@ -103,7 +229,8 @@ def _check_health(answer: Any, module: str) -> None:
     state 0 OK 1 WARNING 2 CRITICAL 3 UNKNOWN. Icinga DB Web's checks say when Icinga DB has stopped
     writing (no heartbeat for a minute) or Redis is out of date: the lists are old then."""
     answer = require(answer, dict, "the health answer")
-    for check in require(answer.get("data", []), list, "the health checks"):
+    # `data` is null for a user allowed no module's health check.
+    for check in require(answer.get("data") or [], list, "the health checks"):
         check = require(check, dict, "a health check")
         if check.get("module") != module:
             continue
@@ -143,14 +270,17 @@ _DB_HOST_COLUMNS = ",".join([
     "host.state.last_state_change", "host.state.output"])
 
 
-class IcingaDBSource(WebUISource):
+class IcingaDBSource(IcingaWebSource):
     """Icinga DB Web: `/icingadb/{hosts,services}?<x>.state.is_problem=y&format=json` (nested `state`)."""
     type = "icingadb"
+    module, other_type = "icingadb", "icingaweb2"
+    restriction = "an icingadb/filter/objects (or icingadb/filter/hosts, icingadb/filter/services) restriction"
+    lists = ("/icingadb/hosts", "/icingadb/services")
 
     def fetch(self, http: Any) -> dict[str, Any]:
-        base = self.settings.url.rstrip("/")
-        hosts = self._get(http, f"{base}/icingadb/hosts", {"host.state.is_problem": "y",
-                                                           "columns": _DB_HOST_COLUMNS, "format": "json"})
+        hosts = self._first(http, "/icingadb/hosts", {"host.state.is_problem": "y",
+                                                      "columns": _DB_HOST_COLUMNS, "format": "json"})
+        base = self.base
         services = self._get(http, f"{base}/icingadb/services", {"service.state.is_problem": "y",
                                                                  "columns": _DB_SERVICE_COLUMNS, "format": "json"})
         return {"hosts": hosts, "services": services, "health": _optional(self._get, http, f"{base}/health")}
@@ -187,7 +317,7 @@ class IcingaDBSource(WebUISource):
             if state not in (1, 2, PENDING):
                 return []
             severity = Severity.CRITICAL if (state == 1 and reachable) else Severity.UNKNOWN
-        base = self.settings.url.rstrip("/")
+        base = self.base
         if service:
             link = f"{base}/icingadb/service?" + urlencode({"name": svc, "host.name": host})
         else:
