@@ -86,7 +86,16 @@ def test_badge_follows_after_three_idle_minutes_without_a_debugger(built_extensi
         assert lag <= LIVE, f"badge followed only after {lag:.1f}s: the worker was idled out"
         # The change came over the stream that has been open since start: the worker was never stopped.
         assert len(opens) == 1 and not closes, (opens, closes)
-        assert not polls, "the change was fetched by a poll, not delivered by the live stream"
+        assert_stream_delivered(tray, t, seen, polls)
+
+
+def assert_stream_delivered(tray, t: float, seen: float, polls: list) -> None:
+    """The live stream sent the change before the badge showed it and before any poll. The 30 s alarm
+    backstop may poll in the same few milliseconds by chance (seen once on a fresh root): allowed, but
+    only after the stream had sent it."""
+    sent = [e["t"] for e in tray.events("sent") if e["t"] >= t - 0.001]
+    assert sent and sent[0] <= seen, "the live stream did not send the change before the badge showed it"
+    assert all(sent[0] <= e["t"] for e in polls), "the change was fetched by a poll before the stream sent it"
 
 
 @pytest.mark.timeout(FIREFOX_QUIET_S + 240)
@@ -120,7 +129,7 @@ def test_firefox_event_page_follows_after_quiet_minutes_without_a_driver(built_e
         assert lag <= LIVE, f"badge followed only after {lag:.1f}s: the event page was suspended"
         # The change came over the stream open since start: the event page was never suspended.
         assert len(opens) == 1 and not closes, (opens, closes)
-        assert not polls, "the change was fetched by a poll, not delivered by the live stream"
+        assert_stream_delivered(tray, t, seen, polls)
 
         # The timeout was real: once the tray falls silent, nothing calls into the browser, and Firefox
         # suspends the page, taking its stream with it (the tray sees the browser hang up).

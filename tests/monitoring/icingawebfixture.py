@@ -87,7 +87,9 @@ class MariaDB:
 
     def install(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.dir / 'data'}",
+        # --force: the script refuses to run unless `hostname` or localhost resolves (--skip-name-resolve
+        # does not stop that check), and a minimal root has no /etc/hosts.
+        subprocess.run(["mariadb-install-db", "--no-defaults", "--force", f"--datadir={self.dir / 'data'}",
                         "--auth-root-authentication-method=normal", "--skip-test-db", *_as_root(), *MARIADB_OPTS],
                        check=True, capture_output=True)
 

@@ -149,13 +149,16 @@ def test_startup_benchmark_measures_endpoint_and_docked_icon():
 
 @pytest.mark.slow
 def test_badge_lag_benchmark_measures_both_phases():
-    """bench/badge_lag.py end to end, short: real demo tray, built extension, Chromium with no debugger."""
+    """bench/badge_lag.py end to end, short: real demo tray, built extension, Chromium and Firefox with
+    nothing attached."""
     out = subprocess.run([sys.executable, "bench/badge_lag.py", "--changes", "2", "--idle", "1", "--json"],
-                         cwd=REPO, capture_output=True, text=True, timeout=240)
+                         cwd=REPO, capture_output=True, text=True, timeout=400)
     assert out.returncode in (0, 1), out.stderr
     assert run_all.parse_figures(out.stdout) is not None, f"no figures; stderr: {out.stderr[-3000:]}"
     figs = {f["name"]: f for f in last_json(out.stdout)}
-    for phase in ("fresh", "after 1 s idle"):
-        assert figs[f"badge_lag {phase} max"]["target"] == "<= 2000 ms"
-        assert 0 < figs[f"badge_lag {phase} max"]["measured"] < 30_000   # 30 s = a change never shown
-        assert figs[f"badge_lag {phase} median (2 changes)"]["unit"] == "ms"
+    for browser in ("chromium", "firefox"):
+        for phase in ("fresh", "after 1 s idle"):
+            name = f"badge_lag {browser} {phase}"
+            assert figs[f"{name} p95"]["target"] == "<= 2000 ms"
+            assert 0 < figs[f"{name} max"]["measured"] < 30_000   # 30 s = a change never shown
+            assert figs[f"{name} median (2 changes)"]["unit"] == "ms"
