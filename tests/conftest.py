@@ -19,10 +19,22 @@ settings.register_profile("explore", settings.get_profile("ci"), derandomize=Fal
 settings.load_profile(os.environ.get("SECONDLINE_HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(scope="session")
+def _runtime_dir():
+    """One private runtime dir for the run (the tray's control sockets, tray/control.py), short enough
+    for a Unix socket's path, shared by every test so that a tray and the CLI a test starts agree."""
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="slrt-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path_factory, monkeypatch):
-    """Never read or write the developer's real config, state or keyring from a test."""
+def _isolated_dirs(tmp_path_factory, monkeypatch, _runtime_dir):
+    """Never read or write the developer's real config, state, runtime dir or keyring from a test."""
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", _runtime_dir)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
