@@ -31,6 +31,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -41,6 +42,7 @@ USE_SOCKET = hasattr(socket, "AF_UNIX")   # False on Windows: the TCP fallback b
 MAX_LINE = 64 * 1024
 SERVER_TIMEOUT = 5.0        # seconds a local client has to send its request
 MAX_SUN_PATH = 100          # sockaddr_un holds 104 (macOS) to 108 (Linux) bytes
+STARTING_GRACE = 1.0        # seconds between a tray's TCP listen and its socket, at most (see call())
 
 Handler = Callable[[str, Mapping[str, Any]], tuple[int, Mapping[str, Any]]]
 
@@ -260,6 +262,10 @@ def call(port: int, command: str, args: Mapping[str, Any] | None = None, timeout
         from tray import control_tcp
         return control_tcp.call(port, command, args or {}, timeout)
     path = socket_path(port)
+    if not path.exists() and _tcp_listener(port):
+        # A tray listens on TCP a moment before its socket is there (it must hold the port first): give a
+        # starting tray that moment before calling what listens an impostor.
+        time.sleep(STARTING_GRACE)
     try:
         _check_private_dir(path.parent, repair=False)
     except NotRunning:

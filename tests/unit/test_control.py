@@ -99,6 +99,10 @@ class TcpImpostor:
             conn.close()
 
     def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)    # wakes the accept() (a plain close leaves the port bound)
+        except OSError:
+            pass
         self.sock.close()
 
 
