@@ -87,6 +87,7 @@ class Actions:
         path = urlsplit(target).path
         signed: tuple[signing.Signed, str] | None = None
         try:
+            self._check_origin(path, headers)      # first: a web page learns nothing more than "forbidden"
             if body and not is_json(headers.get("content-type")):
                 raise ActionError(415, "send JSON (Content-Type: application/json)")
             try:
@@ -98,19 +99,17 @@ class Actions:
             if path in ("/pair", "/pair/status"):
                 return self._json(200, self._pair(path, headers, data))
             if path == "/control/hello":
-                return self._json(200, self._hello(headers, data))
+                return self._json(200, self._hello(data))
             if path == "/actions/seen" and PAGE_HEADER in headers:
-                self._check_page(headers)
+                if not self.app.endpoint.pages.check(headers.get(PAGE_HEADER)):
+                    raise ActionError(403, "this dashboard page is out of date: reload it")
                 return self._json(200, {"ok": True, **self.do_seen(data)})
-            endpoint = self.app.endpoint
-            if not origin_allowed(headers, endpoint.allowed_origins, endpoint.port):
-                raise ActionError(403, "forbidden: actions cannot be called from a web page")
             try:
                 signed = self.app.pairing.verifier.check(method, target, headers.get("authorization"), body)
             except ValueError as exc:
                 raise ActionError(401, str(exc)) from None
             if path == "/control":
-                status, payload = self._control_http(signed[0], headers, data)
+                status, payload = self._control_http(signed[0], data)
                 return self._json(status, payload, signed)
             if signed[0].client == "local":
                 raise ActionError(403, "the local key is for /control only")
@@ -122,6 +121,27 @@ class Actions:
         except ActionError as exc:
             return self._json(exc.status, {"ok": False, "error": exc.reason}, signed)
 
+    def _check_origin(self, path: str, headers: Mapping[str, str]) -> None:
+        """Who may knock at all, by route: pairing from allowed extension origins (or a local program),
+        the TCP control handshake from no browser, "seen" with a page secret from the dashboard's own page,
+        everything else from anything but a web page."""
+        ep = self.app.endpoint
+        origin = headers.get("origin")
+        if path in ("/pair", "/pair/status"):
+            if origin and self.app.pairing.policy.label(origin) is None:
+                raise ActionError(403, self.app.pairing.policy.refusal(origin))
+            if not origin and headers.get("sec-fetch-site", "none") not in ("none", "same-origin"):
+                raise ActionError(403, "forbidden: pairing cannot be asked from a web page")
+        elif path in ("/control/hello", "/control"):
+            if from_browser(headers):
+                raise ActionError(403, "forbidden: /control is for the command line")
+        elif path == "/actions/seen" and PAGE_HEADER in headers:
+            if (origin and origin not in own_origins(ep.port)) or \
+                    headers.get("sec-fetch-site", "same-origin") != "same-origin":
+                raise ActionError(403, "forbidden: only the dashboard's own page may do this")
+        elif not origin_allowed(headers, ep.allowed_origins, ep.port):
+            raise ActionError(403, "forbidden: actions cannot be called from a web page")
+
     @staticmethod
     def _json(status: int, payload: Mapping[str, Any], signed: tuple[signing.Signed, str] | None = None) -> Answer:
         out = json.dumps(payload).encode()
@@ -130,20 +150,9 @@ class Actions:
             headers[signing.RESPONSE_HEADER] = signing.sign_response(signed[1], signed[0].sig, status, out)
         return status, out, headers
 
-    def _check_page(self, headers: Mapping[str, str]) -> None:
-        ep = self.app.endpoint
-        origin = headers.get("origin")
-        if (origin and origin not in own_origins(ep.port)) or \
-                headers.get("sec-fetch-site", "same-origin") != "same-origin":
-            raise ActionError(403, "forbidden: only the dashboard's own page may do this")
-        if not ep.pages.check(headers.get(PAGE_HEADER)):
-            raise ActionError(403, "this dashboard page is out of date: reload it")
-
     def _pair(self, path: str, headers: Mapping[str, str], data: Mapping[str, Any]) -> dict[str, Any]:
         pairing = self.app.pairing
         origin = headers.get("origin")
-        if not origin and headers.get("sec-fetch-site", "none") not in ("none", "same-origin"):
-            raise ActionError(403, "forbidden: pairing cannot be asked from a web page")
         if path == "/pair":
             try:
                 req, announce = pairing.request(origin)
@@ -158,18 +167,15 @@ class Actions:
         return {"state": state, **(creds or {})}
 
     # -- the CLI's channel ---------------------------------------------------------------------
-    def _hello(self, headers: Mapping[str, str], data: Mapping[str, Any]) -> dict[str, Any]:
-        if from_browser(headers):
-            raise ActionError(403, "forbidden: the control handshake is for the command line")
+    def _hello(self, data: Mapping[str, Any]) -> dict[str, Any]:
         nonce = data.get("nonce")
         if not isinstance(nonce, str) or not 16 <= len(nonce) <= 200:
             raise ActionError(400, "send {\"nonce\": RANDOM}")
         mine = self.challenges.issue()
         return {"nonce": mine, "proof": signing.hello_proof(self.app.pairing.local_key(), nonce, mine)}
 
-    def _control_http(self, signed: signing.Signed, headers: Mapping[str, str],
-                      data: Mapping[str, Any]) -> tuple[int, Mapping[str, Any]]:
-        if signed.client != "local" or from_browser(headers):
+    def _control_http(self, signed: signing.Signed, data: Mapping[str, Any]) -> tuple[int, Mapping[str, Any]]:
+        if signed.client != "local":
             return 403, {"ok": False, "error": "forbidden: /control is for the command line"}
         if not self.challenges.take(str(data.get("challenge", ""))):
             return 401, {"ok": False, "error": "no such challenge (expired or used): try again"}
