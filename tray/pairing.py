@@ -98,7 +98,7 @@ class OriginPolicy:
             if origin in self.firefox:
                 return f"the Firefox extension {origin}"
             if self.any_firefox:
-                return f"a Firefox extension ({origin}; compare with the address its options page shows)"
+                return f"a Firefox extension ({origin})"
             return None
         if origin in self.allowed_origins:
             return f"the configured origin {origin}"
