@@ -249,8 +249,8 @@ def _tcp_listener(port: int) -> bool:
 
 def _missing(port: int, why: str) -> ControlError:
     if _tcp_listener(port):
-        return NotSecondline(f"something listens on 127.0.0.1:{port}, but it is not secondline ({why}); "
-                             "nothing was sent to it")
+        return NotSecondline(f"something listens on 127.0.0.1:{port}, but it is not secondline ({why}; a "
+                             "secondline older than this command has none either: restart it); nothing was sent to it")
     return NotRunning(f"secondline is not running on port {port} ({why}): start it with `secondline run`, "
                       "or give the port it runs on with --port")
 
