@@ -56,7 +56,7 @@ async function save() {
   $("saved").textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
 }
 
-// -- pairing (the token goes to chrome.storage.local, never sync) ----------------------------------------
+// -- pairing (the client id and key go to chrome.storage.local, never sync) ------------------------------
 let pairing = null;   // the AbortController of a pairing in progress
 
 function showPairState(kind, text) {
@@ -81,10 +81,6 @@ async function showPaired() {
   }
 }
 
-function clientName() {
-  return `secondline extension in ${/Firefox\//.test(navigator.userAgent) ? "Firefox" : "Chromium"}`;
-}
-
 async function startPairing() {
   pairing?.abort();
   const me = (pairing = new AbortController());
@@ -93,11 +89,13 @@ async function startPairing() {
   showPairState("wait", "Asking the tray…");
   const port = normalise(await chrome.storage.sync.get(null)).port;
   const result = await pair({
-    fetch: (url, init) => fetch(url, init), storage: chrome.storage.local, port, client: clientName(),
+    fetch: (url, init) => fetch(url, init), storage: chrome.storage.local, port,
     signal: me.signal,
     onCode: (code) => {
       $("pair-code").textContent = code;
       $("pair-command").textContent = `secondline pair ${code}`;
+      // The tray's pop-up names the requester by this address (its Origin), never by a name it was told.
+      $("pair-origin").textContent = location.origin;
       $("pair-prompt").hidden = false;
       showPairState("wait", "Waiting for approval in the tray…");
     },
@@ -113,7 +111,8 @@ async function startPairing() {
 
 async function forgetPairing() {
   await chrome.storage.local.remove(PAIRING_KEY);
-  showPairState("none", "Pairing forgotten. The tray keeps its token; pair again to act from this browser.");
+  showPairState("none", "Pairing forgotten in this browser. Revoke it in the tray too: secondline pair --list, " +
+    "then secondline pair --revoke ID.");
   await showPaired();
 }
 

@@ -19,10 +19,29 @@ settings.register_profile("explore", settings.get_profile("ci"), derandomize=Fal
 settings.load_profile(os.environ.get("SECONDLINE_HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _runtime_dir():
+    """One private runtime dir for the whole run (the trays' control sockets, tray/control.py), short enough
+    for a Unix socket's path. Set in the environment before any fixture of any scope starts a tray, so that
+    a tray a module fixture starts and the CLI a test runs later agree on it."""
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="slrt-")
+    before = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = d
+    yield d
+    if before is None:
+        os.environ.pop("XDG_RUNTIME_DIR", None)
+    else:
+        os.environ["XDG_RUNTIME_DIR"] = before
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path_factory, monkeypatch):
-    """Never read or write the developer's real config, state or keyring from a test."""
+def _isolated_dirs(tmp_path_factory, monkeypatch, _runtime_dir):
+    """Never read or write the developer's real config, state, runtime dir or keyring from a test."""
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", _runtime_dir)      # a test that changed it gets it back
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))

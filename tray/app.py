@@ -20,7 +20,8 @@ from tray.errors import ConfigError
 from tray.model import Alert, Event, Snapshot, iso
 from tray.net import Http
 from tray.notify import ConsoleBackend, Notification, Notifier
-from tray.pairing import Pairing, load_or_create_token
+from tray.control import ControlServer
+from tray.pairing import OriginPolicy, Pairing, load_or_create_token
 from tray.scheduler import Scheduler
 from tray.server import Endpoint
 from tray.shiftctx import ShiftContext
@@ -43,7 +44,7 @@ def utcnow() -> datetime:
 class App:
     def __init__(self, config: Config, *, headless: bool = False, port: int | None = None,
                  watch_config: bool = True, backend: Any = None, state_path: str | None = None,
-                 token: "str | Callable[[], str] | None" = None) -> None:
+                 token: "str | Callable[[], tuple[str, bool]] | None" = None) -> None:
         self.config = config
         self.headless = headless
         self.port = port if port is not None else config.server.port
@@ -55,8 +56,12 @@ class App:
         self.state = State.load(state_path)
         self.shift = ShiftContext(config, self.http)
         self.rules = policy.NotificationRules.from_dict(dict(config.notifications.raw), config.path)
-        self.pairing = Pairing(token if token is not None else (lambda: load_or_create_token()[0]))
+        # Paired clients are listed next to the state (ids and origins; their keys are derived, not stored).
+        self.pairing = Pairing(token if token is not None else load_or_create_token,
+                               clients_path=Path(self.state.path).parent / "clients.json",
+                               policy=OriginPolicy(config.server.extension_ids, config.server.allowed_origins))
         self.actions = Actions(self)
+        self.control: ControlServer | None = None
         self.endpoint = Endpoint(self.store, self.port, allowed_origins=config.server.allowed_origins,
                                  links=self._links, extra=self._extra, decorate=self._decorate,
                                  action_handler=self.actions.handle)
@@ -80,6 +85,8 @@ class App:
         # From the first moment: a SIGTERM during start-up (a logout, a test) must still shut down cleanly.
         self._install_signals()
         self.endpoint.start()
+        self.control = ControlServer(self.endpoint.port, self.actions.control)
+        self.control.start()
         self.notifier.dashboard_url = self.dashboard_url
         self.store.subscribe(self._observe)
         self.store.subscribe(self.notifier.on_change)
@@ -114,6 +121,8 @@ class App:
     def shutdown(self) -> None:
         self.stop_event.set()
         self.scheduler.stop()
+        if self.control is not None:
+            self.control.stop()
         self.endpoint.stop()
         self.notifier.close()
         self.store.close()
@@ -234,7 +243,7 @@ class App:
             h = self.held[-1]
             lines.append(f"Held back: {h['title']} ({h['reason']})")
         for req in self.pairing.pending():
-            lines.append(f"Pairing request {req.code} from {req.client}")
+            lines.append(f"Pairing request {req.code} from {req.label}")
         return tuple(lines)
 
     # -- config reload ------------------------------------------------------------------------
@@ -270,6 +279,7 @@ class App:
         self.rules = rules
         self.notifier.min_gap = rules.min_gap
         self.endpoint.allowed_origins = new.server.allowed_origins
+        self.pairing.policy = OriginPolicy(new.server.extension_ids, new.server.allowed_origins)
         self.shift.reconfigure(new)
         self.scheduler.set_sources(new.sources)
         log.info("config reloaded from %s (%d sources)", new.path, len(new.sources))

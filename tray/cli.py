@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import logging
 import sys
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Sequence
@@ -18,8 +15,6 @@ from tray import config as config_mod
 from tray.errors import ConfigError, CredentialError, SourceError, did_you_mean
 
 log = logging.getLogger("secondline")
-
-EXIT_BY_HEALTH = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 
 
 def installed_version() -> str:
@@ -86,12 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     sn.add_argument("--port", type=int, default=None, help=RUNNING_PORT_HELP)
     _config_arg(sn, "config file, read for its [server] port")
 
-    pa = sub.add_parser("pair", help="approve a browser extension's pairing request",
+    pa = sub.add_parser("pair", help="approve, list or revoke browser extensions' pairings",
                         description="Approve (or --deny) the pairing request showing this code, so that the "
-                        "extension may call actions on the local endpoint.")
-    pa.add_argument("code", help="the six-digit code shown by the extension and in the tray's pop-up")
+                        "extension may call actions on the local endpoint with a key of its own; --list the "
+                        "paired clients and waiting requests; --revoke one. Talks to the running tray through "
+                        "its control socket: no token or keyring needed.")
+    pa.add_argument("code", nargs="?", help="the six-digit code shown by the extension and in the tray's pop-up")
     pa.add_argument("--deny", action="store_true", help="refuse the request instead: the extension gets "
-                    "no token and may ask again")
+                    "no key and may ask again")
+    pa.add_argument("--list", action="store_true", help="list the paired clients (ID, when, origin) and the "
+                    "requests waiting for approval")
+    pa.add_argument("--revoke", metavar="ID", help="forget a paired client (ID from --list): its requests are "
+                    "refused from then on, and it must pair again")
     pa.add_argument("--port", type=int, default=None, help=RUNNING_PORT_HELP)
     _config_arg(pa, "config file, read for its [server] port")
 
@@ -251,33 +252,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    port = args.port
-    if port is None:
-        try:
-            port = _load(args).server.port if args.config else config_mod.DEFAULT_PORT
-        except ConfigError:
-            port = config_mod.DEFAULT_PORT
-    url = f"http://127.0.0.1:{port}/status.json"
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            doc = json.loads(resp.read())
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        print(f"UNKNOWN: secondline is not answering on 127.0.0.1:{port} ({getattr(exc, 'reason', exc)}); "
-              "start it with `secondline run`")
-        return 3
-    if args.json:
-        print(json.dumps(doc, indent=2))
-    else:
-        print(doc.get("summary") or doc.get("health"))
-        for g in doc.get("groups", []):
-            c = g["counts"]
-            state = "handled only" if g.get("handled_only") else g["health"]
-            print(f"  {g['name']}: {state} (critical {c['critical']}, warning {c['warning']}, "
-                  f"unknown {c['unknown']}, handled {c['handled']})")
-        for s in doc.get("sources", []):
-            if s.get("error"):
-                print(f"  {s['name']}: {s['error']}")
-    return EXIT_BY_HEALTH.get(doc.get("health"), 3)
+    from tray.cli_running import cmd_status as run
+    return run(args, _load)
 
 
 def _read_secret(prompt: str) -> str:
@@ -332,82 +308,19 @@ def cmd_logout(args: argparse.Namespace) -> int:
     return 1
 
 
-def _port(args: argparse.Namespace) -> int:
-    if getattr(args, "port", None):
-        return args.port
-    try:
-        return _load(args).server.port
-    except ConfigError:
-        return config_mod.DEFAULT_PORT
-
-
-def _post_action(port: int, action: str, body: dict) -> tuple[int, dict]:
-    """POST /actions/ACTION to a running instance with the token from the keyring."""
-    from tray.pairing import load_or_create_token
-    token, _ = load_or_create_token()
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/actions/{action}", data=json.dumps(body).encode(),
-                                 method="POST", headers={"Authorization": f"Bearer {token}",
-                                                         "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        try:
-            return exc.code, json.loads(exc.read() or b"{}")
-        except ValueError:
-            return exc.code, {"error": exc.reason}
-
-
-def _action_cli(port: int, action: str, body: dict) -> tuple[int, dict] | None:
-    try:
-        return _post_action(port, action, body)
-    except (urllib.error.URLError, OSError) as exc:
-        print(f"secondline is not answering on 127.0.0.1:{port} ({getattr(exc, 'reason', exc)})", file=sys.stderr)
-        return None
-
-
-def local_until(iso_text: str, now: datetime | None = None) -> str:
-    """An instant from the endpoint (ISO, UTC) as a person reads it here: "22:22" today, "Thu 09:00"
-    within a week, else the date too. Local time of this machine, to the minute."""
-    try:
-        when = datetime.fromisoformat(iso_text.replace("Z", "+00:00")).astimezone()
-    except (TypeError, ValueError):
-        return str(iso_text)
-    here = (now or datetime.now(timezone.utc)).astimezone()
-    days = (when.date() - here.date()).days
-    if days == 0:
-        return f"{when:%H:%M}"
-    if 0 < days < 7:
-        # Fixed English day names: strftime's %a follows the process locale.
-        return f"{('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')[when.weekday()]} {when:%H:%M}"
-    return f"{when:%Y-%m-%d %H:%M}"
-
-
 def cmd_snooze(args: argparse.Namespace) -> int:
-    port = _port(args)
-    off = args.preset.lower() in ("off", "resume", "none")
-    res = _action_cli(port, "resume" if off else "snooze", {} if off else {"preset": args.preset})
-    if res is None:
-        return 1
-    status, data = res
-    if status != 200:
-        print(f"secondline: {data.get('error', status)}", file=sys.stderr)
-        return 1
-    print("notifications resumed" if off else
-          f"notifications snoozed until {local_until(data.get('snoozed_until', ''))}")
-    return 0
+    from tray.cli_running import cmd_snooze as run
+    return run(args, _load)
 
 
 def cmd_pair(args: argparse.Namespace) -> int:
-    res = _action_cli(_port(args), "pair-approve", {"code": args.code, "deny": args.deny})
-    if res is None:
-        return 1
-    status, data = res
-    if status != 200:
-        print(f"secondline: {data.get('error', status)}", file=sys.stderr)
-        return 1
-    print(f"pairing {'denied' if args.deny else 'approved'} for {data.get('client')}")
-    return 0
+    from tray.cli_running import cmd_pair as run
+    return run(args, _load)
+
+
+def local_until(iso_text: str, now: datetime | None = None) -> str:
+    from tray.cli_running import local_until as fmt
+    return fmt(iso_text, now)
 
 
 def cmd_init(args: argparse.Namespace) -> int:

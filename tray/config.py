@@ -22,6 +22,7 @@ import platformdirs
 from tray import fsutil, tomlpos
 from tray.errors import ConfigError, did_you_mean
 from tray.sources import REGISTRY, available_types, source_class
+from tray.pairing import PUBLISHED_EXTENSION_IDS, extension_id_problem
 from tray.sources.base import COMMON_KEYS, SourceConfig
 
 DEFAULT_PORT = 17474
@@ -29,7 +30,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9-]+$")
 MIN_INTERVAL = 1.0
 
 TOP_KEYS = ("server", "notifications", "sources", "shift", "links", "user", "actions")
-SERVER_KEYS = ("port", "allowed_origins")
+SERVER_KEYS = ("port", "allowed_origins", "extension_ids")
 NOTIFY_KEYS = ("enabled", "min_gap", "rules", "recoveries", "outside_shift")
 LINK_KEYS = ("title", "url", "group")
 USER_KEYS = ("name", "email")
@@ -44,6 +45,8 @@ def default_config_path() -> Path:
 class ServerConfig:
     port: int = DEFAULT_PORT
     allowed_origins: tuple[str, ...] = ()
+    # Which browser extensions may ask to pair (tray.pairing.OriginPolicy): the published ones by default.
+    extension_ids: tuple[str, ...] = PUBLISHED_EXTENSION_IDS
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,12 @@ def parse_config(data: Mapping[str, Any], path: str) -> Config:
         if not re.match(r"^(https?|chrome-extension|moz-extension)://[^/\s]+$", o):
             raise ConfigError(path, f"server.allowed_origins[{j}]",
                               f"must be an origin like chrome-extension://ID or https://host, got {o!r}")
+    ext_ids = coerce(path, "server.extension_ids", server_t.get("extension_ids", list(PUBLISHED_EXTENSION_IDS)),
+                     tuple[str, ...])
+    for j, e in enumerate(ext_ids):
+        problem = extension_id_problem(e)
+        if problem:
+            raise ConfigError(path, f"server.extension_ids[{j}]", f"{problem}, got {e!r}")
     notif_t = data.get("notifications", {})
     if not isinstance(notif_t, dict):
         raise ConfigError(path, "notifications", "must be a table ([notifications])")
@@ -328,7 +337,7 @@ def parse_config(data: Mapping[str, Any], path: str) -> Config:
     shift = data.get("shift")
     if shift is not None and not isinstance(shift, dict):
         raise ConfigError(path, "shift", "must be a table ([shift])")
-    config = Config(path=path, server=ServerConfig(port=port, allowed_origins=origins),
+    config = Config(path=path, server=ServerConfig(port=port, allowed_origins=origins, extension_ids=ext_ids),
                     notifications=notifications, sources=sources, shift=shift, links=tuple(links), user=user,
                     actions=actions)
     _validate_extensions(config)

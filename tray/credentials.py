@@ -179,6 +179,9 @@ _GENERIC = [
     # Authorization headers and token-like query parameters, in case a library logs a request.
     re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(basic|bearer|token|oauth)?\s*[^\s\"',]+"),
     re.compile(r"(?i)\b((?:api_?)?(?:key|token|password|secret)=)[^&\s\"']+"),
+    # A bare scheme and credential, as a server echoes a header back in an error text (a credential has a
+    # digit or punctuation in it: "Basic authentication required" is words, not one).
+    re.compile(r"(?i)\b((?:bearer|basic)\s+)(?=[A-Za-z0-9\-._~+/]*[0-9\-._~+/])[A-Za-z0-9\-._~+/]{8,}=*"),
 ]
 
 

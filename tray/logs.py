@@ -1,8 +1,11 @@
-"""Logging: console (stderr) and a rotating file in the user log dir, both redacted."""
+"""Logging: console (stderr) and a rotating file in the user log dir, both redacted. The file (alert
+titles, pairing codes, source names) and its directory are the user's only: 0600 and 0700, also when
+an older version left them open, and for every file the rotation starts."""
 from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 from pathlib import Path
 
 import platformdirs
@@ -14,6 +17,24 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def log_dir() -> Path:
     return Path(platformdirs.user_log_dir("secondline"))
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A RotatingFileHandler whose files are created 0600 whatever the umask."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        return open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,
+                    opener=lambda path, flags: os.open(path, flags, 0o600))
+
+
+def make_private(d: Path, name: str) -> None:
+    """The log directory 0700 and the existing log files 0600 (POSIX; elsewhere the profile's ACL)."""
+    if os.name != "posix":
+        return
+    os.chmod(d, 0o700)
+    for f in d.glob(name + "*"):
+        if f.is_file() and not f.is_symlink():
+            os.chmod(f, 0o600)
 
 
 def setup(verbose: bool = False, to_file: bool = True) -> Path | None:
@@ -29,9 +50,10 @@ def setup(verbose: bool = False, to_file: bool = True) -> Path | None:
     if to_file:
         try:
             d = log_dir()
-            d.mkdir(parents=True, exist_ok=True)
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
             path = d / "secondline.log"
-            fh = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+            make_private(d, path.name)
+            fh = PrivateRotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
             fh.setFormatter(logging.Formatter(FORMAT))
             fh.setLevel(logging.DEBUG if verbose else logging.INFO)
             root.addHandler(fh)

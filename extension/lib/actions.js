@@ -1,17 +1,26 @@
 // Pairing with the tray and actions on alerts (request building and answer reading are pure; the few
 // functions that do I/O take fetch and storage as arguments, so Node tests drive them with fakes).
 //
-// The tray's side (README "Actions and their security"): POST /pair -> {id, code}; the user approves the
-// code in the tray; POST /pair/status -> {state, token?} hands the token out once. Every POST
-// /actions/NAME carries "Authorization: Bearer TOKEN" and a JSON body. The token is kept in
-// chrome.storage.local (never sync: it must not travel to other machines through the browser account).
+// The tray's side (README "Actions and their security"): POST /pair -> {id, code}; the user checks the code
+// (and this browser's address) in the tray's pop-up and approves it there; POST /pair/status -> {state,
+// client?, key?} hands this browser its own client id and key, once. Every POST /actions/NAME is signed with
+// that key (lib/signing.js: the key itself never leaves the browser again) and the tray's answer must be
+// signed back, or it is not the tray's. The pairing is kept in chrome.storage.local (never sync: it must
+// not travel to other machines through the browser account).
 
 import { baseUrl } from "./settings.js";
+import { signRequest, genuineAnswer, RESPONSE_HEADER } from "./signing.js";
 
-export const PAIRING_KEY = "pairing";   // chrome.storage.local: {token, pairedAt}
+export const PAIRING_KEY = "pairing";   // chrome.storage.local: {client, key, pairedAt}
 export const PAIR_POLL_MS = 1000;
 export const PAIR_TIMEOUT_MS = 5 * 60 * 1000;   // the tray forgets a request after five minutes
-export const LOST_MESSAGE = "Pairing lost: the tray refused this browser's token. Pair again in Options.";
+export const LOST_MESSAGE = "Pairing lost: the tray no longer accepts this browser. Pair again in Options.";
+
+/** What an answer that the tray did not sign means: something else answers on the tray's port. */
+export function notTheTray(port) {
+  return `The program answering on 127.0.0.1:${port} is not the secondline tray (its answer is not signed with ` +
+    "this browser's key): nothing was done.";
+}
 
 // Which source types can do what, as the tray implements it (tray/sources/*: acknowledge, recheck).
 // "demo" gets every control so that the UI can be tried with `secondline run --demo`; the tray then answers
@@ -38,28 +47,37 @@ export function alertButtons(sourceType, alert) {
   return out;
 }
 
-/** A stored pairing, or null when there is none or it is malformed. */
-export function storedToken(stored) {
+/** The stored pairing {client, key}, or null when there is none or it is malformed (e.g. a bearer token of an
+ * older version, which the tray no longer accepts). */
+export function storedPairing(stored) {
   const p = stored?.[PAIRING_KEY];
-  return p && typeof p.token === "string" && p.token ? p.token : null;
+  return p && typeof p.client === "string" && p.client && typeof p.key === "string" && p.key
+    ? { client: p.client, key: p.key } : null;
 }
 
-/** fetch() arguments for one action. */
-export function actionRequest(port, token, name, body = {}) {
+/** The same, under the name the pages use to ask "paired?" (truthy when paired). */
+export const storedToken = storedPairing;
+
+/** fetch() arguments for one action, signed; `sig` is what the answer's signature must cover. */
+export async function actionRequest(port, pairing, name, body = {}) {
+  const path = `/actions/${encodeURIComponent(name)}`;
+  const text = JSON.stringify(body);
+  const { authorization, sig } = await signRequest(pairing, "POST", path, text);
   return {
-    url: `${baseUrl(port)}/actions/${encodeURIComponent(name)}`,
+    url: `${baseUrl(port)}${path}`,
+    sig,
     init: {
       method: "POST",
       cache: "no-store",
-      headers: { "Authorization": `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify(body),
+      headers: { "Authorization": authorization, "Content-Type": "application/json" },
+      body: text,
     },
   };
 }
 
 /** fetch() arguments for asking to pair, and for asking how it went. */
-export function pairRequest(port, client) {
-  return { url: `${baseUrl(port)}/pair`, init: jsonPost({ client }) };
+export function pairRequest(port) {
+  return { url: `${baseUrl(port)}/pair`, init: jsonPost({}) };
 }
 
 export function pairStatusRequest(port, id) {
@@ -93,8 +111,9 @@ export function successText(name, data = {}) {
 }
 
 /**
- * Read the tray's answer to an action: {ok, text, lost, data}. `lost` means the token is wrong (401): the
- * caller forgets it and offers to pair again. Other failures carry the tray's own error text.
+ * Read the tray's answer to an action: {ok, text, lost, data}. `lost` means the tray refuses this browser
+ * (401: revoked, or a tray that restarted without a keyring): the caller forgets the pairing and offers to
+ * pair again. Other failures carry the tray's own error text.
  */
 export function readActionAnswer(name, status, data) {
   const d = data && typeof data === "object" ? data : {};
@@ -107,8 +126,8 @@ export function readActionAnswer(name, status, data) {
 }
 
 /**
- * Read one /pair/status answer: {kind: "wait" | "paired" | "failed", token?, text}.
- * "delivered" without a token means someone else collected it: this browser must pair again.
+ * Read one /pair/status answer: {kind: "wait" | "paired" | "failed", client?, key?, text}.
+ * "delivered" without a key means someone else collected it: this browser must pair again.
  */
 export function readPairStatus(status, data) {
   const d = data && typeof data === "object" ? data : {};
@@ -118,10 +137,10 @@ export function readPairStatus(status, data) {
   switch (d.state) {
     case "pending": return { kind: "wait", text: "Waiting for approval in the tray…" };
     case "approved":
-      return typeof d.token === "string" && d.token
-        ? { kind: "paired", token: d.token, text: "Paired" }
-        : { kind: "failed", text: "The tray approved but sent no token. Pair again." };
-    case "delivered": return { kind: "failed", text: "The token was already handed out for this request. Pair again." };
+      return typeof d.client === "string" && d.client && typeof d.key === "string" && d.key
+        ? { kind: "paired", client: d.client, key: d.key, text: "Paired" }
+        : { kind: "failed", text: "The tray approved but sent no key. Pair again." };
+    case "delivered": return { kind: "failed", text: "The key was already handed out for this request. Pair again." };
     case "denied": return { kind: "failed", text: "The pairing was denied in the tray." };
     case "expired": return { kind: "failed", text: "The code expired (five minutes). Pair again." };
     case "unknown": return { kind: "failed", text: "The tray no longer knows this request (restarted?). Pair again." };
@@ -138,37 +157,50 @@ async function readJson(res) {
 }
 
 /**
- * Run one action with the stored token. storage is chrome.storage.local (get/remove). On 401 the token is
- * removed, so every page then offers to pair again. Never throws: a refused connection is a failure text.
+ * Run one action, signed with the stored pairing's key. storage is chrome.storage.local (get/remove). A 401
+ * forgets the pairing, so every page then offers to pair again; an answer the tray did not sign is not
+ * believed (something else answers on the port). Never throws: a refused connection is a failure text.
  */
 export async function runAction({ fetch, storage, port }, name, body = {}) {
-  const token = storedToken(await storage.get(PAIRING_KEY));
-  if (!token) return { ok: false, lost: true, text: "Not paired: pair in Options to act on alerts.", data: {} };
-  const { url, init } = actionRequest(port, token, name, body);
+  const pairing = storedPairing(await storage.get(PAIRING_KEY));
+  if (!pairing) return { ok: false, lost: true, text: "Not paired: pair in Options to act on alerts.", data: {} };
+  const { url, init, sig } = await actionRequest(port, pairing, name, body);
   let res;
+  let raw;
   try {
     res = await fetch(url, init);
+    raw = new Uint8Array(await res.arrayBuffer());
   } catch {
     return { ok: false, lost: false, text: `The tray does not answer on 127.0.0.1:${port}.`, data: {} };
   }
-  const answer = readActionAnswer(name, res.status, await readJson(res));
-  if (answer.lost) {
-    // Only forget the token we sent: a pairing finished meanwhile in Options must survive.
-    const now = storedToken(await storage.get(PAIRING_KEY));
-    if (now === token) await storage.remove(PAIRING_KEY);
+  let data = null;
+  try {
+    data = JSON.parse(new TextDecoder().decode(raw));
+  } catch {
+    data = null;
   }
-  return answer;
+  if (res.status === 401) {
+    // Signed or not: a tray that restarted without a keyring has a new master and cannot sign for our key.
+    // Only forget the pairing we used: one finished meanwhile in Options must survive.
+    const now = storedPairing(await storage.get(PAIRING_KEY));
+    if (now && now.client === pairing.client && now.key === pairing.key) await storage.remove(PAIRING_KEY);
+    return readActionAnswer(name, 401, data);
+  }
+  if (!(await genuineAnswer(pairing.key, sig, res.status, raw, res.headers?.get?.(RESPONSE_HEADER)))) {
+    return { ok: false, lost: false, impostor: true, text: notTheTray(port), data: {} };
+  }
+  return readActionAnswer(name, res.status, data);
 }
 
 /**
  * Pair: ask, report the code through onCode(code), poll every PAIR_POLL_MS until approved, refused or
- * PAIR_TIMEOUT_MS, and store the token. Resolves to the final readPairStatus() result. `sleep` and `now`
+ * PAIR_TIMEOUT_MS, and store the client id and key. Resolves to the final readPairStatus() result. `sleep` and `now`
  * are injectable for tests; `signal` (an AbortSignal) cancels.
  */
-export async function pair({ fetch, storage, port, client, onCode = () => {}, onWait = () => {},
+export async function pair({ fetch, storage, port, onCode = () => {}, onWait = () => {},
   sleep = (ms) => new Promise((r) => setTimeout(r, ms)), now = Date.now, signal = null }) {
   let res;
-  const ask = pairRequest(port, client);
+  const ask = pairRequest(port);
   try {
     res = await fetch(ask.url, ask.init);
   } catch {
@@ -192,8 +224,8 @@ export async function pair({ fetch, storage, port, client, onCode = () => {}, on
       step = { kind: "wait", text: "The tray does not answer; still trying…" };
     }
     if (step.kind === "paired") {
-      await storage.set({ [PAIRING_KEY]: { token: step.token, pairedAt: new Date(now()).toISOString() } });
-      return step;
+      await storage.set({ [PAIRING_KEY]: { client: step.client, key: step.key, pairedAt: new Date(now()).toISOString() } });
+      return { kind: step.kind, text: step.text, client: step.client };
     }
     if (step.kind === "failed") return step;
     onWait(step.text);

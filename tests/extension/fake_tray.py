@@ -1,6 +1,8 @@
 """A stand-in for the tray's endpoint: GET /status.json (ETag / 304) and GET /events (SSE), serving
 schema-valid status documents that a test sets, with a log of what the browser asked for; POSTs (actions)
-are logged with their headers and answered from `answers` (501 when none is set).
+are logged with their headers and answered from `answers` (501 when none is set), signed as the tray signs
+them (tray/signing.py) for the clients in `keys`; a client not in `keys` gets unsigned answers, as from an
+impostor on the port.
 
 Used where the test needs control the demo does not give: exact documents (popup links), a second port
 (options page) and the no-debugger run, which observes the extension only through this log.
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+
+from tray import signing
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "shared" / "status.schema.json").read_text())
 GROUPS = ("production", "staging", "integration")
@@ -126,6 +130,8 @@ class FakeTray:
         self.conns: set[socket.socket] = set()
         # POST path -> (status, JSON body) to answer; a path not listed answers 501 (no actions here).
         self.answers: dict[str, tuple[int, dict[str, Any]]] = {}
+        # client id -> key: answers to that client's signed requests are signed (tray/signing.py).
+        self.keys: dict[str, str] = {}
 
     def note(self, kind: str, **kw: Any) -> None:
         with self.cond:
@@ -198,13 +204,16 @@ class FakeTray:
                           headers={k.lower(): v for k, v in self.headers.items()})
                 answer = tray.answers.get(self.path)
                 if answer is None:
-                    self.send_error(501)
-                    return
-                status, payload = answer
-                body = json.dumps(payload).encode()
+                    status, body, ctype = 501, b"not implemented here\n", "text/plain"
+                else:
+                    status, body, ctype = answer[0], json.dumps(answer[1]).encode(), "application/json"
+                signed = signing.parse_authorization(self.headers.get("Authorization"))
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
+                if signed is not None and signed.client in tray.keys:
+                    self.send_header(signing.RESPONSE_HEADER,
+                                     signing.sign_response(tray.keys[signed.client], signed.sig, status, body))
                 self.end_headers()
                 self.wfile.write(body)
 

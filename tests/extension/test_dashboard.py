@@ -80,3 +80,38 @@ def test_dashboard_tiles_follow_the_demo_live(page, tmp_path, artifacts):
         page.wait_for_selector("#conn.down", timeout=10000)
         assert "secondline" in page.inner_text("#conn")
     assert (artifacts / "dashboard-critical.png").stat().st_size > 5000
+
+
+@pytest.mark.timeout(150)
+def test_dashboard_clears_new_marks_with_its_page_secret_across_a_restart(page, tmp_path):
+    """The dashboard's "seen" carries the secret of the page it was served in. A restarted tray knows none
+    of the old secrets: the open page takes a fresh one (once) and goes on clearing the marks, no reload."""
+    import json
+    import urllib.request
+
+    from .conftest import wait_for
+
+    port = free_port()
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    answers: list[int] = []
+    page.on("response", lambda r: answers.append(r.status) if r.url.endswith("/actions/seen") else None)
+
+    def new_marks(url: str) -> int:
+        with urllib.request.urlopen(url + "/status.json", timeout=5) as r:
+            doc = json.load(r)
+        return sum(1 for s in doc["sources"] for a in s["alerts"] if a.get("new"))
+
+    with DemoTray(port, tmp_path / "tray.log", env=env) as tray:
+        page.goto(f"{tray.url}/")
+        page.wait_for_selector("#tiles .tile")
+        page.evaluate("window.__sameDocument = true")
+        # Playwright delivers events only while one of its calls runs: pump them while waiting.
+        wait_for(lambda: page.wait_for_timeout(100) or 200 in answers, timeout=40,
+                 what="the dashboard to mark the demo's alerts seen")
+    before = len(answers)
+    with DemoTray(port, tmp_path / "tray2.log", env=env) as tray:
+        wait_for(lambda: page.wait_for_timeout(100) or (403 in answers[before:] and answers[-1] == 200), timeout=60,
+                 what="the open dashboard to take a fresh secret from the restarted tray")
+        print("seen answers across the restart:", answers)
+        wait_for(lambda: new_marks(tray.url) == 0 or None, timeout=30, what="the new marks to be cleared")
+    assert page.evaluate("window.__sameDocument === true"), "the page reloaded"

@@ -1,11 +1,13 @@
 """Pairing and actions in real Chromium and Firefox against the REAL tray (`secondline run --demo --headless`).
 
-Options -> "Pair with the tray" shows the tray's code; `secondline pair CODE` approves it; the page says
-"Paired" and the token sits in chrome.storage.local (never sync). The popup then snoozes (the tray's
-/status.json shows it) and resumes, shows the tray's own refusal inline when the demo's critical is
-acknowledged or put on Trello, and, with a tampered token, says the pairing is lost and forgets it.
-Opening the popup clears the tray's "new" marks. A plain web page on another local port reads nothing of the
-tray and cannot snooze it, even holding the real token.
+Options -> "Pair with the tray" shows the tray's code and this browser's address; the tray's pop-up names the
+requester by that same address (its Origin); `secondline pair CODE` approves it; the page says "Paired" and
+this browser's own client id and key sit in chrome.storage.local (never sync; the key is not the tray's
+master). The popup then snoozes (the tray's /status.json shows it) and resumes, shows the tray's own refusal
+inline when the demo's critical is acknowledged or put on Trello, and once `secondline pair --revoke ID`
+forgets this browser, says the pairing is lost and forgets it too. Opening the popup clears the tray's "new"
+marks, and finds out a key the tray refuses (in both browsers). A plain web page on another local port reads
+nothing of the tray and cannot snooze it, even holding this browser's key.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from support.procs import free_port
+
+from tray import signing
 
 from .common import artifact
 from .conftest import REPO, wait_for
@@ -65,10 +69,10 @@ class PlainPage:
 @pytest.mark.timeout(180)
 def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, artifacts):
     t_start = time.monotonic()
-    token = secrets.token_urlsafe(24)
-    # The tray reads its action token from this variable when set (tray/credentials.py, user "__endpoint__");
+    master = secrets.token_urlsafe(24)
+    # The tray reads its master key from this variable when set (tray/credentials.py, user "__endpoint__");
     # its own state (snooze, seen marks) goes to a temporary directory, not the user's.
-    env = {"SECONDLINE_SECRET___ENDPOINT__": token, "XDG_STATE_HOME": str(tmp_path / "state")}
+    env = {"SECONDLINE_SECRET___ENDPOINT__": master, "XDG_STATE_HOME": str(tmp_path / "state")}
     port = free_port()
     tray = DemoTray(port, tmp_path / "tray.log", env=env).start()
     page = None
@@ -87,19 +91,30 @@ def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, a
         assert re.fullmatch(r"\d{6}", code), code
         assert options.text("#pair-command") == f"secondline pair {code}"
         assert "Check that the tray shows the same code" in options.text("#pair-prompt")
+        assert options.text("#pair-origin") == browser.origin
+        # The tray's pop-up (logged by the headless tray) names the requester by that origin, in one line.
+        popup = wait_for(lambda: next((line for line in (tmp_path / "tray.log").read_text().splitlines()
+                                       if f"Pairing request: code {code}" in line), None),
+                         timeout=5, what="the tray's pairing pop-up")
+        assert browser.origin in popup, popup
         t_code = time.monotonic()
+        cli_env = {**os.environ, **env}
         approve = subprocess.run([str(SECONDLINE), "pair", code, "--port", str(port)], cwd=REPO,
-                                 env={**os.environ, **env}, capture_output=True, text=True, timeout=30)
+                                 env=cli_env, capture_output=True, text=True, timeout=30)
         assert approve.returncode == 0, approve.stdout + approve.stderr
-        assert "approved" in approve.stdout
+        assert "approved" in approve.stdout and browser.origin in approve.stdout
         options.wait_text("#pair-state", re.compile(r"^Paired"), timeout=5)
         print(f"approved -> 'Paired' shown after {time.monotonic() - t_code:.2f}s")
         assert options.visible("#forget")
         assert options.hidden("#pair-prompt")
-        # The token is this browser's only: local storage, never the synced area.
-        stored = options.evaluate("chrome.storage.local.get(null)")
-        assert stored["pairing"]["token"] == token
-        assert token not in json.dumps(options.evaluate("chrome.storage.sync.get(null)"))
+        # This browser's own key, derived for its client id (not the tray's master): local storage, never sync.
+        stored = options.evaluate("chrome.storage.local.get(null)")["pairing"]
+        client, key = stored["client"], stored["key"]
+        assert key == signing.derive(master, "client:" + client) and master not in json.dumps(stored)
+        assert key not in json.dumps(options.evaluate("chrome.storage.sync.get(null)"))
+        listed = subprocess.run([str(SECONDLINE), "pair", "--list", "--port", str(port)], cwd=REPO, env=cli_env,
+                                capture_output=True, text=True, timeout=30)
+        assert listed.returncode == 0 and client in listed.stdout and browser.origin in listed.stdout, listed.stdout
         options.screenshot(artifact(artifacts, "extension-options-paired", browser))
 
         # -- the popup: snooze and resume through the tray ----------------------------------------------
@@ -160,11 +175,12 @@ def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, a
         print(f"critical 'new' before the second popup: {before}, after: False")
         second.close()
 
-        # -- a web page on another port reads nothing and cannot act, even holding the token ----------------
+        # -- a web page on another port reads nothing and cannot act, even holding this browser's key -----------
         plain = PlainPage()
         try:
             web = browser.web_page(plain.url)
-            outcome = web.evaluate("""async ([url, token]) => {
+            auth = signing.sign_request(key, "POST", "/actions/snooze", client, b'{"preset":"1h"}')
+            outcome = web.evaluate("""async ([url, auth]) => {
                 const out = {};
                 try {   // what the extension reads, asked for by a page: no CORS grant, nothing to read
                     const r = await fetch(url + '/status.json');
@@ -176,8 +192,8 @@ def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, a
                 } catch (e) { out.opaque = 'rejected: ' + e.name; }
                 try {
                     const r = await fetch(url + '/actions/snooze', {method: 'POST',
-                        headers: {'Content-Type': 'application/json', 'Authorization': 'Bearer ' + token},
-                        body: JSON.stringify({preset: '1h'})});
+                        headers: {'Content-Type': 'application/json', 'Authorization': auth},
+                        body: '{"preset":"1h"}'});
                     out.json = 'answered ' + r.status;
                 } catch (e) { out.json = 'rejected: ' + e.name; }
                 try {   // a "simple" request needs no preflight: it reaches the tray, which refuses the Origin
@@ -186,7 +202,7 @@ def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, a
                     out.simple = 'sent ' + r.type;
                 } catch (e) { out.simple = 'rejected: ' + e.name; }
                 return out;
-            }""", [tray.url, token])
+            }""", [tray.url, auth])
             web.close()
         finally:
             plain.close()
@@ -197,16 +213,18 @@ def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, a
         time.sleep(0.5)
         assert status(tray)["notifications"]["snoozed_until"] is None, "a web page snoozed the tray"
         # The same kind of request from the page's origin, made directly, is what the tray refused.
-        req = urllib.request.Request(tray.url + "/actions/snooze", method="POST", data=b'{"preset": "1h"}',
-                                     headers={"Origin": plain.url.rstrip("/"), "Content-Type": "text/plain",
-                                              "Authorization": f"Bearer {token}"})
+        req = urllib.request.Request(tray.url + "/actions/snooze", method="POST", data=b'{"preset":"1h"}',
+                                     headers={"Origin": plain.url.rstrip("/"), "Content-Type": "application/json",
+                                              "Authorization": signing.sign_request(key, "POST", "/actions/snooze",
+                                                                                    client, b'{"preset":"1h"}')})
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(req, timeout=5)
         assert refused.value.code == 403
 
-        # -- a token the tray no longer accepts (rotated): the next action says the pairing is lost -------
-        page.evaluate("chrome.storage.local.set({pairing: {token: 'not-the-token', "
-                      "pairedAt: new Date().toISOString()}})")
+        # -- revoked in the tray: the next action says the pairing is lost ------------------------------------
+        revoke = subprocess.run([str(SECONDLINE), "pair", "--revoke", client, "--port", str(port)], cwd=REPO,
+                                env=cli_env, capture_output=True, text=True, timeout=30)
+        assert revoke.returncode == 0 and f"revoked {client}" in revoke.stdout, revoke.stdout + revoke.stderr
         page.click("#snooze-controls button[data-preset='1h']")
         assert_pairing_lost(page, options)
         assert status(tray)["notifications"]["snoozed_until"] is None
@@ -216,38 +234,30 @@ def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, a
 
 
 def assert_pairing_lost(page, options) -> None:
-    """The popup says the pairing is lost, offers no action, and the refused token is forgotten everywhere."""
+    """The popup says the pairing is lost, offers no action, and the refused pairing is forgotten everywhere."""
     page.wait_text("#pair-hint-text", re.compile(r"^Pairing lost"), timeout=10)
     assert page.visible("#pair-hint")
     assert page.hidden("#snooze-controls")
     assert page.count("button[data-action]") == 0
     wait_for(lambda: "pairing" not in page.evaluate("chrome.storage.local.get(null)"), timeout=5,
-             what="the refused token to be forgotten")
+             what="the refused pairing to be forgotten")
     options.wait_text("#pair-state", "Not paired.", timeout=5)
     assert options.text("#pair") == "Pair with the tray"
     assert options.hidden("#forget")
 
 
-# Firefox sends `Sec-Fetch-Site: same-origin` on an extension's requests to a host it has permission for
-# (Chromium sends `none`), and tray/actions.py lets /actions/seen through without a token on exactly that
-# header (meant for the tray's own dashboard). So in Firefox the popup's "seen" on opening is answered 200
-# whatever the token, and a refused token is only found out by the next real action (the test above). The
-# endpoint's security model is another issue's: this marks the difference until the tray checks the Origin.
-SEEN_WITHOUT_TOKEN = ("tray/actions.py accepts /actions/seen without a token when Sec-Fetch-Site is same-origin, "
-                      "which Firefox sends for extension requests: opening the popup never meets the 401")
-
-
 @pytest.mark.timeout(60)
-def test_opening_the_popup_finds_a_refused_token_out(browser, tmp_path, request):
-    if browser.name == "firefox":
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=SEEN_WITHOUT_TOKEN))
+def test_opening_the_popup_finds_a_refused_key_out(browser, tmp_path):
+    """In both browsers: the popup's "seen" on opening is a signed request like any other (Firefox sends
+    `Sec-Fetch-Site: same-origin` on an extension's requests, which the tray once took for its own dashboard
+    and let through unsigned), so a key the tray refuses is found out at once."""
     env = {"SECONDLINE_SECRET___ENDPOINT__": secrets.token_urlsafe(24), "XDG_STATE_HOME": str(tmp_path / "state")}
     port = free_port()
     with DemoTray(port, tmp_path / "tray.log", env=env):
         browser.set_port(port)
         options = browser.page("options.html", width=700, height=700)
         options.wait("body[data-ready]", state="attached")
-        options.evaluate("chrome.storage.local.set({pairing: {token: 'not-the-token', "
+        options.evaluate("chrome.storage.local.set({pairing: {client: 'abcdefghijkl', key: 'not-the-key', "
                          "pairedAt: new Date().toISOString()}})")
         options.wait_text("#pair-state", re.compile(r"^Paired"), timeout=5)
         page = browser.page("popup.html", width=380, height=640)
@@ -256,14 +266,14 @@ def test_opening_the_popup_finds_a_refused_token_out(browser, tmp_path, request)
 
 @pytest.mark.timeout(60)
 def test_forget_pairing_and_unpaired_popup(browser, tmp_path):
-    """Forget pairing drops the token; an unpaired popup shows the hint and no action buttons."""
+    """Forget pairing drops the key; an unpaired popup shows the hint and no action buttons."""
     env = {"SECONDLINE_SECRET___ENDPOINT__": secrets.token_urlsafe(24), "XDG_STATE_HOME": str(tmp_path / "state")}
     port = free_port()
     with DemoTray(port, tmp_path / "tray.log", env=env) as tray:
         browser.set_port(port)
         options = browser.page("options.html", width=700, height=700)
         options.wait("body[data-ready]", state="attached")
-        options.evaluate("chrome.storage.local.set({pairing: {token: 'x', pairedAt: '2026-11-26T18:00:00Z'}})")
+        options.evaluate("chrome.storage.local.set({pairing: {client: 'c', key: 'x', pairedAt: '2026-11-26T18:00:00Z'}})")
         options.wait("#forget:not([hidden])", timeout=5)
         assert options.text("#pair-state").startswith("Paired")
         options.click("#forget")

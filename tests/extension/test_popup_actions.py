@@ -1,12 +1,15 @@
 """The popup's action controls in real Chromium and Firefox, on an exact document from the fake tray: which buttons each
 source type gets, "new" marks, Trello card links, held-back notifications, the hint when not paired, a
-failure the tray answers without JSON shown inline, and what the browser really sends (token, JSON, the
-extension's Origin), including "seen" when the popup opens and a new card linked at once."""
+failure the tray answers without JSON shown inline, and what the browser really sends (a signature made with
+its key but never the key, JSON, the extension's Origin), including "seen" when the popup opens and a new card
+linked at once; an answer the tray did not sign (an impostor on the port) is shown as such, not believed."""
 from __future__ import annotations
 
 import json
 
 import pytest
+
+from tray import signing
 
 from .common import artifact
 from .conftest import PALETTE, wait_for
@@ -44,8 +47,12 @@ def buttons(page, source: str, alert_id: str) -> list[str]:
                     "bs => bs.map(b => b.textContent)")
 
 
+PAIRED = "chrome.storage.local.set({pairing: {client: 'c-1', key: 'key-1-0123456789', pairedAt: '2026-11-26T18:00:00Z'}})"
+
+
 def test_popup_action_controls_per_source_type(browser, artifacts):
     with FakeTray(doc=actions_document()) as tray:
+        tray.keys["c-1"] = "key-1-0123456789"
         browser.set_port(tray.port)
         browser.wait_badge("4", PALETTE["critical"])
 
@@ -69,7 +76,7 @@ def test_popup_action_controls_per_source_type(browser, artifacts):
         assert page.all("#held li .detail", texts) == ["snoozed", "off shift"]
 
         # Paired: buttons by what each source type can do.
-        page.evaluate("chrome.storage.local.set({pairing: {token: 't', pairedAt: '2026-11-26T18:00:00Z'}})")
+        page.evaluate(PAIRED)
         page.wait("#snooze-controls", timeout=5)
         assert page.hidden("#pair-hint")
         assert buttons(page, "icinga-production", "icinga-production-1") == ["Ack", "Recheck", "Trello"]
@@ -93,9 +100,9 @@ def test_popup_action_controls_per_source_type(browser, artifacts):
         row = 'li[data-alert-id="icinga-production-1"]'
         page.wait_text(f"{row} .result.failed", "HTTP 501 from the tray")
         page.wait_text("#action-result", "Acknowledge failed", contains=True)
-        # Keyboard focus comes back to the same button of the re-rendered row; the token is kept (not a 401).
+        # Keyboard focus comes back to the same button of the re-rendered row; the pairing is kept (not a 401).
         assert page.evaluate("document.activeElement.dataset.action") == "acknowledge"
-        assert page.evaluate("chrome.storage.local.get('pairing')")["pairing"]["token"] == "t"
+        assert page.evaluate("chrome.storage.local.get('pairing')")["pairing"]["client"] == "c-1"
         # A re-render from a new document keeps the result.
         again = actions_document()
         again["notifications"]["held"].append({"at": "2026-11-26T18:10:00Z", "title": "x", "reason": "snoozed"})
@@ -104,14 +111,27 @@ def test_popup_action_controls_per_source_type(browser, artifacts):
         page.wait_text(f"{row} .result.failed", "HTTP 501 from the tray")
 
 
-def test_popup_requests_carry_the_token_and_link_a_new_card(browser):
+def check_signed(post: dict, key: str) -> None:
+    """The request is signed with `key` exactly as the tray verifies it, and the key itself is not in it."""
+    auth = post["headers"]["authorization"]
+    parts = signing.parse_authorization(auth)
+    assert parts is not None and parts.client == "c-xyz", auth
+    body = post["body"].encode()
+    assert signing.sign_request(key, "POST", post["path"], "c-xyz", body, ts=parts.ts, nonce=parts.nonce) == auth
+    assert key not in json.dumps(post)
+
+
+def test_popup_requests_are_signed_and_link_a_new_card(browser):
+    key = "key-xyz-0123456789"
     with FakeTray(doc=actions_document()) as tray:
+        tray.keys["c-xyz"] = key
         tray.answers["/actions/seen"] = (200, {"ok": True})
         tray.answers["/actions/trello"] = (200, {"ok": True, "card_url": "https://trello.com/c/new1"})
         browser.set_port(tray.port)
         browser.wait_badge("4", PALETTE["critical"])
         setup = browser.page("options.html")
-        setup.evaluate("chrome.storage.local.set({pairing: {token: 'tok-xyz', pairedAt: '2026-11-26T18:00:00Z'}})")
+        setup.evaluate(f"chrome.storage.local.set({{pairing: {{client: 'c-xyz', key: '{key}', "
+                       "pairedAt: '2026-11-26T18:00:00Z'}})")
 
         page = browser.page("popup.html", width=380, height=700)
         page.wait("#snooze-controls:not([hidden])")
@@ -119,7 +139,7 @@ def test_popup_requests_carry_the_token_and_link_a_new_card(browser):
         seen = wait_for(lambda: posts(tray, "/actions/seen"), timeout=5, what="POST /actions/seen")
         assert len(seen) == 1, tray.events("post")
         h = seen[0]["headers"]
-        assert h["authorization"] == "Bearer tok-xyz"
+        check_signed(seen[0], key)
         assert h["content-type"] == "application/json"
         assert h["origin"] == browser.origin    # chrome-extension://ID, moz-extension://UUID
 
@@ -131,6 +151,14 @@ def test_popup_requests_carry_the_token_and_link_a_new_card(browser):
         trello = posts(tray, "/actions/trello")
         assert len(trello) == 1
         assert json.loads(trello[0]["body"]) == {"source": "icinga-integration", "id": "icinga-integration-1"}
-        assert trello[0]["headers"]["authorization"] == "Bearer tok-xyz"
-        # The token goes in the header only, never in a URL.
-        assert all("tok-xyz" not in e["path"] for e in tray.events("post"))
+        check_signed(trello[0], key)
+        # The key never leaves the browser: not in a header, a body or a URL.
+        assert all(key not in json.dumps(e) for e in tray.events("post"))
+
+        # The same answer, unsigned (something else on the port): shown as not the tray, nothing believed.
+        del tray.keys["c-xyz"]
+        row2 = 'section.source[data-source="icinga-staging"] li[data-alert-id="icinga-staging-1"]'
+        page.click(f"{row2} button[data-action=trello]")
+        page.wait_text(f"{row2} .result.failed", f"127.0.0.1:{tray.port} is not the secondline tray", contains=True)
+        assert page.count(f"{row2} a.card") == 0
+        assert page.evaluate("chrome.storage.local.get('pairing')")["pairing"]["client"] == "c-xyz"

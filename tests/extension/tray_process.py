@@ -29,7 +29,7 @@ class DemoTray:
     def __init__(self, port: int, log_path: Path, env: dict[str, str] | None = None):
         self.port = port
         self.log_path = log_path
-        self.env = env or {}     # extra environment, e.g. the action token (SECONDLINE_SECRET___ENDPOINT__)
+        self.env = env or {}     # extra environment, e.g. the endpoint's master key (SECONDLINE_SECRET___ENDPOINT__)
         self.proc: subprocess.Popen | None = None
 
     @property

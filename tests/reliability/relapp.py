@@ -93,17 +93,17 @@ class AppProc:
 
 
 def start_app(home: Path, config_text: str, env_extra: dict[str, str] | None = None,
-              verbose: bool = False, wait: float = 20) -> AppProc:
+              verbose: bool = False, wait: float = 20, port: int | None = None) -> AppProc:
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / ".config" / "secondline" / "config.toml"
     cfg.parent.mkdir(parents=True, exist_ok=True)
     cfg.write_text(config_text)
-    port = free_port()
+    port = port or free_port()
     out = home / "app-output.txt"
     args = [sys.executable, "-m", "tray", "run", "--headless", "--config", str(cfg), "--port", str(port)]
     if verbose:
         args.append("-v")
-    proc = subprocess.Popen(args, stdout=open(out, "wb"), stderr=subprocess.STDOUT, cwd=REPO,
+    proc = subprocess.Popen(args, stdout=open(out, "ab"), stderr=subprocess.STDOUT, cwd=REPO,
                             env=app_env(home, env_extra))
     app = AppProc(proc, port, home, out, cfg)
     end = time.monotonic() + wait

@@ -13,11 +13,15 @@ from tray.store import Store
 
 @pytest.fixture
 def running():
+    from tray.control import ControlServer
     store = Store()
     store.configure([SourceConfig(name="a", type="demo", group="production")])
     ep = Endpoint(store, 0)
     ep.start()
+    ctl = ControlServer(ep.port, lambda command, args: (200, {"ok": True, "document": ep.document()}))
+    ctl.start()
     yield store, ep.port
+    ctl.stop()
     ep.stop()
     store.close()
 
@@ -46,7 +50,7 @@ def test_status_not_running(capsys):
     import socket
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
     assert main(["status", "--port", str(port)]) == 3
-    assert "not answering" in capsys.readouterr().out
+    assert f"UNKNOWN: secondline is not running on port {port}" in capsys.readouterr().out
 
 
 def test_check_prints_table(tmp_path, capsys):
@@ -138,3 +142,40 @@ def test_local_until(local_zone, iso, text):
     from tray.cli import local_until
     now = datetime(2026, 12, 2, 20, 0, tzinfo=timezone.utc)       # 01:30 on Dec 3 in Kolkata
     assert local_until(iso, now) == text
+
+
+def test_snooze_and_pair_work_without_a_keyring(tmp_path):
+    """Issue 16.5: with no keyring at all, the CLI reaches the running tray (the control socket needs no
+    token), and no message names the internal SECONDLINE_SECRET___ENDPOINT__."""
+    import os
+
+    from support.procs import free_port
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[sources]]\nname = "demo-production"\ntype = "demo"\n')
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "PYTHONUNBUFFERED": "1"}
+    env.pop("DISPLAY", None)
+    port = str(free_port())
+    log = open(tmp_path / "tray.log", "w")
+    tray = subprocess.Popen([sys.executable, "-m", "tray", "run", "--headless", "--config", str(cfg), "--port", port],
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "tray", *args, "--port", port], capture_output=True, text=True,
+                              env=env, timeout=60)
+    try:
+        from support.faults import wait_until
+        wait_until(lambda: cli("status").returncode != 3, timeout=30)
+        snooze = cli("snooze", "1h")
+        assert snooze.returncode == 0 and "notifications snoozed until" in snooze.stdout, snooze.stderr
+        pair = cli("pair", "123456")
+        assert pair.returncode == 1
+        assert "no pairing request waits with that code" in pair.stderr, pair.stderr
+        listed = cli("pair", "--list")
+        assert listed.returncode == 0 and "no paired clients" in listed.stdout, listed.stderr
+        for r in (snooze, pair, listed):
+            assert "SECONDLINE_SECRET___ENDPOINT__" not in r.stdout + r.stderr
+            assert "token" not in r.stdout + r.stderr
+    finally:
+        tray.terminate()
+        tray.wait(15)
+        log.close()

@@ -52,7 +52,7 @@ def src(extra: str = "", name: str = "s1", type_: str = "demo") -> str:
     ("bogus = 1", "bogus", ["unknown top-level key 'bogus'", "valid names: actions, links, notifications, server, shift, sources, user"]),
     ("[server]\nport = 'x'", "server.port", ["must be an integer", "'x'"]),
     ("[server]\nport = 70000", "server.port", ["between 1 and 65535"]),
-    ("[server]\nbind = '0.0.0.0'", "server.bind", ["server.bind: unknown key", "allowed_origins, port"]),
+    ("[server]\nbind = '0.0.0.0'", "server.bind", ["server.bind: unknown key", "allowed_origins, extension_ids, port"]),
     ("[server]\nallowed_origins = ['*']", "server.allowed_origins[0]", ["must be an origin"]),
     ("[notifications]\nenabled = 'yes'", "notifications.enabled", ["true or false"]),
     ("[notifications]\nsound = true", "notifications.sound", ["notifications.sound: unknown key"]),

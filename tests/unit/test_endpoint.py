@@ -198,3 +198,134 @@ def test_port_in_use():
 
 def test_binds_loopback_only(ep):
     assert ep._server.server_address[0] == "127.0.0.1"
+
+
+# -- framing, page secrets, connection cap and request deadline (issue 18) -------------------------
+
+def _frame_headers_ok(headers) -> bool:
+    return (headers.getheader("X-Frame-Options") == "DENY"
+            and "frame-ancestors 'none'" in (headers.getheader("Content-Security-Policy") or ""))
+
+
+@pytest.mark.parametrize("method,path,extra", [
+    ("GET", "/", {}), ("GET", "/index.html", {}), ("GET", "/status.json", {}), ("HEAD", "/status.json", {}),
+    ("GET", "/healthz", {}), ("GET", "/palette.json", {}), ("GET", "/nope", {}), ("PUT", "/", {}),
+    ("GET", "/status.json", {"Host": "evil.example"}),
+])
+def test_no_answer_may_be_framed(ep, method, path, extra):
+    host = extra.get("Host")
+    r, _ = req(ep, method, path, host=host)
+    assert _frame_headers_ok(r), (path, r.getheaders())
+    assert r.getheader("X-Content-Type-Options") == "nosniff"
+
+
+def test_304_and_events_forbid_framing_too(ep):
+    r, _ = req(ep)
+    r2, _ = req(ep, headers={"If-None-Match": r.getheader("ETag")})
+    assert r2.status == 304 and _frame_headers_ok(r2)
+    s = socket.create_connection(("127.0.0.1", ep.port), timeout=5)
+    s.sendall(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{ep.port}\r\n\r\n".encode())
+    head = s.recv(4096).split(b"\r\n\r\n")[0].decode()
+    s.close()
+    assert "X-Frame-Options: DENY" in head and "frame-ancestors 'none'" in head
+
+
+def test_each_dashboard_page_gets_its_own_secret(ep):
+    import re
+    secrets_seen = []
+    for _ in range(3):
+        r, body = req(ep, path="/")
+        m = re.search(rb'<meta name="secondline-page" content="([^"]+)">', body)
+        assert m, body[:300]
+        secrets_seen.append(m.group(1).decode())
+        assert "frame-ancestors 'none'" in r.getheader("Content-Security-Policy")
+    assert len(set(secrets_seen)) == 3 and all(ep.pages.check(s) for s in secrets_seen)
+    assert b"__SECONDLINE_PAGE_SECRET__" not in body
+
+
+def test_a_header_that_decides_who_may_act_is_refused_twice(ep):
+    s = socket.create_connection(("127.0.0.1", ep.port), timeout=5)
+    s.sendall(f"GET /status.json HTTP/1.1\r\nHost: 127.0.0.1:{ep.port}\r\nOrigin: a\r\nOrigin: b\r\n\r\n".encode())
+    assert s.recv(100).startswith(b"HTTP/1.1 400")
+    s.close()
+
+
+@pytest.fixture
+def small_ep():
+    store = Store()
+    store.configure([SourceConfig(name="a", type="demo", group="production")])
+    e = Endpoint(store, 0, max_connections=8, request_deadline=1.0)
+    e.start()
+    yield e
+    e.stop()
+    store.close()
+
+
+def _closed_by_server(s: socket.socket, timeout: float = 10) -> bool:
+    s.settimeout(timeout)
+    try:
+        return s.recv(100) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_a_trickling_request_is_cut_at_the_deadline(small_ep):
+    """A byte every 0.3 s arrives well within every socket timeout; the request as a whole must still
+    arrive within the deadline (1 s here, REQUEST_DEADLINE in the app)."""
+    s = socket.create_connection(("127.0.0.1", small_ep.port), timeout=5)
+    line = f"GET /status.json HTTP/1.1\r\nHost: 127.0.0.1:{small_ep.port}\r\nX-Slow: {'a' * 100}\r\n\r\n".encode()
+    sent, cut = 0, False
+    for byte in line:
+        try:
+            s.sendall(bytes([byte]))
+        except OSError:
+            cut = True
+            break
+        sent += 1
+        r, _, _ = __import__("select").select([s], [], [], 0.3)
+        if r:
+            cut = s.recv(100) == b""
+            break
+    s.close()
+    assert cut and sent < len(line), f"the server read {sent} of {len(line)} bytes and never hung up"
+    assert small_ep.conns.expired >= 1
+    r, _ = req(small_ep)                         # the others are served as ever
+    assert r.status == 200
+
+
+def test_connections_are_capped_and_the_longest_waiting_makes_room(small_ep):
+    idle = []
+    for _ in range(8):
+        s = socket.create_connection(("127.0.0.1", small_ep.port))
+        s.sendall(b"GET /status.json HTTP/1.1\r\nHo")
+        idle.append(s)
+    wait_until(lambda: len(small_ep.conns) == 8)
+    r, _ = req(small_ep)                            # a ninth: the first idle one is hung up to make room
+    assert r.status == 200
+    assert _closed_by_server(idle[0])
+    assert small_ep.conns.evicted >= 1 and len(small_ep.conns) <= 8
+    for s in idle:
+        s.close()
+
+
+def test_when_every_slot_is_busy_a_new_connection_gets_503(small_ep):
+    streams = []
+    for _ in range(8):
+        s = socket.create_connection(("127.0.0.1", small_ep.port), timeout=5)
+        s.sendall(f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{small_ep.port}\r\n\r\n".encode())
+        s.recv(65536)
+        streams.append(s)
+    wait_until(lambda: small_ep.sse_clients == 8)
+    s = socket.create_connection(("127.0.0.1", small_ep.port), timeout=5)
+    assert s.recv(100).startswith(b"HTTP/1.1 503")
+    s.close()
+    assert small_ep.conns.refused == 1
+    streams.pop().close()
+    # A stream finds its client gone at its next write: publish until it does.
+    wait_until(lambda: small_ep.store.touch() or len(small_ep.conns) < 8, timeout=15)
+    r, _ = req(small_ep)
+    assert r.status == 200
+    for s in streams:
+        s.close()

@@ -24,6 +24,7 @@ URL forms: the upstream's base (`http://host:17474`), its dashboard or any endpo
 from dataclasses import dataclass
 from typing import Any
 
+from tray.credentials import REDACTOR
 from tray.errors import SourceError
 from tray.model import HANDLED_REASONS, Alert, Reading, Severity
 from tray.sources.common import api_base, check_http_url, parse_time
@@ -120,7 +121,9 @@ def upstream_alerts(payload: Any) -> list[Alert]:
 def _unreadable_reason(src: dict) -> str | None:
     error = src.get("error")
     if isinstance(error, str) and error:
-        return error
+        # Upstream text, shown in this endpoint and dashboard: redacted like a log line (an upstream may
+        # echo our token, or its own, back in it).
+        return REDACTOR.redact(error)
     if src.get("stale") is True:
         return "stale: the upstream has not read it for too long"
     return None   # fine, or not polled yet upstream: nothing known, nothing wrong
@@ -137,8 +140,8 @@ def upstream_alert(source_name: str, raw: Any) -> Alert:
     reason = a.get("handled_reason") if a.get("handled_reason") in HANDLED_REASONS else None
     handled = a.get("handled") is True
     url = a.get("url")
-    return Alert(source=source, id=aid, title=_str(a.get("title")) or aid, severity=severity,
-                 detail=_str(a.get("detail")), since=parse_time(a.get("since")),
+    return Alert(source=source, id=aid, title=REDACTOR.redact(_str(a.get("title"))) or aid, severity=severity,
+                 detail=REDACTOR.redact(_str(a.get("detail"))), since=parse_time(a.get("since")),
                  url=url if isinstance(url, str) else None, handled=handled,
                  handled_reason=reason if handled else None, pending=a.get("pending") is True,
                  ref={"upstream_source": source_name})
