@@ -17,6 +17,7 @@ import { iconStates, iconBlocks, drawIcon } from "./lib/icon.js";
 import { normalise, baseUrl } from "./lib/settings.js";
 import { transitions, groupStates } from "./lib/notify.js";
 import { hasAccess } from "./lib/access.js";
+import { wordsFrom } from "./shared/words.js";
 
 const ALARM = "secondline-backstop";
 const ALARM_MINUTES = 0.5;
@@ -28,7 +29,8 @@ const RETRY_AWAKE_MS = 2 * 60 * 1000;
 const STREAM_SILENT_MS = 45 * 1000;
 const POLL_TIMEOUT_MS = 5000;
 
-const contract = Promise.all([loadJson("shared/palette.json"), loadJson("shared/status.schema.json")]);
+const contract = Promise.all([loadJson("shared/palette.json"), loadJson("shared/status.schema.json"),
+  loadJson("shared/vocabulary.json").then(wordsFrom)]);
 let settings = null;
 let stream = null;          // {port, controller, lastByte}
 let retryTimer = null;
@@ -182,7 +184,7 @@ async function applyNow(port, reading, etag) {
     return;
   }
   appliedReading = reading.seq;
-  const [palette, schema] = await contract;
+  const [palette, schema, words] = await contract;
   const view = interpret({ ...reading, port }, schema);
   if (view.kind === "unreachable") {
     lostSince ??= Date.now();
@@ -195,13 +197,13 @@ async function applyNow(port, reading, etag) {
     retryDelay = 1000;
     latest = { port, doc: reading.doc, etag, time: generatedAt(reading.doc) };
   }
-  await show(view, palette);
-  if (view.kind === "status") await notifyChanges(view.doc);
+  await show(view, palette, words);
+  if (view.kind === "status") await notifyChanges(view.doc, words);
   await chrome.storage.session.set({ last: { view, at: Date.now() } });
 }
 
-async function show(view, palette) {
-  const badge = badgeFor(view, palette);
+async function show(view, palette, words) {
+  const badge = badgeFor(view, palette, words);
   const imageData = drawToolbarIcon(view, palette);
   // Text, colours and tooltip are set back to back (the slow icon work is done before), so no one sees a
   // new count on an old colour, or under an old tooltip, for more than an instant.
@@ -228,10 +230,10 @@ function drawToolbarIcon(view, palette) {
   return imageData;
 }
 
-async function notifyChanges(doc) {
+async function notifyChanges(doc, words) {
   const { groups: previous = null } = await chrome.storage.session.get("groups");
   await chrome.storage.session.set({ groups: groupStates(doc) });
-  for (const n of transitions(previous, doc, settings)) {
+  for (const n of transitions(previous, doc, settings, words)) {
     const id = `secondline-${n.group}-${Date.now()}`;
     const { links = {} } = await chrome.storage.session.get("links");
     links[id] = n.url ?? `${baseUrl(settings.port)}/`;
@@ -265,7 +267,10 @@ chrome.storage.onChanged.addListener((changes, area) => {
       refresh();
     } else if (changes.splitIcon) {
       const { last } = await chrome.storage.session.get("last");
-      if (last) await show(last.view, (await contract)[0]);
+      if (last) {
+        const [palette, , words] = await contract;
+        await show(last.view, palette, words);
+      }
     }
   });
 });

@@ -3,7 +3,7 @@
 //   dist/extension-chrome/   unpacked, for "Load unpacked" and the browser tests
 //   dist/extension-firefox/  unpacked, for `web-ext lint` / `web-ext run`
 //   dist/secondline-chrome.zip, dist/secondline-firefox.zip
-// The contract files (palette, status schema) are copied from the project's shared/ on every build, so the
+// The contract files (palette, status schema, vocabulary and words.js) are copied from the project's shared/ on every build, so the
 // extension never carries a hand-kept copy that could drift. Node built-ins only; the zips are reproducible
 // (fixed timestamps, sorted entries).
 //
@@ -16,7 +16,8 @@ import { fileURLToPath } from "node:url";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.dirname(HERE);
-const SHARED = ["palette.json", "status.schema.json"];
+// The contract: palette, status schema, the words (vocabulary.json) and the rules that apply them (words.js).
+const SHARED = ["palette.json", "status.schema.json", "vocabulary.json", "words.js"];
 // What ships: everything the manifest and pages load, nothing of the tooling.
 const SOURCES = ["background.js", "popup.html", "popup.js", "popup.css", "options.html", "options.js", "lib", "icons"];
 

@@ -4,9 +4,14 @@
 import { normalise, parsePort, NOTIFY_STATES, ANY_GROUP } from "./lib/settings.js";
 import { pair, storedToken, PAIRING_KEY } from "./lib/actions.js";
 import { hasAccess, requestAccess, NO_ACCESS_LINE } from "./lib/access.js";
+import { wordsFrom } from "./shared/words.js";
 
 const $ = (id) => document.getElementById(id);
-const LABEL = { critical: "Critical", warning: "Warning", unknown: "Unknown", handled_only: "Handled", ok: "OK" };
+// The states' names as the popup, the tray's menu and the dashboard say them (shared/vocabulary.json).
+const wordsPromise = fetch(chrome.runtime.getURL("shared/vocabulary.json")).then((r) => r.json()).then(wordsFrom);
+let words = null;
+const SAVED_FOR_MS = 4000;
+let savedTimer = null;
 
 async function knownGroups() {
   // Groups the tray reported last, so the table lists real names; "*" covers any other group.
@@ -16,7 +21,7 @@ async function knownGroups() {
 
 function notifyTable(groups, notify) {
   const head = $("notify-table").tHead.rows[0];
-  for (const s of NOTIFY_STATES) head.append(Object.assign(document.createElement("th"), { scope: "col", textContent: LABEL[s] }));
+  for (const s of NOTIFY_STATES) head.append(Object.assign(document.createElement("th"), { scope: "col", textContent: words.label(s) }));
   const body = $("notify-table").tBodies[0];
   const names = [...new Set([...groups, ...Object.keys(notify).filter((g) => g !== ANY_GROUP)]), ANY_GROUP];
   for (const g of names) {
@@ -29,8 +34,11 @@ function notifyTable(groups, notify) {
       const box = Object.assign(document.createElement("input"), { type: "checkbox", checked: notify[g]?.[s] === true });
       box.dataset.group = g;
       box.dataset.state = s;
-      box.setAttribute("aria-label", `${th.textContent}: notify on ${LABEL[s]}`);
-      row.insertCell().append(box);
+      box.setAttribute("aria-label", `${th.textContent}: notify on ${words.label(s)}`);
+      // The state's name beside the box shows where the table is stacked (narrow windows) and the header is not.
+      const label = Object.assign(document.createElement("label"), { className: "cell" });
+      label.append(box, Object.assign(document.createElement("span"), { className: "state-name", textContent: words.label(s) }));
+      row.insertCell().append(label);
     }
   }
 }
@@ -53,7 +61,11 @@ async function save() {
   await chrome.storage.sync.set({
     port, splitIcon: $("splitIcon").checked, notifications: $("notifications").checked, notify: readNotify(),
   });
-  $("saved").textContent = `Saved at ${new Date().toLocaleTimeString()}.`;
+  const saved = $("saved");
+  saved.textContent = `✓ Saved at ${new Date().toLocaleTimeString()}`;
+  saved.dataset.shown = "1";
+  clearTimeout(savedTimer);
+  savedTimer = setTimeout(() => { saved.dataset.shown = "0"; }, SAVED_FOR_MS);
 }
 
 // -- pairing (the client id and key go to chrome.storage.local, never sync) ------------------------------
@@ -140,6 +152,7 @@ async function main() {
   $("port").value = settings.port;
   $("splitIcon").checked = settings.splitIcon;
   $("notifications").checked = settings.notifications;
+  words = await wordsPromise;
   notifyTable(await knownGroups(), settings.notify);
   $("form").addEventListener("change", save);
   $("form").addEventListener("submit", (e) => { e.preventDefault(); save(); });

@@ -6,18 +6,18 @@
 // readable even when the alert itself changes or goes away meanwhile.
 
 import { tiles, sourceSections, safeUrl, age } from "./lib/popup_model.js";
-import { problems } from "./lib/status.js";
 import { baseUrl, normalise } from "./lib/settings.js";
 import { snoozed } from "./lib/notify.js";
 import { alertButtons, runAction, storedToken, PAIRING_KEY, SNOOZE_PRESETS, LOST_MESSAGE } from "./lib/actions.js";
 import { hasAccess, requestAccess, NO_ACCESS_LINE } from "./lib/access.js";
+import { wordsFrom } from "./shared/words.js";
 
-const palettePromise = fetch(chrome.runtime.getURL("shared/palette.json")).then((r) => r.json());
+const loadShared = (name) => fetch(chrome.runtime.getURL(`shared/${name}`)).then((r) => r.json());
+const palettePromise = loadShared("palette.json");
+// Every state name and count phrase comes from the contract, as in the tray's menu and dashboard.
+const wordsPromise = loadShared("vocabulary.json").then(wordsFrom);
+let words = null;
 const $ = (id) => document.getElementById(id);
-const STATE_LABEL = {
-  ok: "All ok", warning: "Warning", unknown: "Unknown", critical: "Critical",
-  handled_only: "All problems handled", no_data: "No data yet",
-};
 
 const ui = {
   access: true,            // the browser lets the extension read 127.0.0.1 (lib/access.js)
@@ -50,13 +50,12 @@ function paint(node, state, palette) {
 
 function renderTile(t, palette) {
   const dl = el("dl");
-  const rows = [["Critical", t.counts.critical], ["Warning", t.counts.warning], ["Unknown", t.counts.unknown],
-    ["Acknowledged", t.counts.handled]];
-  for (const [label, n] of rows) {
-    dl.append(el("dt", { text: label }), el("dd", { text: t.state === "no_data" ? "?" : String(n ?? 0) }));
+  for (const k of words.counts) {
+    dl.append(el("dt", { text: words.label(k) }),
+      el("dd", { text: t.state === "no_data" ? "?" : String(t.counts[k] ?? 0) }));
   }
-  return paint(el("article", { class: "tile", "aria-label": `${t.name}: ${STATE_LABEL[t.state]}` },
-    el("h2", { text: t.name }), dl), t.state, palette);
+  return paint(el("article", { class: "tile", "aria-label": `${t.name}: ${words.label(t.state)}` },
+    el("h2", { text: t.name, title: t.name }), el("p", { class: "state", text: words.label(t.state) }), dl), t.state, palette);
 }
 
 function renderAlert(a, palette, sourceType = null) {
@@ -66,11 +65,13 @@ function renderAlert(a, palette, sourceType = null) {
     : el("span", { class: "title", text: a.title });
   const state = a.handled ? "handled_only" : a.severity === "info" ? "ok" : a.severity;
   const classes = [a.pending ? "pending" : "", a.new ? "new" : ""].filter(Boolean).join(" ");
-  const li = el("li", { class: classes, "data-alert-id": a.id },
-    paint(el("span", { class: "dot", title: a.handled ? `${a.severity}, ${a.handled_reason || "handled"}` : a.severity }), state, palette),
+  const tag = words.alertTag(a);
+  const li = el("li", { class: classes, "data-alert-id": a.id, "data-tag": tag },
+    paint(el("span", { class: "dot", title: tag }), state, palette),
     title,
-    el("span", { class: "age" }, a.new ? el("span", { class: "new-mark", text: "new" }) : null, age(a.since)));
-  const detail = [a.detail, a.handled ? a.handled_reason || "handled" : "", a.pending ? "pending" : ""].filter(Boolean).join(" · ");
+    el("span", { class: "age" }, a.new ? el("span", { class: "new-mark", text: words.word("new") }) : null, age(a.since)));
+  // The tag where the dot's colour alone would not say it: handled (why), pending.
+  const detail = [a.detail, a.handled || a.pending ? tag : ""].filter(Boolean).join(" · ");
   if (detail) li.append(el("span", { class: "detail", text: detail }));
   const card = safeUrl(a.card_url);
   const buttons = ui.paired && sourceType ? alertButtons(sourceType, a) : [];
@@ -172,17 +173,17 @@ function renderActionBar(doc) {
 
 function renderSource(s, palette) {
   const section = el("section", { class: "source", "data-source": s.name },
-    el("h3", {}, paint(el("span", { class: "dot" }), s.problem ? "unknown" : s.health, palette),
-      el("span", { text: s.name }), el("span", { class: "group", text: `${s.group} · ${s.type}` })));
+    el("h3", {}, paint(el("span", { class: "dot" }), s.unreadable ? "unknown" : s.health, palette),
+      el("span", { class: "name", text: s.name, title: s.name }), el("span", { class: "group", text: `${s.group} · ${s.type}` })));
   if (s.problem) section.append(el("p", { class: "problem", text: s.problem }));
   if (s.open.length) {
     section.append(el("ul", { class: "alerts open" }, ...s.open.map((a) => renderAlert({ ...a, source: s.name }, palette, s.type))));
-  } else if (!s.problem) {
-    section.append(el("p", { class: "quiet", text: "No open problems." }));
+  } else if (!s.unreadable) {
+    section.append(el("p", { class: "quiet", text: words.phrase(s.checkedAt ? "no_problems" : "not_read") }));
   }
   if (s.handled.length) {
     section.append(el("details", { class: "handled" },
-      el("summary", { text: `${s.handled.length} handled` }),
+      el("summary", { text: words.countList({ handled: s.handled.length }) }),
       el("ul", { class: "alerts" }, ...s.handled.map((a) => renderAlert({ ...a, source: s.name }, palette, s.type)))));
   }
   return section;
@@ -226,7 +227,7 @@ function render(last, port, palette) {
     return;
   }
   paint(overall, view.state, palette);
-  $("updated").textContent = last.at ? `updated ${new Date(last.at).toLocaleTimeString()}` : "";
+  $("updated").textContent = last.at ? words.phrase("updated", { time: new Date(last.at).toLocaleTimeString() }) : "";
   if (view.kind === "unreachable") {
     $("headline").textContent = "Tray not reachable";
     message.textContent = `Nothing answers on 127.0.0.1:${view.port} (${view.message}).\n` +
@@ -241,21 +242,21 @@ function render(last, port, palette) {
     return;
   }
   const doc = view.doc;
-  const n = problems(doc.counts);
-  $("headline").textContent = n ? `${STATE_LABEL[view.state]}: ${n} unhandled` : STATE_LABEL[view.state];
+  // The same line as the tray's tooltip and dashboard: "1 critical, 1 warning", "All OK, 2 handled".
+  $("headline").textContent = words.summary(view.state, doc.counts);
   const shift = shiftLine(doc);
   if (shift) {
     $("shift").textContent = shift;
     $("shift").hidden = false;
   }
   if (snoozed(doc)) {
-    $("snooze").textContent = `Notifications snoozed until ${new Date(doc.notifications.snoozed_until).toLocaleTimeString()}`;
+    $("snooze").textContent = words.phrase("snoozed_until", { time: new Date(doc.notifications.snoozed_until).toLocaleTimeString() });
     $("snooze").hidden = false;
   }
   renderHeld(doc);
   renderActionBar(doc);
   $("tiles").append(...tiles(doc).map((t) => renderTile(t, palette)));
-  $("sources").append(...sourceSections(doc).map((s) => renderSource(s, palette)));
+  $("sources").append(...sourceSections(doc, words).map((s) => renderSource(s, palette)));
   const links = (doc.links || []).map((l) => ({ ...l, href: safeUrl(l.url) })).filter((l) => l.href);
   if (links.length) {
     $("links").append(...links.map((l) => el("a", { href: l.href, target: "_blank", rel: "noopener",
@@ -302,6 +303,7 @@ function grantButton() {
 async function main() {
   grantButton();
   const palette = await palettePromise;
+  words = await wordsPromise;
   let port = normalise(await chrome.storage.sync.get(null)).port;
   let { last } = await chrome.storage.session.get("last");
   ui.port = port;

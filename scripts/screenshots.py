@@ -12,14 +12,16 @@
   tray-menu-model.png tray.trayicon.menu_model() for the demo's critical step drawn with Pillow (not a
                       screenshot; says so in the picture): the same model the gtk backend shows
   dashboard.png       http://127.0.0.1:PORT/ of a running `secondline run --headless` with the demo
-                      scenario, at the critical step, in headless Chromium
+                      scenario, at the critical step, in headless Chromium 1280 px wide (a desktop)
+  dashboard-phone.png the same at 400 px (a phone)
   popup.png           the browser extension's popup (extension/ built and loaded unpacked in headless
                       Chromium) reading that same running instance
+  options.png         the extension's options page at 1280 px, just after a change (its "Saved" note)
 
 The demo is the built-in scenario (tray.sources.demo.demo_config_toml, as `run --demo` uses) with a
 slower step, so that the critical step lasts long enough to be photographed.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/img] [--only icons,menu,tray,gtkmenu,dashboard,popup]
+    .venv/bin/python scripts/screenshots.py [--out docs/img] [--only icons,menu,tray,gtkmenu,dashboard,popup,options]
                                             [--gtk-python PATH]
 
 The gtk menu picture runs the app with another Python that has PyGObject: Debian's, in a venv that
@@ -557,15 +559,17 @@ def browser_shots(out: Path, want: set[str]) -> list[Path]:
                 sw.evaluate(f"chrome.storage.sync.set({{port: {app.port}}})")
                 app.wait_state("critical", timeout=60)
                 if "dashboard" in want:
-                    page = ctx.new_page()
-                    page.set_viewport_size({"width": 1100, "height": 560})
-                    page.goto(f"http://127.0.0.1:{app.port}/")
-                    wait_for(lambda: page.locator(".s-critical").count() > 0, 15, "the dashboard's critical tile")
-                    page.wait_for_timeout(300)
-                    path = out / "dashboard.png"
-                    page.screenshot(path=str(path), full_page=True)
-                    made.append(path)
-                    page.close()
+                    for name, width, height in (("dashboard.png", 1280, 560), ("dashboard-phone.png", 400, 700)):
+                        page = ctx.new_page()
+                        page.set_viewport_size({"width": width, "height": height})
+                        page.goto(f"http://127.0.0.1:{app.port}/")
+                        wait_for(lambda: page.locator(".s-critical").count() > 0, 15,
+                                 "the dashboard's critical tile")
+                        page.wait_for_timeout(300)
+                        path = out / name
+                        page.screenshot(path=str(path), full_page=True)
+                        made.append(path)
+                        page.close()
                 if "popup" in want:
                     wait_for(lambda: sw.evaluate("chrome.action.getBadgeText({})") not in ("", "?"), 20,
                              "the extension's badge")
@@ -579,6 +583,19 @@ def browser_shots(out: Path, want: set[str]) -> list[Path]:
                     page.screenshot(path=str(path), full_page=True)
                     made.append(path)
                     page.close()
+                if "options" in want:
+                    page = ctx.new_page()
+                    page.set_viewport_size({"width": 1280, "height": 760})
+                    page.goto(f"chrome-extension://{ext_id}/options.html")
+                    page.wait_for_selector("body[data-ready='1']", state="attached")
+                    page.click("#notifications")           # a change: the page confirms it was saved
+                    # (polled from here: an extension page's CSP refuses wait_for_function's eval)
+                    wait_for(lambda: page.evaluate("getComputedStyle(document.getElementById('saved')).opacity")
+                             == "1", 10, "the options page's saved note")
+                    path = out / "options.png"
+                    page.screenshot(path=str(path), full_page=False)
+                    made.append(path)
+                    page.close()
             finally:
                 ctx.close()
     return made
@@ -587,7 +604,7 @@ def browser_shots(out: Path, want: set[str]) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "img")
-    ap.add_argument("--only", default="icons,menu,tray,gtkmenu,dashboard,popup")
+    ap.add_argument("--only", default="icons,menu,tray,gtkmenu,dashboard,popup,options")
     ap.add_argument("--gtk-python", help="a Python with PyGObject + GTK 3 and the app's dependencies "
                     "(default: .venv-gtk/bin/python when it exists)")
     args = ap.parse_args(argv)
@@ -616,7 +633,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             made.append(tray_on_xvfb(out))
         else:
             print("skipped tray-xvfb.png: Xvfb, trayer or ImageMagick is not installed", file=sys.stderr)
-    if want & {"dashboard", "popup"}:
+    if want & {"dashboard", "popup", "options"}:
         made += browser_shots(out, want)
     for p in made:
         print(p.relative_to(REPO) if p.is_relative_to(REPO) else p)

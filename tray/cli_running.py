@@ -62,11 +62,10 @@ def cmd_status(args: argparse.Namespace, load) -> int:
         print(json.dumps(doc, indent=2))
     else:
         print(doc.get("summary") or doc.get("health"))
+        from tray import words    # the menu's words for a group (shared/vocabulary.json)
         for g in doc.get("groups", []):
-            c = g["counts"]
-            state = "handled only" if g.get("handled_only") else g["health"]
-            print(f"  {g['name']}: {state} (critical {c['critical']}, warning {c['warning']}, "
-                  f"unknown {c['unknown']}, handled {c['handled']})")
+            state = "handled_only" if g.get("handled_only") else g["health"]
+            print("  " + words.phrase("group", name=g["name"], summary=words.summary(state, g["counts"])))
         for s in doc.get("sources", []):
             if s.get("error"):
                 print(f"  {s['name']}: {s['error']}")

@@ -16,12 +16,12 @@ SCHEMA_VERSION = 1
 # pyproject.toml maps that folder into this package as `tray.shared`, so a wheel, an sdist, an editable
 # install and the PyInstaller bundle all carry it as package data and find it the same way.
 CONTRACT_PACKAGE = "tray.shared"
-CONTRACT_FILES = ("palette.json", "status.schema.json")
+CONTRACT_FILES = ("palette.json", "status.schema.json", "vocabulary.json", "words.js")
 
 
 @lru_cache(maxsize=None)
 def contract_bytes(name: str) -> bytes:
-    """One file of the contract (palette.json or status.schema.json), as the installed package holds it."""
+    """One file of the contract (CONTRACT_FILES), as the installed package holds it."""
     if name not in CONTRACT_FILES:
         raise KeyError(f"{name!r} is not a contract file ({', '.join(CONTRACT_FILES)})")
     try:

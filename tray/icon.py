@@ -276,6 +276,40 @@ def slot_image(image: Image.Image, width: int, height: int,
     return base.convert("RGB")
 
 
+def on_canvas(image: Image.Image, side: int) -> Image.Image:
+    """`image` centred on a transparent side x side square (for a host that scales whatever it is
+    given to `side`: the icon keeps the size it was drawn at, the margin takes the difference)."""
+    if image.size == (side, side):
+        return image
+    canvas = Image.new("RGBA", (side, side), (0, 0, 0, 0))
+    canvas.alpha_composite(image.convert("RGBA"), ((side - image.width) // 2, (side - image.height) // 2))
+    canvas.info.update(image.info)
+    return canvas
+
+
+FAVICON_SIZE = 32
+
+
+@lru_cache(maxsize=64)
+def _favicon(state: str, count: int) -> bytes:
+    import io
+    buf = io.BytesIO()
+    render(state, count, FAVICON_SIZE).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def favicon_png(query: str, snapshot) -> bytes:  # type: ignore[no-untyped-def]
+    """The dashboard's tab icon: the tray icon of `state` and `count` from the query string (the page
+    asks for its live state: ?state=critical&count=2), else of `snapshot`, as a 32 px PNG."""
+    from urllib.parse import parse_qs
+    q = parse_qs(query)
+    state = (q.get("state") or [""])[0]
+    count = (q.get("count") or [""])[0]
+    if state not in STATES:
+        return _favicon(snapshot.state, snapshot.counts.problems)
+    return _favicon(state, min(int(count), 999) if count.isdigit() else 0)
+
+
 def app_icon(size: int = 128) -> Image.Image:
     """The application's own icon (desktop entry, pop-ups without a state): a slate disc with two
     lines, the second one lit in the ok colour."""

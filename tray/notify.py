@@ -13,7 +13,8 @@ import webbrowser
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
-from tray.model import Event, EventKind, Severity, Snapshot
+from tray import words
+from tray.model import Alert, Event, EventKind, Severity, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +65,27 @@ def default_decide(event: Event, snapshot: Snapshot) -> str | None:
 def _verb(e: Event) -> str:
     a = e.alert
     if e.kind is EventKind.RAISED and a is not None:
-        return f"{a.severity.value.upper()}: {a.title}"
+        return words.phrase("raised", tag=words.alert_tag(a), title=a.title)
     if e.kind is EventKind.CHANGED and a is not None:
-        return f"now {a.severity.value.upper()}: {a.title}"
+        return words.phrase("changed", tag=words.alert_tag(a), title=a.title)
     if e.kind is EventKind.CLEARED and a is not None:
-        return f"recovered: {a.title}"
+        return words.phrase("cleared", title=a.title)
     if e.kind is EventKind.UNREACHABLE:
-        return f"{e.source} cannot be read"
-    return f"{e.source} can be read again"
+        return words.phrase("source_unreadable", source=e.source, group=e.group)
+    return words.phrase("source_readable", source=e.source, group=e.group)
+
+
+def _was(a: Alert) -> str:
+    """What a recovered alert was: "was critical", "was critical, handled (acknowledged)"."""
+    severity = words.word(a.severity.value)
+    if a.handled:
+        return words.phrase("was_handled", severity=severity, tag=words.alert_tag(a))
+    return words.phrase("was", tag=words.alert_tag(a))
 
 
 def compose(events: Sequence[Event], dashboard_url: str | None = None) -> Notification | None:
-    """One pop-up for a burst of events: the event itself when alone, else a combined summary."""
+    """One pop-up for a burst of events: the event itself when alone, else a combined summary.
+    Every word comes from shared/vocabulary.json (tray.words), as in the menu and the extension."""
     if not events:
         return None
     critical = any(e.alert is not None and e.alert.severity is Severity.CRITICAL and
@@ -85,32 +95,30 @@ def compose(events: Sequence[Event], dashboard_url: str | None = None) -> Notifi
         e = events[0]
         a = e.alert
         if e.kind is EventKind.UNREACHABLE:
-            return Notification(f"{e.source} ({e.group}) cannot be read", e.reason or "", dashboard_url, False,
-                                state)
+            return Notification(_verb(e), e.reason or "", dashboard_url, False, state)
         if e.kind is EventKind.RECOVERED:
-            return Notification(f"{e.source} ({e.group}) can be read again", "", dashboard_url, False, state)
+            return Notification(_verb(e), "", dashboard_url, False, state)
         assert a is not None
         title = _verb(e)
         if e.kind is EventKind.CLEARED:
             # The alert is gone: its last text describes the problem, not the recovery.
-            was = a.severity.value.upper() + (f", {a.handled_reason or 'handled'}" if a.handled else "")
-            body = f"{e.source} · {e.group}\nwas {was}"
+            body = f"{e.source} · {e.group}\n{_was(a)}"
         else:
             body = f"{e.source} · {e.group}" + (f"\n{a.detail}" if a.detail else "")
         return Notification(title, body, a.url or dashboard_url, critical, state)
     groups = sorted({e.group for e in events})
     raised = [e for e in events if e.kind is EventKind.RAISED]
-    where = f"in {groups[0]}" if len(groups) == 1 else f"in {', '.join(groups)}"
+    where = words.phrase("burst_where", groups=", ".join(groups))
     unreadable = all(e.kind is EventKind.UNREACHABLE for e in events)
     if len(raised) == len(events):
-        title = f"{len(events)} new alerts {where}"
+        title = words.phrase("burst_raised", n=len(events), where=where)
     elif unreadable:
-        title = f"{len(events)} sources cannot be read {where}"
+        title = words.phrase("burst_unreadable", n=len(events), where=where)
     else:
-        title = f"{len(events)} changes {where}"
+        title = words.phrase("burst_changes", n=len(events), where=where)
     lines = [f"{e.source}: {e.reason}" if unreadable and e.reason else _verb(e) for e in events[:5]]
     if len(events) > 5:
-        lines.append(f"… and {len(events) - 5} more")
+        lines.append(words.phrase("burst_more", n=len(events) - 5))
     return Notification(title, "\n".join(lines), dashboard_url, critical, state)
 
 

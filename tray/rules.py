@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Iterable, Sequence
 
+from tray import words
 from tray.model import (Alert, Counts, Event, EventKind, GroupSummary, Health, OnCall, Severity,
                         Snapshot, SourceSnapshot, worst)
 
@@ -166,27 +167,26 @@ def mark_stale(s: SourceSnapshot, now: datetime, interval: float) -> bool:
 
 
 def summary_line(snap: Snapshot) -> str:
-    """One line for the tooltip and `secondline status`."""
-    if snap.no_data:
-        return "secondline: no data yet"
-    c = snap.counts
-    if snap.health is Health.OK:
-        if snap.handled_only:
-            return f"secondline: OK ({c.handled} handled)"
-        return "secondline: all OK"
-    parts = []
-    for label, n in (("critical", c.critical), ("unknown", c.unknown), ("warning", c.warning)):
-        if n:
-            parts.append(f"{n} {label}")
-    if c.handled:
-        parts.append(f"{c.handled} handled")
-    return f"secondline: {snap.health.value.upper()}: " + ", ".join(parts)
+    """One line for the tooltip, the menu's first line and `secondline status` (shared/vocabulary.json)."""
+    return words.phrase("app_summary", summary=words.summary(snap.state, snap.counts))
 
 
-def group_line(g: GroupSummary) -> str:
-    c = g.counts
-    state = "handled only" if g.handled_only else g.health.value
-    return f"{g.name}: {state} (C{c.critical} W{c.warning} U{c.unknown} A{c.handled})"
+def group_state(g: GroupSummary, sources: Sequence[SourceSnapshot]) -> str:
+    """A group's palette key: no_data until one of its sources has been read (or failed)."""
+    mine = [s for s in sources if s.group == g.name]
+    if mine and all(s.checked_at is None and s.error is None for s in mine):
+        return "no_data"
+    return "handled_only" if g.handled_only else g.health.value
+
+
+def source_state(s: SourceSnapshot) -> str:
+    return "no_data" if s.checked_at is None and s.error is None else s.health.value
+
+
+def group_line(g: GroupSummary, sources: Sequence[SourceSnapshot] = ()) -> str:
+    """"production: 1 critical, 1 handled": a group as the menu, the extension's tooltip and
+    `secondline status` show it."""
+    return words.phrase("group", name=g.name, summary=words.summary(group_state(g, sources), g.counts))
 
 
 def with_snooze(snap: Snapshot, snoozed_until: datetime | None) -> Snapshot:

@@ -241,8 +241,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, html, "text/html; charset=utf-8", {"Content-Security-Policy": DASHBOARD_CSP})
         if path == "/healthz":
             return self._send(200, b"ok\n", "text/plain; charset=utf-8")
-        if path in ("/palette.json", "/status.schema.json"):
-            return self._send(200, document.contract_bytes(path.lstrip("/")), "application/json")
+        if path.lstrip("/") in document.CONTRACT_FILES:   # the dashboard reads the words (and its rules) too
+            name = path.lstrip("/")
+            ctype = "text/javascript; charset=utf-8" if name.endswith(".js") else "application/json"
+            return self._send(200, document.contract_bytes(name), ctype)
+        if path in ("/favicon.ico", "/favicon.png"):
+            from tray.icon import favicon_png   # Pillow only when a browser asks
+            return self._send(200, favicon_png(urlsplit(self.path).query, ep.store.latest), "image/png")
         return self._error(404, "not found")
 
     def _status(self) -> None:

@@ -2,11 +2,17 @@
 StatusNotifierItem host (tray/sni.py is the one for those). Only imported when a display can be
 reached: pystray connects to X at import time. It reads snapshots and acts through a
 tray.traymenu.TrayController, and renders tray.traymenu.menu_model.
+
+The icon is drawn at the size it is shown at (tray/icon.py), by backend: the xorg one through
+tray/xembed.py (the slot's size and background); the gtk one (Gtk.StatusIcon) at the size GTK
+shows it, which GTK says in its size-changed signal. Given a bigger picture, GTK shrinks it itself
+and the count turns into a speck.
 """
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from typing import Any
@@ -18,8 +24,69 @@ from tray.traymenu import TrayController, menu_for, menu_model  # noqa: F401  (m
 
 log = logging.getLogger(__name__)
 
+# The sizes of GTK 3's named icon sizes (menu, small toolbar, large toolbar, button, dnd, dialog).
+GTK_ICON_SIZES = (16, 16, 24, 16, 32, 48)
+
+
+def gtk_status_icon_size(allocated: int, named: tuple[int, ...] = GTK_ICON_SIZES) -> tuple[int, int]:
+    """(drawn, canvas) for a Gtk.StatusIcon given `allocated` px across the panel.
+
+    GTK scales whatever picture it has to the named icon size nearest the allocation (the first of
+    equals, as gtkstatusicon.c's round_pixel_size does), then shows it centred, cut to the allocation.
+    So the picture handed over is that named size (canvas: GTK leaves it as it is), with the icon drawn
+    at the smaller of the two in its middle (drawn: the whole of it shows)."""
+    canvas, dist = 0, None
+    for size in named:
+        d = abs(allocated - size)
+        if dist is None or d < dist:
+            canvas, dist = size, d
+    canvas = max(canvas, 8)
+    return max(8, min(allocated, canvas)), canvas
+
+
+def _named_gtk_sizes() -> tuple[int, ...]:
+    """The running GTK's own named sizes (a theme may change them); the defaults when it cannot say."""
+    try:
+        from gi.repository import Gtk
+        sizes = []
+        for name in ("MENU", "SMALL_TOOLBAR", "LARGE_TOOLBAR", "BUTTON", "DND", "DIALOG"):
+            ok, w, h = Gtk.icon_size_lookup(getattr(Gtk.IconSize, name))
+            if ok:
+                sizes.append(max(w, h))
+        return tuple(sizes) or GTK_ICON_SIZES
+    except Exception:
+        return GTK_ICON_SIZES
+
+
+def prefer_gtk_status_icon(env: "os._Environ[str] | dict[str, str]" = os.environ) -> bool:
+    """Ask pystray for its gtk backend (Gtk.StatusIcon) where it would pick appindicator: this module
+    only runs on an XEmbed tray without a StatusNotifierItem host (tray/trayrunner.py), where
+    libappindicator falls back to a Gtk.StatusIcon of its own, whose size it does not tell. Also names
+    the program for GTK, so the icon's window is WM_CLASS "secondline", not "__main__.py". A
+    PYSTRAY_BACKEND of the user's is kept; without PyGObject and GTK 3 pystray chooses as before."""
+    backend = env.get("PYSTRAY_BACKEND")
+    if not backend and sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        try:
+            import gi
+            gi.require_version("Gtk", "3.0")
+        except (ImportError, ValueError):
+            return False
+        env["PYSTRAY_BACKEND"] = backend = "gtk"
+    return backend == "gtk" and _gtk_program_name()
+
+
+def _gtk_program_name() -> bool:
+    try:
+        from gi.repository import GLib
+        GLib.set_prgname("secondline")      # before GTK opens the display (pystray's import)
+        return True
+    except Exception:
+        return False
+
+
 class TrayIcon:
     def __init__(self, controller: TrayController) -> None:
+        prefer_gtk_status_icon()
         import pystray  # noqa: F401  (connects to the display)
         self.pystray = pystray
         self.controller = controller
@@ -28,6 +95,10 @@ class TrayIcon:
                                  menu=pystray.Menu(self._items))
         from tray import xembed
         xembed.install(self.icon)        # XEmbed: drawn for the tray's slot and background
+        self._gtk_size: tuple[int, int] | None = None     # (drawn, canvas) once GTK has said its size
+        status_icon = getattr(self.icon, "_status_icon", None)
+        if type(self.icon).__module__.endswith("_gtk") and status_icon is not None:
+            status_icon.connect("size-changed", self._on_gtk_size)
         self._last_key: tuple[str, int] | None = None
         self._xorg: _XorgCalls | None = None
         self._ready = False              # set once _setup has shown the icon
@@ -62,12 +133,35 @@ class TrayIcon:
         return self._build(menu_for(self.controller))
 
     # -- updates ------------------------------------------------------------------------------
+    def _image(self, state: str, count: int) -> Any:
+        if self._gtk_size is None:
+            return icons.render(state, count)
+        drawn, canvas = self._gtk_size
+        return icons.on_canvas(icons.render(state, count, drawn), canvas)
+
+    def _on_gtk_size(self, status_icon: Any, size: int) -> bool:
+        """Gtk.StatusIcon's size-changed (on GTK's loop): draw the icon for that size. True tells GTK
+        not to scale the old picture meanwhile."""
+        try:
+            shown = gtk_status_icon_size(int(size), _named_gtk_sizes())
+        except Exception:
+            log.debug("tray icon: GTK size %r not usable", size, exc_info=True)
+            return False
+        log.debug("tray icon: GTK shows it %d px; drawn %d px on %d px", size, *shown)
+        with self._update_lock:
+            self._gtk_size = shown
+            self._last_key = None
+        if not self._ready:
+            return False                 # _setup draws it at this size
+        self.on_change(self.controller.latest(), [])
+        return True
+
     def on_change(self, snap: Snapshot, events: list) -> None:
         if not self._ready:
             return                      # _setup draws the latest snapshot once the icon is up
         with self._update_lock:
             key = (snap.state, snap.counts.problems)
-            image = icons.render(*key) if key != self._last_key else None
+            image = self._image(*key) if key != self._last_key else None
             self._last_key = key
             title = summary_line(snap)
             if self._xorg is not None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from tray import words
 from tray.model import Alert, Event, Snapshot
-from tray.rules import summary_line
+from tray.rules import group_line, source_state, summary_line
 
 Action = tuple            # ("dashboard",), ("open", url), ("ack", source, id), ("snooze", "1h")...
 MenuEntry = tuple         # ("label", Action | None) | ("---",) | ("label", [MenuEntry...])
@@ -56,8 +57,7 @@ def _label(text: str, limit: int = 70) -> str:
 
 
 def _alert_item(a: Alert, new: bool, card: str | None, can_act: bool) -> tuple[str, Any]:
-    tag = a.handled_reason or ("pending" if a.pending else a.severity.value)
-    label = _label(f"{'● ' if new else ''}[{tag}] {a.title}")
+    label = _label(f"{'● ' if new else ''}{words.phrase('menu_alert', tag=words.alert_tag(a), title=a.title)}")
     if not can_act or a.handled or a.pending:
         return (label, ("open", a.url) if a.url else None)
     sub: list[Any] = []
@@ -82,24 +82,23 @@ def menu_model(snap: Snapshot, *, snoozed: bool, extra_lines: tuple[str, ...] = 
         items.append((line, None))
     items.append(("---",))
     for g in snap.groups:
-        c = g.counts
-        g_label = f"{g.name}: {'handled only' if g.handled_only else g.health.value}"
-        if c.problems or c.handled:
-            g_label += f" ({c.problems} open, {c.handled} handled)"
+        g_label = group_line(g, snap.sources)
         sub: list[Any] = []
         for s in snap.sources:
             if s.group != g.name:
                 continue
             s_items: list[Any] = []
             if s.error:
-                s_items.append((_label(f"{'stale: ' if s.stale else ''}{s.error}"), None))
+                # A degraded source (its event stream down, its polls fine) is readable: its error as is.
+                s_items.append((_label(s.error if s.readable else words.phrase("unreadable", reason=s.error)), None))
             for a in s.alerts[:MAX_MENU_ALERTS]:
                 s_items.append(_alert_item(a, is_new(a), card_for(a), s.type not in ("secondline", "demo")))
             if len(s.alerts) > MAX_MENU_ALERTS:
-                s_items.append((f"… {len(s.alerts) - MAX_MENU_ALERTS} more on the dashboard", ("dashboard",)))
+                s_items.append((words.phrase("more_on_dashboard", n=len(s.alerts) - MAX_MENU_ALERTS), ("dashboard",)))
             if not s_items:
-                s_items.append(("no problems" if s.checked_at else "not read yet", None))
-            sub.append((f"{s.name}: {s.health.value}", s_items))
+                s_items.append((words.phrase("no_problems" if s.checked_at else "not_read"), None))
+            sub.append((words.phrase("group", name=s.name, summary=words.summary(source_state(s), s.counts)),
+                        s_items))
         items.append((g_label, sub))
     items.append(("---",))
     items.append(("Open dashboard", ("dashboard",)))

@@ -4,11 +4,6 @@
 import { groupState } from "./status.js";
 import { ANY_GROUP } from "./settings.js";
 
-const LABEL = {
-  critical: "critical", warning: "warning", unknown: "unknown",
-  handled_only: "all problems handled", ok: "ok", no_data: "no data",
-};
-
 /** {group name: palette key} for a status document. */
 export function groupStates(doc) {
   return Object.fromEntries(doc.groups.map((g) => [g.name, groupState(doc, g)]));
@@ -31,9 +26,10 @@ export function linkFor(doc, group) {
 
 /**
  * Notifications to raise going from `previous` ({group: state} or null on the first reading) to `doc`.
- * Returns [{group, state, title, message, url}]. Nothing while the tray's notifications are snoozed.
+ * Returns [{group, state, title, message, url}], worded by `words` (shared/words.js over
+ * shared/vocabulary.json) as the tray words its own. Nothing while the tray's notifications are snoozed.
  */
-export function transitions(previous, doc, settings, now = Date.now()) {
+export function transitions(previous, doc, settings, words, now = Date.now()) {
   if (!previous) return [];
   // The tray's snooze silences the browser too: one "quiet" switch for the user.
   if (snoozed(doc, now)) return [];
@@ -44,12 +40,12 @@ export function transitions(previous, doc, settings, now = Date.now()) {
     const before = previous[g.name];
     if (before === undefined || before === state || state === "no_data") continue;
     if (!enabled(settings, g.name, state)) continue;
-    const counts = ["critical", "warning", "unknown"].filter((k) => g.counts[k]).map((k) => `${g.counts[k]} ${k}`);
     out.push({
       group: g.name,
       state,
-      title: `${g.name}: ${LABEL[state]}`,
-      message: counts.length ? counts.join(", ") : `was ${LABEL[before] ?? before}`,
+      title: words.phrase("group_changed", { name: g.name, label: words.word(state) }),
+      // What it is now, or, when nothing is open any more, what it was.
+      message: words.problems(g.counts) ? words.summary(state, g.counts) : words.phrase("was", { tag: words.word(before) }),
       url: linkFor(doc, g.name),
     });
   }

@@ -20,7 +20,7 @@ function newestFirst(a, b) {
   return tb - ta;
 }
 
-/** One tile per group: name, palette key, counts (blinken's: critical, warning, unknown, acknowledged). */
+/** One tile per group: name, palette key, counts (critical, warning, unknown, handled). */
 export function tiles(doc) {
   return doc.groups.map((g) => ({
     name: g.name,
@@ -31,11 +31,16 @@ export function tiles(doc) {
   }));
 }
 
+/** A source that cannot be read (its error, or stale): not one whose event stream alone is down. */
+export function unreadable(s) {
+  return Boolean(s.stale || (s.error && s.health === "unknown" && !s.alerts.length));
+}
+
 /**
  * Sources in document order, each with its open alerts (newest first) and its handled ones apart.
- * Pending/info alerts are listed with the open ones but flagged, as the tray does.
+ * Pending/info alerts are listed with the open ones but flagged, as the tray does. `words`: shared/words.js.
  */
-export function sourceSections(doc) {
+export function sourceSections(doc, words) {
   return doc.sources.map((s) => {
     const alerts = [...s.alerts].sort(newestFirst);
     return {
@@ -43,7 +48,8 @@ export function sourceSections(doc) {
       type: s.type,
       group: s.group,
       health: s.health,
-      problem: s.error ? `unreachable: ${s.error}` : s.stale ? "stale: no fresh reading" : null,
+      unreadable: unreadable(s),
+      problem: unreadable(s) ? words.phrase("unreadable", { reason: s.error || words.phrase("stale") }) : s.error || null,
       checkedAt: s.checked_at,
       open: alerts.filter((a) => !a.handled),
       handled: alerts.filter((a) => a.handled),

@@ -66,29 +66,20 @@ export function interpret(reading, schema) {
   return { kind: "status", state: docState(doc), port, doc };
 }
 
-function plural(n, word) {
-  return `${n} ${word}`;
-}
-
-/** "2 critical, 1 warning (1 handled)" / "ok" / "ok, 3 handled". */
-export function describeCounts(counts) {
-  const parts = [];
-  for (const k of ["critical", "warning", "unknown"]) if (counts[k]) parts.push(plural(counts[k], k));
-  const handled = counts.handled ? `${counts.handled} handled` : "";
-  if (!parts.length) return handled ? `ok, ${handled}` : "ok";
-  return parts.join(", ") + (handled ? ` (${handled})` : "");
-}
-
-function groupLine(doc, group) {
+/**
+ * "production: 2 critical, 1 handled", then each of its sources that cannot be read: a group as the tray's
+ * menu and `secondline status` show it (the words and rules of shared/vocabulary.json, `words`).
+ */
+function groupLine(doc, group, words) {
   const state = groupState(doc, group);
-  let line = `${group.name}: ${state === "no_data" ? "no data yet" : describeCounts(group.counts)}`;
+  let line = words.phrase("group", { name: group.name, summary: words.summary(state, group.counts) });
   const broken = doc.sources.filter((s) => s.group === group.name && (s.error || s.stale));
-  for (const s of broken) line += ` — ${s.name} ${s.error ? `unreachable: ${s.error}` : "stale"}`;
+  for (const s of broken) line += ` — ${s.name} ${words.phrase("unreadable", { reason: s.error || words.phrase("stale") })}`;
   return line;
 }
 
-/** The tooltip: a headline, then one line per group. */
-export function tooltip(view) {
+/** The tooltip: a headline, then one line per group. `words`: shared/words.js over shared/vocabulary.json. */
+export function tooltip(view, words) {
   if (view.kind === "unreachable") {
     return `secondline: tray not reachable on 127.0.0.1:${view.port} (${view.message}).\n` +
       "Start it with: secondline run (or change the port in the extension's options).";
@@ -102,10 +93,10 @@ export function tooltip(view) {
   if (view.state === "no_data") {
     lines.push(doc.sources.length ? "secondline: waiting for the first poll" : "secondline: no sources configured");
   } else {
-    const n = problems(doc.counts);
-    lines.push(`secondline: ${doc.summary || (n ? `${n} unhandled problem${n === 1 ? "" : "s"}` : view.state === "handled_only" ? "all problems handled" : "all ok")}`);
+    // Worded here, not taken from the tray's `summary`: the popup beside it says the same, whatever the tray's age.
+    lines.push(words.phrase("app_summary", { summary: words.summary(view.state, doc.counts) }));
   }
-  for (const g of doc.groups) lines.push(groupLine(doc, g));
+  for (const g of doc.groups) lines.push(groupLine(doc, g, words));
   if (doc.shift?.text) lines.push(doc.shift.text);
   return lines.join("\n");
 }
@@ -126,12 +117,12 @@ export function badgeText(view) {
   return n > 999 ? "999+" : String(n);
 }
 
-/** Everything the toolbar button shows, from the view and the shared palette. */
-export function badgeFor(view, palette) {
+/** Everything the toolbar button shows, from the view, the shared palette and the shared words. */
+export function badgeFor(view, palette, words) {
   return {
     text: badgeText(view),
     color: palette[view.state],
     textColor: palette.text_on?.[view.state] ?? "#000000",
-    title: tooltip(view),
+    title: tooltip(view, words),
   };
 }

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { hasAccess, requestAccess, TRAY_ORIGINS, NO_ACCESS_LINE } from "../lib/access.js";
 import { interpret, badgeFor } from "../lib/status.js";
-import { palette, schema, REPO } from "./helpers.js";
+import { palette, schema, REPO, words } from "./helpers.js";
 
 const manifest = JSON.parse(fs.readFileSync(path.join(REPO, "extension", "manifest.json"), "utf8"));
 
@@ -51,7 +51,7 @@ test("requestAccess asks for exactly the tray's origin", async () => {
 test("no access: 'perm' on grey (not a bare '?'), and the tooltip says what to press", () => {
   const view = interpret({ noAccess: true, port: 4242 }, schema);
   assert.equal(view.kind, "no_access");
-  const b = badgeFor(view, palette);
+  const b = badgeFor(view, palette, words);
   assert.deepEqual([b.text, b.color], ["perm", palette.no_data]);
   assert.ok(b.title.includes(NO_ACCESS_LINE), b.title);
   assert.match(b.title, /Allow access/);

@@ -32,7 +32,7 @@ test("the build copies the contract from shared/ byte for byte into both package
   try {
     const built = build(out);
     for (const browser of ["chrome", "firefox"]) {
-      for (const f of ["palette.json", "status.schema.json"]) {
+      for (const f of ["palette.json", "status.schema.json", "vocabulary.json", "words.js"]) {
         assert.deepEqual(fs.readFileSync(path.join(built[browser].dir, "shared", f)),
           fs.readFileSync(path.join(REPO, "shared", f)), `${browser} ${f}`);
       }
@@ -40,7 +40,8 @@ test("the build copies the contract from shared/ byte for byte into both package
         "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print('\\n'.join(z.namelist()))",
         built[browser].zip], { encoding: "utf8" }).split("\n");
       for (const f of ["manifest.json", "background.js", "popup.html", "options.html", "lib/status.js",
-        "shared/palette.json", "shared/status.schema.json", "icons/icon-128.png"]) {
+        "shared/palette.json", "shared/status.schema.json", "shared/vocabulary.json", "shared/words.js",
+        "icons/icon-128.png"]) {
         assert.ok(listing.includes(f), `${browser} zip lacks ${f}`);
       }
       assert.ok(!listing.some((f) => f.startsWith("test/") || f.startsWith("node_modules/") || f === "package.json"));

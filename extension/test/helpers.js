@@ -2,10 +2,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { wordsFrom } from "../../shared/words.js";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const palette = JSON.parse(fs.readFileSync(path.join(REPO, "shared", "palette.json"), "utf8"));
 export const schema = JSON.parse(fs.readFileSync(path.join(REPO, "shared", "status.schema.json"), "utf8"));
+/** shared/vocabulary.json, as the extension and the tray read it, with shared/words.js's rules over it. */
+export const vocabulary = JSON.parse(fs.readFileSync(path.join(REPO, "shared", "vocabulary.json"), "utf8"));
+export const words = wordsFrom(vocabulary);
 export { REPO };
 
 const NOW = "2026-11-26T18:00:00Z";

@@ -1,7 +1,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { safeUrl, sourceSections, tiles, age } from "../lib/popup_model.js";
-import { doc, group, alert } from "./helpers.js";
+import { doc, group, alert, words } from "./helpers.js";
 
 test("only http(s) links become hrefs", () => {
   assert.equal(safeUrl("https://mon.example/a?b=1"), "https://mon.example/a?b=1");
@@ -20,11 +20,13 @@ test("alerts by source, newest first, handled ones apart, unreachable sources wi
     alert("acked", "critical", { handled: true, handled_reason: "acknowledged" }),
   ];
   d.sources[1].error = "HTTP 503";
-  const [prod, staging] = sourceSections(d);
+  d.sources[1].health = "unknown";
+  const [prod, staging] = sourceSections(d, words);
   assert.deepEqual(prod.open.map((a) => a.id), ["new", "old", "nodate"]);
   assert.deepEqual(prod.handled.map((a) => a.id), ["acked"]);
   assert.equal(prod.problem, null);
-  assert.equal(staging.problem, "unreachable: HTTP 503");
+  assert.equal(staging.problem, "cannot be read: HTTP 503");
+  assert.equal(staging.unreadable, true);
 });
 
 test("tiles carry blinken's counts and the group state", () => {

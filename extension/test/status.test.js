@@ -1,9 +1,9 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { interpret, badgeFor, tooltip, docState, SUPPORTED_SCHEMA, describeCounts } from "../lib/status.js";
-import { palette, schema, doc, group } from "./helpers.js";
+import { interpret, badgeFor, tooltip, docState, SUPPORTED_SCHEMA } from "../lib/status.js";
+import { palette, schema, doc, group, words } from "./helpers.js";
 
-const show = (d) => badgeFor(interpret({ doc: d, port: 17474 }, schema), palette);
+const show = (d) => badgeFor(interpret({ doc: d, port: 17474 }, schema), palette, words);
 
 test("the extension understands exactly the schema version in shared/ (fails when the contract moves)", () => {
   assert.equal(schema.properties.schema.const, SUPPORTED_SCHEMA);
@@ -27,7 +27,7 @@ test("all problems handled: blank badge on the dark green handled_only colour", 
   const b = show(doc({ health: "ok", handledOnly: true, c: { handled: 2 } }));
   assert.equal(b.text, "");
   assert.equal(b.color, palette.handled_only);
-  assert.match(b.title, /all problems handled/);
+  assert.match(b.title, /^secondline: All OK, 2 handled$/m);
 });
 
 test("handled_only never hides an unhandled problem", () => {
@@ -50,7 +50,7 @@ test("no sources, or none polled yet: no-data grey, blank", () => {
 });
 
 test("tray unreachable: '?' on grey, tooltip says how to start it", () => {
-  const b = badgeFor(interpret({ error: "connection refused", port: 4242 }, schema), palette);
+  const b = badgeFor(interpret({ error: "connection refused", port: 4242 }, schema), palette, words);
   assert.deepEqual([b.text, b.color], ["?", palette.no_data]);
   assert.match(b.title, /127\.0\.0\.1:4242/);
   assert.match(b.title, /secondline run/);
@@ -85,23 +85,19 @@ test("tooltip: a headline then one line per group, with unreachable sources name
   });
   d.sources[2].error = "connection refused";
   d.sources[2].checked_at = null;
-  const lines = tooltip(interpret({ doc: d }, schema)).split("\n");
+  const lines = tooltip(interpret({ doc: d }, schema), words).split("\n");
   assert.deepEqual(lines, [
-    "secondline: 4 unhandled problems",
+    "secondline: 2 critical, 1 unknown, 1 warning, 1 handled",
     "production: 2 critical, 1 warning",
-    "staging: ok, 1 handled",
-    "integration: 1 unknown — icinga-integration unreachable: connection refused",
+    "staging: All OK, 1 handled",
+    "integration: 1 unknown — icinga-integration cannot be read: connection refused",
   ]);
 });
 
-test("tooltip prefers the tray's own summary and shows the shift line when present", () => {
-  const d = doc({ summary: "1 critical on production", shift: { on_shift: true, text: "On shift until 18:00" } });
-  const t = tooltip(interpret({ doc: d }, schema));
-  assert.match(t, /^secondline: 1 critical on production/);
+test("tooltip words the counts itself (as the popup does, whatever the tray's summary) and shows the shift line", () => {
+  const d = doc({ health: "critical", c: { critical: 1 }, summary: "secondline: CRITICAL: 1 critical",
+    shift: { on_shift: true, text: "On shift until 18:00" } });
+  const t = tooltip(interpret({ doc: d }, schema), words);
+  assert.match(t, /^secondline: 1 critical\n/);
   assert.match(t, /On shift until 18:00$/);
-});
-
-test("describeCounts", () => {
-  assert.equal(describeCounts({ critical: 0, warning: 0, unknown: 0, handled: 0 }), "ok");
-  assert.equal(describeCounts({ critical: 1, warning: 0, unknown: 2, handled: 3 }), "1 critical, 2 unknown (3 handled)");
 });

@@ -52,8 +52,8 @@ def test_demo_cycles_through_every_state(tmp_path):
         time.sleep(6)
         text = open(tmp_path / "out.log").read()
         assert "no display" in text
-        assert "[notification] WARNING: app-staging-1: disk /var" in text
-        assert "[notification] CRITICAL: web01: http" in text
+        assert "[notification] Warning: app-staging-1: disk /var" in text
+        assert "[notification] Critical: web01: http" in text
         assert "Traceback" not in text
     finally:
         p.send_signal(signal.SIGTERM)

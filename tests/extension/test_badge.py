@@ -26,10 +26,10 @@ def test_badge_follows_each_state_with_its_colour_and_tooltip(browser):
             lags[state] = browser.wait_badge(text, PALETTE[state], timeout=LIVE) - t0
         print("badge lag over /events (s):", {k: round(v, 3) for k, v in lags.items()})
         expected = [
-            "secondline: 1 unhandled problem",
-            "production: ok",
-            "staging: ok",
-            "integration: 1 unknown — icinga-integration unreachable: connection refused",
+            "secondline: 1 unknown",
+            "production: All OK",
+            "staging: All OK",
+            "integration: 1 unknown — icinga-integration cannot be read: connection refused",
         ]
         browser.wait_title(lambda t: t.splitlines() == expected, f"{expected!r}")
         # Badge text colour follows the palette's text_on too (white on the dark colours).

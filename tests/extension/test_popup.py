@@ -45,17 +45,22 @@ def test_popup_renders_groups_alerts_and_links(browser, artifacts):
         page = browser.page("popup.html", width=380, height=640)
         page.wait("#tiles article")
 
-        # Overall state and one tile per group, coloured from the shared palette, with blinken's counts.
+        # Overall state and one tile per group, coloured from the shared palette, counted and named in the
+        # words of shared/vocabulary.json (the tray's menu and dashboard say the same).
         assert page.attr("#overall", "data-state") == "critical"
-        assert page.text("#headline") == "Critical: 5 unhandled"
+        assert page.text("#headline") == "2 critical, 1 unknown, 2 warning, 1 handled"
         tiles = page.all(
             "#tiles article", "ts => ts.map(t => [t.querySelector('h2').textContent, t.dataset.state, "
             "getComputedStyle(t).backgroundColor, [...t.querySelectorAll('dd')].map(d => d.textContent)])")
         assert tiles == [
-            ["production", "critical", rgb(PALETTE["critical"]), ["2", "1", "0", "1"]],
-            ["staging", "warning", rgb(PALETTE["warning"]), ["0", "1", "0", "0"]],
-            ["integration", "unknown", rgb(PALETTE["unknown"]), ["0", "0", "1", "0"]],
+            ["production", "critical", rgb(PALETTE["critical"]), ["2", "0", "1", "1"]],
+            ["staging", "warning", rgb(PALETTE["warning"]), ["0", "0", "1", "0"]],
+            ["integration", "unknown", rgb(PALETTE["unknown"]), ["0", "1", "0", "0"]],
         ]
+        assert page.all("#tiles article:first-child dt", "ds => ds.map(d => d.textContent)") == \
+            ["Critical", "Unknown", "Warning", "Handled"]
+        assert page.all("#tiles article .state", "ps => ps.map(p => p.textContent)") == \
+            ["Critical", "Warning", "Unknown"]
 
         # Alerts of a source, newest first, each title linking to its web UI in a new tab.
         prod = 'section.source[data-source="icinga-production"]'
@@ -76,7 +81,12 @@ def test_popup_renders_groups_alerts_and_links(browser, artifacts):
 
         # An unreachable source shows its reason.
         assert page.text('section.source[data-source="icinga-integration"] .problem') == \
-            "unreachable: HTTP 503 from https://icinga-int.example"
+            "cannot be read: HTTP 503 from https://icinga-int.example"
+        # A handled alert says so in the same words as the tray's menu and dashboard.
+        assert page.attr(f'{prod} li[data-alert-id="icinga-production-4"]', "data-tag") == "handled (acknowledged)"
+        assert "handled (acknowledged)" in page.text_content(f'{prod} li[data-alert-id="icinga-production-4"] .detail')
+        assert page.text('section.source[data-source="icinga-staging"] .alerts li .title') == \
+            "icinga-staging problem 1 (warning)"
         # Shift line, team links (unsafe one dropped), dashboard link on the configured port.
         assert page.text("#shift") == "On shift until 18:00 UTC"
         assert page.text("#snooze").startswith("Notifications snoozed until")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from integration.helpers import clean_env, validate_document
 
-WARNING_LINE = "[notification] WARNING: app-staging-1: disk /var"
+WARNING_LINE = "[notification] Warning: app-staging-1: disk /var"
 NO_DISPLAY = "no display (DISPLAY / WAYLAND_DISPLAY unset)"
 
 
@@ -14,7 +14,7 @@ def test_headless_prints_each_notification(run_app, home):
     assert out.count("[notification]") == 1, out
     assert "demo-staging · staging; DISK WARNING - free space: /var 9%" in out.split(WARNING_LINE, 1)[1]
     # The critical follows, as its own line.
-    out = app.wait_output("[notification] CRITICAL: web01: http", timeout=15)
+    out = app.wait_output("[notification] Critical: web01: http", timeout=15)
     assert "HTTP CRITICAL - 503 Service Unavailable" in out
     # --headless is chosen, not imposed: no "no display" notice, and no tray icon was tried.
     assert NO_DISPLAY not in out

@@ -22,15 +22,15 @@ def test_demo_popups_reach_the_notification_service(desktop, run_app, home):
     notifyd = desktop.notifyd
     notifyd.log_path.write_text("")
     app = run_app(["run", "--demo"], clean_env(home, **desktop.env))
-    recs = notifyd.wait_for(lambda r: r["summary"] == "WARNING: app-staging-1: disk /var", timeout=20)
+    recs = notifyd.wait_for(lambda r: r["summary"] == "Warning: app-staging-1: disk /var", timeout=20)
     print(recs)
-    warning = next(r for r in recs if r["summary"].startswith("WARNING"))
+    warning = next(r for r in recs if r["summary"].startswith("Warning"))
     assert warning["app_name"] == "secondline"
     assert warning["body"] == "demo-staging · staging\nDISK WARNING - free space: /var 9%"
     # Nothing popped up for the start-up state: the warning is the first pop-up.
-    assert _summaries(recs)[0] == "WARNING: app-staging-1: disk /var"
-    recs = notifyd.wait_for(lambda r: r["summary"] == "CRITICAL: web01: http", timeout=15)
-    critical = next(r for r in recs if r["summary"] == "CRITICAL: web01: http")
+    assert _summaries(recs)[0] == "Warning: app-staging-1: disk /var"
+    recs = notifyd.wait_for(lambda r: r["summary"] == "Critical: web01: http", timeout=15)
+    critical = next(r for r in recs if r["summary"] == "Critical: web01: http")
     assert critical["body"] == "demo-production · production\nHTTP CRITICAL - 503 Service Unavailable"
     assert critical["hints"].get("urgency") == 2          # critical urgency for a critical alert
     assert warning["hints"].get("urgency") == 1
@@ -52,10 +52,10 @@ def test_popups_carry_the_apps_identity(desktop, run_app, home):
     notifyd = desktop.notifyd
     notifyd.log_path.write_text("")
     app = run_app(["run", "--demo"], clean_env(home, **desktop.env))
-    recs = notifyd.wait_for(lambda r: r["summary"].startswith("recovered: app-staging-1"), timeout=40)
+    recs = notifyd.wait_for(lambda r: r["summary"].startswith("Recovered: app-staging-1"), timeout=40)
     by_summary = {r["summary"]: r for r in recs}
-    warning, critical = by_summary["WARNING: app-staging-1: disk /var"], by_summary["CRITICAL: web01: http"]
-    recovered = by_summary["recovered: app-staging-1: disk /var"]
+    warning, critical = by_summary["Warning: app-staging-1: disk /var"], by_summary["Critical: web01: http"]
+    recovered = by_summary["Recovered: app-staging-1: disk /var"]
     for r in (warning, critical, recovered):
         assert r["app_name"] == "secondline"
         assert r["hints"].get("desktop-entry") == "secondline", r["hints"]
@@ -87,13 +87,13 @@ def test_recoveries_say_what_recovered_not_the_old_problem(desktop, run_app, hom
     app = run_app(["run", "--demo"], clean_env(home, **desktop.env))
     # The demo's last step recovers web01 and the integration source 1.6 s apart: one pop-up
     # ("2 changes ...") or two, depending on the gap between pop-ups.
-    recs = notifyd.wait_for(lambda r: "recovered: web01: http" in r["summary"] + "\n" + r["body"], timeout=40)
+    recs = notifyd.wait_for(lambda r: "Recovered: web01: http" in r["summary"] + "\n" + r["body"], timeout=40)
     by_summary = {r["summary"]: r for r in recs}
-    disk = by_summary["recovered: app-staging-1: disk /var"]
-    assert disk["body"] == "demo-staging · staging\nwas WARNING", disk
-    web = next(r for r in recs if "recovered: web01: http" in r["summary"] + "\n" + r["body"])
-    if web["summary"] == "recovered: web01: http":
-        assert web["body"] == "demo-production · production\nwas CRITICAL, acknowledged", web
+    disk = by_summary["Recovered: app-staging-1: disk /var"]
+    assert disk["body"] == "demo-staging · staging\nwas warning", disk
+    web = next(r for r in recs if "Recovered: web01: http" in r["summary"] + "\n" + r["body"])
+    if web["summary"] == "Recovered: web01: http":
+        assert web["body"] == "demo-production · production\nwas critical, handled (acknowledged)", web
     assert "DISK WARNING" not in disk["body"] and "503" not in web["body"]
     # Nothing a user would call "held back": the acknowledgement itself is not news.
     assert app.status()["notifications"]["held"] == [], app.status()["notifications"]
@@ -109,9 +109,9 @@ def test_nothing_pops_up_for_what_was_there_at_start_up(desktop, run_app, home, 
         app = run_app(["run", "--config", str(cfg)], clean_env(home, **desktop.env))
         app.wait_status(lambda d: d["counts"]["critical"] == 1, timeout=15, what="the start-up alert")
         am.set_alerts([am_alert("DiskFull", "critical", "db01"), am_alert("LoadHigh", "warning", "web02")])
-        recs = notifyd.wait_for(lambda r: r["summary"] == "WARNING: LoadHigh on web02", timeout=15)
+        recs = notifyd.wait_for(lambda r: r["summary"] == "Warning: LoadHigh on web02", timeout=15)
         # Pop-ups come in order: had the start-up alert raised one, it would be listed before.
-        assert _summaries(recs) == ["WARNING: LoadHigh on web02"], recs
+        assert _summaries(recs) == ["Warning: LoadHigh on web02"], recs
         assert recs[0]["body"] == "prod-am · production\nLoadHigh on web02"
         assert app.stop() == 0
 
@@ -121,8 +121,8 @@ def test_no_notification_service_falls_back_to_the_console_and_says_why_once(des
     with PrivateBus(tmp_path / "bus") as empty_bus:          # a session bus nobody serves pop-ups on
         assert not empty_bus.name_has_owner("org.freedesktop.Notifications")
         app = run_app(["run", "--demo"], clean_env(home, **desktop.xvfb.env, **empty_bus.env))
-        app.wait_output("[notification] WARNING: app-staging-1: disk /var", timeout=20)
-        out = app.wait_output("[notification] CRITICAL: web01: http", timeout=15)
+        app.wait_output("[notification] Warning: app-staging-1: disk /var", timeout=20)
+        out = app.wait_output("[notification] Critical: web01: http", timeout=15)
         reason = "desktop notifications off: no notification service (org.freedesktop.Notifications) " \
                  "on the session bus; printing them to the log instead"
         assert out.count("desktop notifications off") == 1 and reason in out, out
@@ -134,8 +134,8 @@ def test_no_session_bus_falls_back_to_the_console_and_says_why_once(desktop, run
     env = clean_env(home, **desktop.xvfb.env)
     assert "DBUS_SESSION_BUS_ADDRESS" not in env
     app = run_app(["run", "--demo"], env)
-    app.wait_output("[notification] WARNING: app-staging-1: disk /var", timeout=20)
-    out = app.wait_output("[notification] CRITICAL: web01: http", timeout=15)
+    app.wait_output("[notification] Warning: app-staging-1: disk /var", timeout=20)
+    out = app.wait_output("[notification] Critical: web01: http", timeout=15)
     assert out.count("desktop notifications off") == 1, out
     assert "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset)" in out
     assert "Traceback" not in out
@@ -150,8 +150,8 @@ def test_clicking_a_popup_opens_the_alert(desktop, run_app, home, tmp_path):
     browser.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{opened}"\n')
     browser.chmod(0o755)
     app = run_app(["run", "--demo"], clean_env(home, **desktop.env, BROWSER=f"{browser} %s"))
-    recs = notifyd.wait_for(lambda r: r["summary"] == "WARNING: app-staging-1: disk /var", timeout=20)
-    warning = next(r for r in recs if r["summary"].startswith("WARNING"))
+    recs = notifyd.wait_for(lambda r: r["summary"] == "Warning: app-staging-1: disk /var", timeout=20)
+    warning = next(r for r in recs if r["summary"].startswith("Warning"))
     assert "default" in warning["actions"]      # the pop-up is clickable
     notifyd.click(warning["id"], "default")
     end = time.monotonic() + 10

@@ -9,7 +9,7 @@ import time
 from integration.helpers import clean_env
 from support.xvfb import Trayer, Xvfb, unused_display_number
 
-WARNING_LINE = "[notification] WARNING: app-staging-1: disk /var"
+WARNING_LINE = "[notification] Warning: app-staging-1: disk /var"
 SHOWN = "tray icon shown ("
 QUIET_RETRIES = {"SECONDLINE_TRAY_RETRY": "0.3"}     # many retries within the test, none of them logged
 

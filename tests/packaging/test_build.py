@@ -75,7 +75,8 @@ def test_archive_carries_every_source_module_and_the_shared_files(binary):
     wanted |= {f"tray.{p.stem}" for p in (REPO / "tray").glob("*.py") if p.stem != "__init__"}
     # The package data where the wheel has it (read through importlib.resources in both), and the
     # distribution's metadata (`--version`).
-    wanted |= {"tray/shared/palette.json", "tray/shared/status.schema.json", "tray/dashboard/index.html",
+    wanted |= {"tray/shared/palette.json", "tray/shared/status.schema.json", "tray/shared/vocabulary.json",
+               "tray/shared/words.js", "tray/dashboard/index.html",
                f"secondline-{__version__}.dist-info/METADATA",
                "pystray._xorg", "keyring.backends.SecretService", "desktop_notifier.backends.dbus"}
     assert wanted - names == set()
@@ -120,7 +121,7 @@ def test_demo_run_serves_a_valid_status_document_and_the_dashboard(binary, clean
 
         # The notifier collects a burst for a moment before printing it.
         end = time.monotonic() + 10
-        while time.monotonic() < end and "[notification] WARNING" not in (tmp_path / "run.log").read_text():
+        while time.monotonic() < end and "[notification] Warning" not in (tmp_path / "run.log").read_text():
             time.sleep(0.2)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -128,7 +129,7 @@ def test_demo_run_serves_a_valid_status_document_and_the_dashboard(binary, clean
     text = (tmp_path / "run.log").read_text()
     assert code == 0, text
     assert "Traceback" not in text
-    assert "[notification] WARNING: app-staging-1: disk /var" in text
+    assert "[notification] Warning: app-staging-1: disk /var" in text
     # The log file went to the user log dir (here inside tmp_path), not next to the binary.
     assert list((tmp_path / "state").rglob("secondline.log"))
 

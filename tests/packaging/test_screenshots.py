@@ -91,13 +91,23 @@ def test_full_run_writes_every_picture(tmp_path):
                           gtk_python], cwd=REPO, capture_output=True, text=True, timeout=400)
     assert out.returncode == 0, out.stderr[-3000:]
     names = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert names == ["dashboard.png", "icons.png", "popup.png", "tray-menu-model.png", "tray-menu.png",
-                     "tray-xvfb.png"]
+    assert names == ["dashboard-phone.png", "dashboard.png", "icons.png", "options.png", "popup.png",
+                     "tray-menu-model.png", "tray-menu.png", "tray-xvfb.png"]
     critical = rgb(palette()["critical"])
-    for name in ("dashboard.png", "popup.png", "tray-xvfb.png", "tray-menu.png"):
+    for name in ("dashboard.png", "dashboard-phone.png", "popup.png", "tray-xvfb.png", "tray-menu.png"):
         img = Image.open(tmp_path / name)
         assert has_colour(img, critical, 200), name          # photographed at the critical step
     assert has_colour(Image.open(tmp_path / "dashboard.png"), rgb(palette()["warning"]), 200)
+    assert Image.open(tmp_path / "dashboard.png").width == 1280 and Image.open(tmp_path / "dashboard-phone.png").width == 400
+    # The real gtk menu's icon is drawn at the size GTK shows it (30 px in trayer's 32 px panel), not a
+    # 64 px picture GTK shrinks: its top-left slot holds the icon pixel for pixel.
+    menu = Image.open(tmp_path / "tray-menu.png").convert("RGB")
+    want = icons.render("critical", 2, 30)
+    slot = menu.crop((1, 1, 33, 31))
+    same = sum(1 for y in range(30) for x in range(30) if want.getpixel((x, y))[3] == 255
+               and max(abs(a - b) for a, b in zip(slot.getpixel((x + 1, y)), want.getpixel((x, y))[:3])) <= 3)
+    opaque = sum(1 for y in range(30) for x in range(30) if want.getpixel((x, y))[3] == 255)
+    assert same >= 0.95 * opaque, f"{same} of {opaque} opaque icon pixels as drawn at 30 px"
 
 
 def test_gtk_python_probe_rejects_a_python_without_pygobject(tmp_path):

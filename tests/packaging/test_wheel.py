@@ -57,9 +57,10 @@ def test_wheel_carries_every_module_and_the_data_it_reads(dists):
         modules = {p.relative_to(REPO).as_posix() for p in (REPO / "tray").rglob("*.py")
                    if "__pycache__" not in p.parts}
         assert modules - names == set()
-        data = {f"tray/shared/{p.name}": p for p in SHARED.glob("*.json")}
+        data = {f"tray/shared/{p.name}": p for p in [*SHARED.glob("*.json"), *SHARED.glob("*.js")]}
         data |= {f"tray/dashboard/{p.name}": p for p in (REPO / "tray" / "dashboard").glob("*.html")}
-        assert {"tray/shared/palette.json", "tray/shared/status.schema.json", "tray/dashboard/index.html"} <= set(data)
+        assert {"tray/shared/palette.json", "tray/shared/status.schema.json", "tray/shared/vocabulary.json",
+                "tray/shared/words.js", "tray/dashboard/index.html"} <= set(data)
         for name, src in data.items():
             assert whl.read(name) == src.read_bytes(), name
         top = {n.split("/")[0] for n in names}
@@ -72,7 +73,7 @@ def test_wheel_carries_every_module_and_the_data_it_reads(dists):
         root = sd.getnames()[0].split("/")[0]
         members = {n.split("/", 1)[1] for n in sd.getnames() if "/" in n}
     assert {"pyproject.toml", "README.md", "shared/palette.json", "shared/status.schema.json",
-            "tray/dashboard/index.html"} <= members, (root, sorted(members))
+            "shared/vocabulary.json", "shared/words.js", "tray/dashboard/index.html"} <= members, (root, sorted(members))
 
 
 def test_the_installed_copy_runs_from_the_venv_not_the_checkout(venv, dists, home):

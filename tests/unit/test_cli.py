@@ -27,10 +27,10 @@ def running():
 
 
 @pytest.mark.parametrize("severity,error,code,word", [
-    (None, None, 0, "all OK"),
-    ("warning", None, 1, "WARNING"),
-    ("critical", None, 2, "CRITICAL"),
-    (None, "connection refused", 3, "UNKNOWN"),
+    (None, None, 0, "production: All OK"),
+    ("warning", None, 1, "production: 1 warning"),
+    ("critical", None, 2, "production: 1 critical"),
+    (None, "connection refused", 3, "production: 1 unknown"),
 ])
 def test_status_exit_codes(running, capsys, severity, error, code, word):
     store, port = running

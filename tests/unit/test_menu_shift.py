@@ -29,8 +29,8 @@ def test_menu_structure():
     m = menu_model(snap(), snoozed=False, extra_lines=("On shift until 17:30",),
                    is_new=lambda a: a.id == "web!http", card_for=lambda a: None, pairing_codes=("123456",))
     top = labels(m)
-    assert top[0].startswith("secondline: CRITICAL") and top[1] == "On shift until 17:30"
-    assert "production: critical (1 open, 1 handled)" in top
+    assert top[0] == "secondline: 1 critical, 1 unknown, 1 handled" and top[1] == "On shift until 17:30"
+    assert "production: 1 critical, 1 handled" in top
     assert top[-7:] == ["Open dashboard", "Refresh now", "Approve pairing 123456", "Snooze notifications for 1 hour",
                         "Snooze notifications", "Reload config", "Quit"]
     prod = next(i for i in m if i[0].startswith("production"))
@@ -39,7 +39,7 @@ def test_menu_structure():
     assert crit[0] == "● [critical] web: http"                       # new alerts are marked
     assert labels(crit[1]) == ["Open", "Acknowledge", "Recheck", "Record on Trello"]
     assert crit[1][1][1] == ("ack", "mon", "web!http")
-    assert mon_items[1] == ("[acknowledged] db: disk", None)        # handled: no actions offered
+    assert mon_items[1] == ("[handled (acknowledged)] db: disk", None)        # handled: no actions offered
     team = next(i for i in m if i[0].startswith("team"))
     assert "rate limited" in team[1][0][1][0][0]                     # the source's reason is shown
 

@@ -29,7 +29,7 @@ class Capture:
 
 def test_single_event_text_and_link():
     n = compose([ev()], "http://127.0.0.1:1/")
-    assert n.title == "CRITICAL: web01: a" and "s1 · production" in n.body and "HTTP 503" in n.body
+    assert n.title == "Critical: web01: a" and "s1 · production" in n.body and "HTTP 503" in n.body
     assert n.url == "https://mon.example.com/a" and n.critical
 
 
@@ -37,7 +37,7 @@ def test_burst_combined():
     n = compose([ev(id="a"), ev(id="b"), ev(id="c", sev="warning")], "http://127.0.0.1:1/")
     assert n.title == "3 new alerts in production"
     assert n.url == "http://127.0.0.1:1/"     # a combined pop-up opens the dashboard
-    assert "CRITICAL: web01: a" in n.body
+    assert "Critical: web01: a" in n.body
 
 
 def test_unreachable_and_recovered_text():
@@ -54,12 +54,12 @@ def test_sources_unreadable_together_are_one_popup_naming_each():
 
 def test_recovery_names_what_recovered_not_its_old_output():
     n = compose([ev(EventKind.CLEARED, sev="warning")], None)
-    assert n.title == "recovered: web01: a"
-    assert n.body == "s1 · production\nwas WARNING" and "HTTP 503" not in n.body
+    assert n.title == "Recovered: web01: a"
+    assert n.body == "s1 · production\nwas warning" and "HTTP 503" not in n.body
     acked = Alert(source="s1", id="b", title="web01: b", severity=Severity.CRITICAL, detail="HTTP 503",
                   handled=True, handled_reason="acknowledged")
     n = compose([Event(EventKind.CLEARED, "s1", "production", alert=acked, previous=acked)], None)
-    assert n.body == "s1 · production\nwas CRITICAL, acknowledged" and not n.critical
+    assert n.body == "s1 · production\nwas critical, handled (acknowledged)" and not n.critical
 
 
 @pytest.mark.parametrize("events,state", [
@@ -122,7 +122,7 @@ def test_console_backend_prints(capsys):
         ConsoleBackend().show(compose([ev()], None))
     finally:
         root.handlers = saved
-    assert "[notification] CRITICAL: web01: a" in capsys.readouterr().out
+    assert "[notification] Critical: web01: a" in capsys.readouterr().out
 
 
 def test_no_session_bus_reason(monkeypatch):

@@ -38,7 +38,7 @@ def test_layout_from_the_menu_model():
     layout = MenuLayout()
     assert layout.update(menu_model(snap(CRIT, WARN), snoozed=False))
     top = labels(layout)
-    assert top[0].startswith("secondline: CRITICAL")
+    assert top[0].startswith("secondline: 1 critical")
     assert "Open dashboard" in top and "Quit" in top
     seps = [c for c in layout.nodes[0].children if layout.nodes[c].props.get("type") is not None]
     assert seps and all(layout.nodes[c].props["type"].value == "separator" for c in seps)
