@@ -138,6 +138,10 @@ def stop_icinga(proc: subprocess.Popen, timeout: float = 30) -> None:
 REPO = HERE.parents[1]
 
 
+# A published extension id: the tray lets only those pair (tray/pairing.py).
+EXTENSION_ORIGIN = "chrome-extension://kkpkhhhgpljijmnplonjmooccgfjojbh"
+
+
 class App:
     """A running `secondline run --headless --config PATH --port N` (its output in a file)."""
 
@@ -150,6 +154,7 @@ class App:
         for name, value in secrets.items():
             env["SECONDLINE_SECRET_" + name.upper().replace("-", "_")] = value
         self.port = port
+        self.env = env
         self.out_path = out
         self._out = open(out, "w")
         self.proc = subprocess.Popen([sys.executable, "-m", "tray", "run", "--headless", "--config", str(config),
@@ -180,6 +185,18 @@ class App:
                 pass
             time.sleep(0.05)
         raise TimeoutError(f"source {name} not polled within {timeout}s: {self.output()[-2000:]}")
+
+    def pair(self, origin: str = EXTENSION_ORIGIN) -> tuple[str, str]:
+        """Pair a client as the extension does (ask, approve with `secondline pair CODE`, collect the
+        key); (client id, key) for tray.signing.sign_request."""
+        base, head = f"http://127.0.0.1:{self.port}", {"Origin": origin}
+        req = requests.post(base + "/pair", json={}, headers=head, timeout=10).json()
+        approve = subprocess.run([sys.executable, "-m", "tray", "pair", req["code"], "--port", str(self.port)],
+                                 env=self.env, cwd=str(REPO), capture_output=True, text=True, timeout=30)
+        assert approve.returncode == 0, approve.stderr
+        creds = requests.post(base + "/pair/status", json={"id": req["id"]}, headers=head, timeout=10).json()
+        assert creds["state"] == "approved", creds
+        return creds["client"], creds["key"]
 
     def output(self) -> str:
         return self.out_path.read_text(errors="replace") if self.out_path.exists() else ""

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from icinga_server import App, icinga_config
+from icinga_server import EXTENSION_ORIGIN, App, icinga_config
 from support.procs import free_port
 
 pytestmark = pytest.mark.slow
@@ -161,18 +161,23 @@ def test_stream_error_shows_only_while_icinga_is_down(tmp_path):
 def test_acknowledge_and_recheck_through_the_running_app(icinga, tmp_path):
     """POST /actions/acknowledge and /actions/recheck on the app's endpoint reach the real icinga2, and the
     acknowledgement comes back as a handled alert."""
+    import json
     import requests
-    token = "test-endpoint-token-0123456789"
+    from tray import signing
     icinga.reset("h1!svc5")
     cfg = icinga_config(tmp_path / "config.toml", icinga, interval=60)
-    app = App(cfg, free_port(), {"ic": "sl-secret", "__endpoint__": token}, tmp_path / "app.log")
+    app = App(cfg, free_port(), {"ic": "sl-secret"}, tmp_path / "app.log")
     try:
         app.wait_ready("ic")
+        client, key = app.pair()
         icinga.set_state("h1!svc5", 2, "ack me")
         _wait(lambda: (_alert(app, "ic", "h1!svc5") or {}).get("severity") == "critical", 10)
-        post = lambda action, body: requests.post(                            # noqa: E731
-            f"http://127.0.0.1:{app.port}/actions/{action}", json=body, timeout=30,
-            headers={"Authorization": f"Bearer {token}"})
+
+        def post(action, body):
+            path, data = f"/actions/{action}", json.dumps(body).encode()
+            return requests.post(f"http://127.0.0.1:{app.port}{path}", data=data, timeout=30, headers={
+                "Content-Type": "application/json", "Origin": EXTENSION_ORIGIN,
+                "Authorization": signing.sign_request(key, "POST", path, client, data)})
         r = post("acknowledge", {"source": "ic", "id": "h1!svc5", "comment": "on it", "hours": 1})
         assert r.status_code == 200, r.text
         _wait(lambda: (_alert(app, "ic", "h1!svc5") or {}).get("handled_reason") == "acknowledged", 10)
