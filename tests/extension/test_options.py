@@ -2,6 +2,7 @@
 the split-icon and notification toggles are stored in chrome.storage.sync."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -82,10 +83,15 @@ def test_browser_notification_for_a_switched_on_group_state(browser):
         browser.wait_badge("2", PALETTE["critical"])
         shown = wait_for(lambda: browser.ext_eval("chrome.notifications.getAll()"), timeout=5, what="a notification")
         assert len(shown) == 1
+        # [[notification id, url]], oldest first (lib/links.js): the click target of the one shown.
         links = browser.ext_eval("chrome.storage.session.get('links').then(r => r.links)")
-        assert list(links.values()) == ["https://monitor.example/icinga-production/1"]
+        assert links == [[next(iter(shown)), "https://monitor.example/icinga-production/1"]]
         # Back to ok: not switched on, so nothing new.
         tray.set(demo_step("ok"))
         browser.wait_badge("", PALETTE["ok"])
         time.sleep(0.5)
         assert len(browser.ext_eval("chrome.notifications.getAll()")) == 1
+        # Closed (here by clear(), as after a click): its link goes with it, so the map cannot grow for ever.
+        browser.ext_eval(f"chrome.notifications.clear({json.dumps(next(iter(shown)))})")
+        wait_for(lambda: browser.ext_eval("chrome.storage.session.get('links').then(r => r.links)") == [],
+                 timeout=5, what="the closed notification's link dropped")
