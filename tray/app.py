@@ -25,6 +25,8 @@ from tray.pairing import OriginPolicy, Pairing, load_or_create_token
 from tray.scheduler import Scheduler
 from tray.server import Endpoint
 from tray.shiftctx import ShiftContext
+from tray.sources import offered_actions, record_board
+from tray.sources.base import SourceConfig
 from tray.state import State, alert_key, snooze_until
 from tray.store import Store
 
@@ -51,7 +53,7 @@ class App:
         self.watch_config = watch_config
         self.stop_event = threading.Event()
         self.http = Http()
-        self.store = Store()
+        self.store = Store(offered=self._offered)
         self.scheduler = Scheduler(self.store, self.http, secret_lookup)
         self.state = State.load(state_path)
         self.shift = ShiftContext(config, self.http)
@@ -284,6 +286,10 @@ class App:
         self.scheduler.set_sources(new.sources)
         log.info("config reloaded from %s (%d sources)", new.path, len(new.sources))
         return True
+
+    def _offered(self, source: SourceConfig) -> tuple[str, ...]:
+        config = self.config
+        return offered_actions(source, record_board(config.sources, config.actions.get("trello")))
 
     # -- status document extras ---------------------------------------------------------------
     def _links(self) -> list[Mapping[str, Any]]:

@@ -241,13 +241,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"warning: {text}")
     if not cfg.sources:
         return 1      # nothing was checked: not a pass
+    from tray.sources import offered_actions, record_board
+    board = record_board(cfg.sources, cfg.actions.get("trello"))
     with ThreadPoolExecutor(max_workers=min(16, len(cfg.sources))) as pool:
         rows = list(pool.map(_poll_one, cfg.sources))
-    head = ("SOURCE", "TYPE", "HEALTH", "ALERTS", "TIME", "ERROR")
-    table = [head] + [(n, t, h, a, f"{e:.2f}s", err) for n, t, h, a, e, err in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(5)]
+    # ACTIONS: what the menu and the extension's popup offer on the source's alerts.
+    head = ("SOURCE", "TYPE", "HEALTH", "ALERTS", "ACTIONS", "TIME", "ERROR")
+    table = [head] + [(n, t, h, a, ", ".join(offered_actions(c, board)) or "-", f"{e:.2f}s", err)
+                      for c, (n, t, h, a, e, err) in zip(cfg.sources, rows)]
+    widths = [max(len(r[i]) for r in table) for i in range(6)]
     for r in table:
-        print("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5])
+        print("  ".join(r[i].ljust(widths[i]) for i in range(6)) + "  " + r[6])
     return 0 if all(not r[5] for r in rows) else 1
 
 

@@ -59,19 +59,22 @@ def _sort_key(a: Alert) -> tuple:
 
 def source_snapshot(*, name: str, type: str, group: str, alerts: Sequence[Alert],
                     checked_at: datetime | None, error: str | None, stale: bool = False,
-                    on_call: OnCall | None = None, stream_error: str | None = None) -> SourceSnapshot:
+                    on_call: OnCall | None = None, stream_error: str | None = None,
+                    capabilities: tuple[str, ...] = ()) -> SourceSnapshot:
     """One source's view. A source that cannot be read (error or stale) is unknown and counts as
     one unknown problem itself; its last good alerts are held for the diff but not shown as current.
     A stream that is down while polls work is reported in `error` but does not hide good data."""
     if error is not None or stale:
         return SourceSnapshot(name=name, type=type, group=group, health=Health.UNKNOWN, alerts=(),
                               checked_at=checked_at, error=error or "no fresh data (stale)", stale=stale,
-                              on_call=on_call, counts=Counts(unknown=1), held=tuple(alerts))
+                              on_call=on_call, counts=Counts(unknown=1), held=tuple(alerts),
+                              capabilities=capabilities)
     ordered = tuple(sorted(alerts, key=_sort_key))
     health = worst(a.severity.health for a in ordered if a.raises)
     return SourceSnapshot(name=name, type=type, group=group, health=health, alerts=ordered,
                           checked_at=checked_at, error=stream_error, stale=False, on_call=on_call,
-                          counts=count_alerts(ordered), degraded=stream_error is not None)
+                          counts=count_alerts(ordered), degraded=stream_error is not None,
+                          capabilities=capabilities)
 
 
 def _summary_health(sources: Sequence[SourceSnapshot]) -> tuple[Health, Counts, bool]:
