@@ -57,7 +57,7 @@ class App:
         self.scheduler = Scheduler(self.store, self.http, secret_lookup)
         self.state = State.load(state_path)
         self.shift = ShiftContext(config, self.http)
-        self.rules = policy.NotificationRules.from_dict(dict(config.notifications.raw), config.path)
+        self.rules = config.notifications
         # Paired clients are listed next to the state (ids and origins; their keys are derived, not stored).
         self.pairing = Pairing(token if token is not None else load_or_create_token,
                                clients_path=Path(self.state.path).parent / "clients.json",
@@ -265,8 +265,7 @@ class App:
     def reload_config(self) -> bool:
         """Apply an edited config. An invalid one keeps the last good config running and says why."""
         try:
-            new = config_mod.load(self.config.path)
-            rules = policy.NotificationRules.from_dict(dict(new.notifications.raw), new.path)
+            new = config_mod.load(self.config.path)     # every table parsed and checked, as at start-up
         except ConfigError as exc:
             text = str(exc)
             log.error("config not reloaded, keeping the last good one: %s", text)
@@ -278,8 +277,8 @@ class App:
         if new.server.port != self.config.server.port:
             log.warning("server.port changed: restart secondline to use the new port")
         self.config = new
-        self.rules = rules
-        self.notifier.min_gap = rules.min_gap
+        self.rules = new.notifications
+        self.notifier.min_gap = new.notifications.min_gap
         self.endpoint.allowed_origins = new.server.allowed_origins
         self.pairing.policy = OriginPolicy(new.server.extension_ids, new.server.allowed_origins)
         self.shift.reconfigure(new)
