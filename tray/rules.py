@@ -5,7 +5,6 @@ No clock and no I/O here: time comes in as an argument. These are the most teste
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime
 from typing import Iterable, Sequence
 
@@ -162,13 +161,6 @@ def diff(old: Snapshot | None, new: Snapshot) -> list[Event]:
     return events
 
 
-def mark_stale(s: SourceSnapshot, now: datetime, interval: float) -> bool:
-    """True when the last good poll is older than STALE_INTERVALS intervals (wall clock)."""
-    if s.checked_at is None:
-        return False
-    return (now - s.checked_at).total_seconds() > STALE_INTERVALS * interval
-
-
 def summary_line(snap: Snapshot) -> str:
     """One line for the tooltip, the menu's first line and `secondline status` (shared/vocabulary.json)."""
     return words.phrase("app_summary", summary=words.summary(snap.state, snap.counts))
@@ -190,7 +182,3 @@ def group_line(g: GroupSummary, sources: Sequence[SourceSnapshot] = ()) -> str:
     """"production: 1 critical, 1 handled": a group as the menu, the extension's tooltip and
     `secondline status` show it."""
     return words.phrase("group", name=g.name, summary=words.summary(group_state(g, sources), g.counts))
-
-
-def with_snooze(snap: Snapshot, snoozed_until: datetime | None) -> Snapshot:
-    return replace(snap, snoozed_until=snoozed_until)

@@ -89,10 +89,6 @@ class Store:
     def subscribe(self, fn: Subscriber) -> None:
         self._subscribers.append(fn)
 
-    def config_of(self, name: str) -> SourceConfig | None:
-        st = self._states.get(name)
-        return st.config if st else None
-
     # -- writing ------------------------------------------------------------------------------
     def configure(self, configs: Sequence[SourceConfig]) -> None:
         """Set the list of sources (start-up and config reload). Unchanged sources keep their data."""
@@ -230,7 +226,3 @@ class Store:
 
     def close(self) -> None:
         self._queue.put(None)
-
-
-def snapshot_with(snapshot: Snapshot, **changes) -> Snapshot:
-    return replace(snapshot, **changes)
