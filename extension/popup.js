@@ -10,6 +10,7 @@ import { baseUrl, normalise } from "./lib/settings.js";
 import { snoozed } from "./lib/notify.js";
 import { alertButtons, runAction, storedToken, PAIRING_KEY, SNOOZE_PRESETS, LOST_MESSAGE } from "./lib/actions.js";
 import { hasAccess, requestAccess, NO_ACCESS_LINE } from "./lib/access.js";
+import { OLDER_TRAY_LINE } from "./lib/status.js";
 import { wordsFrom } from "./shared/words.js";
 
 const loadShared = (name) => fetch(chrome.runtime.getURL(`shared/${name}`)).then((r) => r.json());
@@ -58,7 +59,7 @@ function renderTile(t, palette) {
     el("h2", { text: t.name, title: t.name }), el("p", { class: "state", text: words.label(t.state) }), dl), t.state, palette);
 }
 
-function renderAlert(a, palette, sourceType = null) {
+function renderAlert(a, palette, source = null) {
   const href = safeUrl(a.url);
   const title = href
     ? el("a", { class: "title", href, target: "_blank", rel: "noopener", text: a.title })
@@ -74,7 +75,7 @@ function renderAlert(a, palette, sourceType = null) {
   const detail = [a.detail, a.handled || a.pending ? tag : ""].filter(Boolean).join(" · ");
   if (detail) li.append(el("span", { class: "detail", text: detail }));
   const card = safeUrl(a.card_url);
-  const buttons = ui.paired && sourceType ? alertButtons(sourceType, a) : [];
+  const buttons = ui.paired && source ? alertButtons(source, a) : [];
   const result = ui.results.get(key(a.source, a.id));
   if (card || buttons.length || result) {
     const row = el("div", { class: "actions" });
@@ -177,14 +178,14 @@ function renderSource(s, palette) {
       el("span", { class: "name", text: s.name, title: s.name }), el("span", { class: "group", text: `${s.group} · ${s.type}` })));
   if (s.problem) section.append(el("p", { class: "problem", text: s.problem }));
   if (s.open.length) {
-    section.append(el("ul", { class: "alerts open" }, ...s.open.map((a) => renderAlert({ ...a, source: s.name }, palette, s.type))));
+    section.append(el("ul", { class: "alerts open" }, ...s.open.map((a) => renderAlert({ ...a, source: s.name }, palette, s))));
   } else if (!s.unreadable) {
     section.append(el("p", { class: "quiet", text: words.phrase(s.checkedAt ? "no_problems" : "not_read") }));
   }
   if (s.handled.length) {
     section.append(el("details", { class: "handled" },
       el("summary", { text: words.countList({ handled: s.handled.length }) }),
-      el("ul", { class: "alerts" }, ...s.handled.map((a) => renderAlert({ ...a, source: s.name }, palette, s.type)))));
+      el("ul", { class: "alerts" }, ...s.handled.map((a) => renderAlert({ ...a, source: s.name }, palette, s)))));
   }
   return section;
 }
@@ -209,6 +210,7 @@ function render(last, port, palette) {
   $("snooze-controls").hidden = true;
   $("pair-hint").hidden = true;
   $("held").hidden = true;
+  $("older").hidden = true;
   $("access").hidden = true;
   message.hidden = true;
   // The popup's own answer counts as well as the worker's: opened before the worker has looked, it still says so.
@@ -255,6 +257,10 @@ function render(last, port, palette) {
   }
   renderHeld(doc);
   renderActionBar(doc);
+  if (view.older) {
+    $("older").textContent = OLDER_TRAY_LINE;
+    $("older").hidden = false;
+  }
   $("tiles").append(...tiles(doc).map((t) => renderTile(t, palette)));
   $("sources").append(...sourceSections(doc, words).map((s) => renderSource(s, palette)));
   const links = (doc.links || []).map((l) => ({ ...l, href: safeUrl(l.url) })).filter((l) => l.href);

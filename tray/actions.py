@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 
 from tray import signing
 from tray.errors import SourceError
-from tray.model import Alert
+from tray.model import Alert, SourceSnapshot
+from tray.sources.base import ACKNOWLEDGE, RECHECK, RECORD
 
 if TYPE_CHECKING:
     from tray.app import App
@@ -209,7 +210,8 @@ class Actions:
                 "pending": [{"code": r.code, "origin": r.origin, "label": r.label} for r in pairing.pending()]}
 
     # -- alert actions ---------------------------------------------------------------------------
-    def _find(self, data: Mapping[str, Any]) -> tuple[Any, Alert]:
+    def _find(self, data: Mapping[str, Any], action: str) -> tuple[Any, Alert]:
+        """The running source and the alert an action is asked for; refused unless the source offers it."""
         source, aid = str(data.get("source", "")), str(data.get("id", ""))
         snap = self.app.store.latest
         s = snap.source(source)
@@ -217,11 +219,24 @@ class Actions:
             raise ActionError(404, f"no source {source!r}")
         for a in s.alerts:
             if a.id == aid:
+                self._check_offered(s, action)
                 runner = self.app.scheduler.runners.get(source)
                 if runner is None or runner.source is None:
                     raise ActionError(409, f"source {source!r} is not running")
                 return runner.source, a
         raise ActionError(404, f"no alert {aid!r} in {source!r}")
+
+    def _check_offered(self, s: SourceSnapshot, action: str) -> None:
+        if action in s.capabilities:
+            return
+        if action == RECORD:
+            board = self.app.config_actions().get("trello")
+            if not board:
+                raise ActionError(409, "no Trello board configured: set [actions] trello = \"SOURCE-NAME\"")
+            if board == s.name:
+                raise ActionError(409, f"{s.name!r} is the Trello board itself: its cards are not recorded on it")
+            raise ActionError(409, f"[actions] trello = {board!r} is not a running trello source")
+        raise ActionError(409, f"{s.type} sources cannot {action}")
 
     def _author(self) -> str:
         user = self.app.config.user
@@ -240,7 +255,7 @@ class Actions:
         return str(result or "")
 
     def do_acknowledge(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        source, alert = self._find(data)
+        source, alert = self._find(data, ACKNOWLEDGE)
         comment = str(data.get("comment", "") or "acknowledged from secondline")
         hours = float(data.get("hours", self.app.config_actions().get("silence_hours", 2)))
         result = self._run("Acknowledged", alert, lambda: source.acknowledge(
@@ -248,17 +263,15 @@ class Actions:
         return {"result": result}
 
     def do_recheck(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        source, alert = self._find(data)
+        source, alert = self._find(data, RECHECK)
         return {"result": self._run("Recheck requested", alert, lambda: source.recheck(self.app.http, alert))}
 
     def do_trello(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        _, alert = self._find(data)
+        _, alert = self._find(data, RECORD)
         cfg = self.app.config_actions()
         board = cfg.get("trello")
-        if not board:
-            raise ActionError(409, "no Trello board configured: set [actions] trello = \"SOURCE-NAME\"")
         runner = self.app.scheduler.runners.get(board)
-        if runner is None or runner.source is None or not hasattr(runner.source, "create_card"):
+        if runner is None or runner.source is None or not runner.source.records:
             raise ActionError(409, f"[actions] trello = {board!r} is not a running trello source")
         list_id = cfg.get("trello_list_id") or getattr(runner.source.settings, "list_id", None)
         if not list_id:

@@ -25,6 +25,8 @@ from tray.pairing import OriginPolicy, Pairing, load_or_create_token
 from tray.scheduler import Scheduler
 from tray.server import Endpoint
 from tray.shiftctx import ShiftContext
+from tray.sources import offered_actions, record_board
+from tray.sources.base import SourceConfig
 from tray.state import State, alert_key, snooze_until
 from tray.store import Store
 
@@ -51,11 +53,11 @@ class App:
         self.watch_config = watch_config
         self.stop_event = threading.Event()
         self.http = Http()
-        self.store = Store()
+        self.store = Store(offered=self._offered)
         self.scheduler = Scheduler(self.store, self.http, secret_lookup)
         self.state = State.load(state_path)
         self.shift = ShiftContext(config, self.http)
-        self.rules = policy.NotificationRules.from_dict(dict(config.notifications.raw), config.path)
+        self.rules = config.notifications
         # Paired clients are listed next to the state (ids and origins; their keys are derived, not stored).
         self.pairing = Pairing(token if token is not None else load_or_create_token,
                                clients_path=Path(self.state.path).parent / "clients.json",
@@ -263,8 +265,7 @@ class App:
     def reload_config(self) -> bool:
         """Apply an edited config. An invalid one keeps the last good config running and says why."""
         try:
-            new = config_mod.load(self.config.path)
-            rules = policy.NotificationRules.from_dict(dict(new.notifications.raw), new.path)
+            new = config_mod.load(self.config.path)     # every table parsed and checked, as at start-up
         except ConfigError as exc:
             text = str(exc)
             log.error("config not reloaded, keeping the last good one: %s", text)
@@ -276,14 +277,18 @@ class App:
         if new.server.port != self.config.server.port:
             log.warning("server.port changed: restart secondline to use the new port")
         self.config = new
-        self.rules = rules
-        self.notifier.min_gap = rules.min_gap
+        self.rules = new.notifications
+        self.notifier.min_gap = new.notifications.min_gap
         self.endpoint.allowed_origins = new.server.allowed_origins
         self.pairing.policy = OriginPolicy(new.server.extension_ids, new.server.allowed_origins)
         self.shift.reconfigure(new)
         self.scheduler.set_sources(new.sources)
         log.info("config reloaded from %s (%d sources)", new.path, len(new.sources))
         return True
+
+    def _offered(self, source: SourceConfig) -> tuple[str, ...]:
+        config = self.config
+        return offered_actions(source, record_board(config.sources, config.actions.get("trello")))
 
     # -- status document extras ---------------------------------------------------------------
     def _links(self) -> list[Mapping[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from tray import __version__
 from tray import config as config_mod
-from tray.errors import ConfigError, CredentialError, SourceError, did_you_mean
+from tray.errors import ConfigError, CredentialError, did_you_mean
 
 log = logging.getLogger("secondline")
 
@@ -205,29 +205,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _poll_one(source_cfg) -> tuple[str, str, str, str, float, str]:
+    """One poll, the scheduler's own (tray.polling), as a row of the table."""
+    from tray import polling
     from tray.credentials import secret_lookup
-    from tray.model import Reading
     from tray.net import Http
-    from tray.rules import apply_filters, source_snapshot
-    from tray.sources import source_class
+    from tray.rules import source_snapshot
     t0 = time.monotonic()
-    err = None
-    alerts: tuple = ()
-    try:
-        src = source_class(source_cfg.type)(source_cfg, secret_lookup)
-        reading = src.poll(Http())
-        if not isinstance(reading, Reading):
-            raise TypeError("poll() did not return a Reading")
-        alerts = apply_filters(reading.alerts, source_cfg.include, source_cfg.exclude)
-    except SourceError as exc:
-        err = exc.reason
-    except Exception as exc:  # a bug in a source is reported, not raised
-        err = f"internal error: {type(exc).__name__}: {exc}"
-    if err:
-        from tray.credentials import REDACTOR
-        err = REDACTOR.redact(err)   # a server may echo the credential back (reason phrase, body)
+    src, outcome = polling.start_source(source_cfg, secret_lookup)
+    if src is not None:
+        outcome = polling.poll(src, source_cfg, Http())
+    assert outcome is not None
+    err = outcome.reason
     elapsed = time.monotonic() - t0
-    snap = source_snapshot(name=source_cfg.name, type=source_cfg.type, group=source_cfg.group, alerts=alerts,
+    snap = source_snapshot(name=source_cfg.name, type=source_cfg.type, group=source_cfg.group,
+                           alerts=outcome.reading.alerts if outcome.reading else (),
                            checked_at=datetime.now(timezone.utc), error=err)
     # An unreadable source has no alerts to count: "-", not the 1 unknown it adds to the icon.
     return (snap.name, snap.type, snap.health.value, "-" if err else str(snap.counts.problems), elapsed, err or "")
@@ -241,13 +232,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"warning: {text}")
     if not cfg.sources:
         return 1      # nothing was checked: not a pass
+    from tray.sources import offered_actions, record_board
+    board = record_board(cfg.sources, cfg.actions.get("trello"))
     with ThreadPoolExecutor(max_workers=min(16, len(cfg.sources))) as pool:
         rows = list(pool.map(_poll_one, cfg.sources))
-    head = ("SOURCE", "TYPE", "HEALTH", "ALERTS", "TIME", "ERROR")
-    table = [head] + [(n, t, h, a, f"{e:.2f}s", err) for n, t, h, a, e, err in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(5)]
+    # ACTIONS: what the menu and the extension's popup offer on the source's alerts.
+    head = ("SOURCE", "TYPE", "HEALTH", "ALERTS", "ACTIONS", "TIME", "ERROR")
+    table = [head] + [(n, t, h, a, ", ".join(offered_actions(c, board)) or "-", f"{e:.2f}s", err)
+                      for c, (n, t, h, a, e, err) in zip(cfg.sources, rows)]
+    widths = [max(len(r[i]) for r in table) for i in range(6)]
     for r in table:
-        print("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5])
+        print("  ".join(r[i].ljust(widths[i]) for i in range(6)) + "  " + r[6])
     return 0 if all(not r[5] for r in rows) else 1
 
 

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,21 +19,23 @@ from typing import Any, Mapping
 import platformdirs
 
 from tray import fsutil, tomlpos
+from tray.config_sections import (ACTION_KEYS, DEFAULT_PORT, NOTIFY_KEYS, SERVER_KEYS, USER_KEYS, Link,
+                                  ServerConfig, UserConfig, parse_actions, parse_links, parse_notifications,
+                                  parse_server, parse_shift, parse_user)
+from tray.config_values import coerce, show as _show, unknown as _unknown
 from tray.errors import ConfigError, did_you_mean
+from tray.policy import NotificationRules
+from tray.shift import ShiftSettings
 from tray.sources import REGISTRY, available_types, source_class
-from tray.pairing import PUBLISHED_EXTENSION_IDS, extension_id_problem
 from tray.sources.base import COMMON_KEYS, SourceConfig
 
-DEFAULT_PORT = 17474
+__all__ = ("Config", "ServerConfig", "Link", "UserConfig", "DEFAULT_PORT", "ConfigError", "coerce",
+           "default_config_path", "parse_config", "loads", "load", "warnings", "write_atomic")
+
 NAME_RE = re.compile(r"^[A-Za-z0-9-]+$")
 MIN_INTERVAL = 1.0
 
 TOP_KEYS = ("server", "notifications", "sources", "shift", "links", "user", "actions")
-SERVER_KEYS = ("port", "allowed_origins", "extension_ids")
-NOTIFY_KEYS = ("enabled", "min_gap", "rules", "recoveries", "outside_shift")
-LINK_KEYS = ("title", "url", "group")
-USER_KEYS = ("name", "email")
-ACTION_KEYS = ("trello", "trello_list_id", "silence_hours")
 
 
 def default_config_path() -> Path:
@@ -42,57 +43,19 @@ def default_config_path() -> Path:
 
 
 @dataclass(frozen=True)
-class ServerConfig:
-    port: int = DEFAULT_PORT
-    allowed_origins: tuple[str, ...] = ()
-    # Which browser extensions may ask to pair (tray.pairing.OriginPolicy): the published ones by default.
-    extension_ids: tuple[str, ...] = PUBLISHED_EXTENSION_IDS
-
-
-@dataclass(frozen=True)
-class NotificationsConfig:
-    enabled: bool = True
-    min_gap: float = 5.0                         # seconds between two pop-ups at most one
-    raw: Mapping[str, Any] = field(default_factory=dict)   # rules / recoveries / outside_shift
-
-
-@dataclass(frozen=True)
-class Link:
-    title: str
-    url: str
-    group: str | None = None
-
-
-@dataclass(frozen=True)
-class UserConfig:
-    name: str = ""
-    email: str = ""
-
-
-@dataclass(frozen=True)
 class Config:
+    """The whole config, each table already parsed into what its user needs (tray.config_sections)."""
     path: str
     server: ServerConfig = ServerConfig()
-    notifications: NotificationsConfig = NotificationsConfig()
+    notifications: NotificationRules = field(default_factory=NotificationRules)
     sources: tuple[SourceConfig, ...] = ()
-    shift: Mapping[str, Any] | None = None
+    shift: ShiftSettings | None = None          # None: no [shift], every hour is a working hour
     links: tuple[Link, ...] = ()
     user: UserConfig = UserConfig()
     actions: Mapping[str, Any] = field(default_factory=dict)
 
 
 suggest = did_you_mean
-
-
-def _unknown(path: str, key: str, got: str, valid: typing.Iterable[str], what: str = "key") -> ConfigError:
-    """An unknown key (its path already names it) or value (`unknown type 'zabix'`)."""
-    valid = tuple(valid)
-    near = suggest(got, valid)
-    thing = f"unknown {what}" if what == "key" else f"unknown {what} {got!r}"
-    if near:
-        return ConfigError(path, key, f"{thing}; did you mean {near!r}?")
-    return ConfigError(path, key, f"{thing}; valid {what}s: {', '.join(sorted(valid))}")
-
 
 # Where a top-level key that is not a table belongs ("port = 1" at the top means [server] port).
 _HOMES = {"server": SERVER_KEYS, "notifications": NOTIFY_KEYS, "user": USER_KEYS, "actions": ACTION_KEYS}
@@ -119,69 +82,12 @@ def _unknown_top(path: str, key: str, value: Any) -> ConfigError:
     return ConfigError(path, key, reason, shown="")
 
 
-def _check_keys(path: str, where: str, table: Mapping[str, Any], valid: typing.Iterable[str]) -> None:
-    valid = tuple(valid)
-    for k in table:
-        if k not in valid:
-            if not where:
-                raise _unknown_top(path, k, table[k])
-            raise _unknown(path, f"{where}.{k}", k, valid)
+def _check_top_keys(path: str, data: Mapping[str, Any]) -> None:
+    for k in data:
+        if k not in TOP_KEYS:
+            raise _unknown_top(path, k, data[k])
 
 
-def _typename(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return " or ".join(_typename(a) for a in args)
-    if origin in (list, tuple):
-        return "a list of strings"
-    if origin is dict:
-        return "a table of strings"
-    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(tp, str(tp))
-
-
-def coerce(path: str, key: str, value: Any, tp: Any) -> Any:
-    """Check a TOML value against a Settings field type; return it in the field's Python type."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        last: ConfigError | None = None
-        for a in args:
-            try:
-                return coerce(path, key, value, a)
-            except ConfigError as exc:
-                last = exc
-        raise last or ConfigError(path, key, f"must be {_typename(tp)}")
-    if origin in (list, tuple):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(path, key, f"must be a list of strings, got {_show(value)}")
-        return tuple(value) if origin is tuple else list(value)
-    if origin is dict:
-        if not isinstance(value, dict) or not all(isinstance(v, (str, int, float, bool)) for v in value.values()):
-            raise ConfigError(path, key, f"must be a table of strings, got {_show(value)}")
-        return {str(k): str(v) for k, v in value.items()}
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(path, key, f"must be true or false, got {_show(value)}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(path, key, f"must be an integer, got {_show(value)}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(path, key, f"must be a number, got {_show(value)}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(path, key, f"must be a string, got {_show(value)}")
-        return value
-    return value
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _settings(path: str, where: str, stype: str, table: Mapping[str, Any]) -> Any:
@@ -265,100 +171,18 @@ def _source(path: str, i: int, table: Any, seen: set[str]) -> SourceConfig:
 
 
 def parse_config(data: Mapping[str, Any], path: str) -> Config:
-    _check_keys(path, "", data, TOP_KEYS)
-    server_t = data.get("server", {})
-    if not isinstance(server_t, dict):
-        raise ConfigError(path, "server", "must be a table ([server])")
-    _check_keys(path, "server", server_t, SERVER_KEYS)
-    port = coerce(path, "server.port", server_t.get("port", DEFAULT_PORT), int)
-    if not 1 <= port <= 65535:
-        raise ConfigError(path, "server.port", f"must be between 1 and 65535, got {port}")
-    origins = coerce(path, "server.allowed_origins", server_t.get("allowed_origins", []), tuple[str, ...])
-    for j, o in enumerate(origins):
-        if not re.match(r"^(https?|chrome-extension|moz-extension)://[^/\s]+$", o):
-            raise ConfigError(path, f"server.allowed_origins[{j}]",
-                              f"must be an origin like chrome-extension://ID or https://host, got {o!r}")
-    ext_ids = coerce(path, "server.extension_ids", server_t.get("extension_ids", list(PUBLISHED_EXTENSION_IDS)),
-                     tuple[str, ...])
-    for j, e in enumerate(ext_ids):
-        problem = extension_id_problem(e)
-        if problem:
-            raise ConfigError(path, f"server.extension_ids[{j}]", f"{problem}, got {e!r}")
-    notif_t = data.get("notifications", {})
-    if not isinstance(notif_t, dict):
-        raise ConfigError(path, "notifications", "must be a table ([notifications])")
-    _check_keys(path, "notifications", notif_t, NOTIFY_KEYS)
-    notifications = NotificationsConfig(
-        enabled=coerce(path, "notifications.enabled", notif_t.get("enabled", True), bool),
-        min_gap=coerce(path, "notifications.min_gap", notif_t.get("min_gap", 5.0), float),
-        raw=dict(notif_t))
+    _check_top_keys(path, data)
+    server = parse_server(path, data)
+    notifications = parse_notifications(path, data)
     sources_t = data.get("sources", [])
     if not isinstance(sources_t, list):
         raise ConfigError(path, "sources", "must be an array of tables ([[sources]])")
     seen: set[str] = set()
     sources = tuple(_source(path, i, t, seen) for i, t in enumerate(sources_t))
-    links = []
-    links_t = data.get("links", [])
-    if not isinstance(links_t, list):
-        raise ConfigError(path, "links", "must be an array of tables ([[links]])")
-    for i, t in enumerate(links_t):
-        if not isinstance(t, dict):
-            raise ConfigError(path, f"links[{i}]", "must be a table ([[links]])")
-        _check_keys(path, f"links[{i}]", t, LINK_KEYS)
-        for req in ("title", "url"):
-            if req not in t:
-                raise ConfigError(path, f"links[{i}].{req}", "is required")
-        url = coerce(path, f"links[{i}].url", t["url"], str)
-        if not re.match(r"^(https?|mailto|slack):", url):
-            raise ConfigError(path, f"links[{i}].url", f"must be an http(s), mailto: or slack: URL, got {url!r}")
-        links.append(Link(title=coerce(path, f"links[{i}].title", t["title"], str), url=url,
-                          group=coerce(path, f"links[{i}].group", t["group"], str) if "group" in t else None))
-    user_t = data.get("user", {})
-    if not isinstance(user_t, dict):
-        raise ConfigError(path, "user", "must be a table ([user])")
-    _check_keys(path, "user", user_t, USER_KEYS)
-    user = UserConfig(name=coerce(path, "user.name", user_t.get("name", ""), str),
-                      email=coerce(path, "user.email", user_t.get("email", ""), str))
-    actions_t = data.get("actions", {})
-    if not isinstance(actions_t, dict):
-        raise ConfigError(path, "actions", "must be a table ([actions])")
-    _check_keys(path, "actions", actions_t, ACTION_KEYS)
-    actions: dict[str, Any] = {}
-    for k in ("trello", "trello_list_id"):
-        if k in actions_t:
-            actions[k] = coerce(path, f"actions.{k}", actions_t[k], str)
-    if "silence_hours" in actions_t:
-        hours = coerce(path, "actions.silence_hours", actions_t["silence_hours"], float)
-        if not 0 < hours <= 24 * 14:
-            raise ConfigError(path, "actions.silence_hours", f"must be between 0 and 336 hours, got {hours:g}")
-        actions["silence_hours"] = hours
-    if "trello" in actions and actions["trello"] not in {s.name for s in sources}:
-        raise ConfigError(path, "actions.trello", f"no source named {actions['trello']!r}")
-    shift = data.get("shift")
-    if shift is not None and not isinstance(shift, dict):
-        raise ConfigError(path, "shift", "must be a table ([shift])")
-    config = Config(path=path, server=ServerConfig(port=port, allowed_origins=origins, extension_ids=ext_ids),
-                    notifications=notifications, sources=sources, shift=shift, links=tuple(links), user=user,
-                    actions=actions)
-    _validate_extensions(config)
-    return config
-
-
-def _validate_extensions(config: Config) -> None:
-    """Sections owned by other modules validate themselves here, so a bad [shift] or rule is a
-    load-time error like any other."""
-    try:
-        from tray import policy
-    except ImportError:
-        policy = None  # type: ignore[assignment]
-    if policy is not None and hasattr(policy, "NotificationRules"):
-        policy.NotificationRules.from_dict(dict(config.notifications.raw), config.path)
-    if config.shift is not None:
-        try:
-            from tray import shift as shift_mod
-        except ImportError:
-            return
-        shift_mod.ShiftSettings.from_dict(dict(config.shift), config.path)
+    links, user = parse_links(path, data), parse_user(path, data)
+    actions = parse_actions(path, data, sources)
+    return Config(path=path, server=server, notifications=notifications, sources=sources,
+                  shift=parse_shift(path, data), links=links, user=user, actions=actions)
 
 
 def shown_key(key: str, data: Mapping[str, Any]) -> str:

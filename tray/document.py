@@ -9,7 +9,8 @@ from typing import Any, Mapping, Sequence
 from tray.model import Snapshot, iso
 from tray.rules import summary_line
 
-SCHEMA_VERSION = 1
+# 2: each source lists its `capabilities` (what the menu and the popup may offer on its alerts).
+SCHEMA_VERSION = 2
 
 
 # The contract lives in the repository's shared/ (the extension's build copies it from there too);

@@ -167,6 +167,8 @@ class SourceSnapshot:
     # Readable, but with a partial fault worth showing (e.g. its event stream is down): `error`
     # carries the text while the polled data stays current.
     degraded: bool = False
+    # What may be done to its alerts (tray.sources.offered_actions): what the menu and the popup offer.
+    capabilities: tuple[str, ...] = ()
 
     @property
     def readable(self) -> bool:
@@ -183,6 +185,7 @@ class SourceSnapshot:
             "stale": self.stale,
             "on_call": self.on_call.to_dict() if self.on_call else None,
             "counts": self.counts.to_dict(),
+            "capabilities": list(self.capabilities),
             "alerts": [a.to_dict() for a in self.alerts],
         }
 

@@ -5,7 +5,6 @@ No clock and no I/O here: time comes in as an argument. These are the most teste
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import datetime
 from typing import Iterable, Sequence
 
@@ -59,19 +58,22 @@ def _sort_key(a: Alert) -> tuple:
 
 def source_snapshot(*, name: str, type: str, group: str, alerts: Sequence[Alert],
                     checked_at: datetime | None, error: str | None, stale: bool = False,
-                    on_call: OnCall | None = None, stream_error: str | None = None) -> SourceSnapshot:
+                    on_call: OnCall | None = None, stream_error: str | None = None,
+                    capabilities: tuple[str, ...] = ()) -> SourceSnapshot:
     """One source's view. A source that cannot be read (error or stale) is unknown and counts as
     one unknown problem itself; its last good alerts are held for the diff but not shown as current.
     A stream that is down while polls work is reported in `error` but does not hide good data."""
     if error is not None or stale:
         return SourceSnapshot(name=name, type=type, group=group, health=Health.UNKNOWN, alerts=(),
                               checked_at=checked_at, error=error or "no fresh data (stale)", stale=stale,
-                              on_call=on_call, counts=Counts(unknown=1), held=tuple(alerts))
+                              on_call=on_call, counts=Counts(unknown=1), held=tuple(alerts),
+                              capabilities=capabilities)
     ordered = tuple(sorted(alerts, key=_sort_key))
     health = worst(a.severity.health for a in ordered if a.raises)
     return SourceSnapshot(name=name, type=type, group=group, health=health, alerts=ordered,
                           checked_at=checked_at, error=stream_error, stale=False, on_call=on_call,
-                          counts=count_alerts(ordered), degraded=stream_error is not None)
+                          counts=count_alerts(ordered), degraded=stream_error is not None,
+                          capabilities=capabilities)
 
 
 def _summary_health(sources: Sequence[SourceSnapshot]) -> tuple[Health, Counts, bool]:
@@ -159,13 +161,6 @@ def diff(old: Snapshot | None, new: Snapshot) -> list[Event]:
     return events
 
 
-def mark_stale(s: SourceSnapshot, now: datetime, interval: float) -> bool:
-    """True when the last good poll is older than STALE_INTERVALS intervals (wall clock)."""
-    if s.checked_at is None:
-        return False
-    return (now - s.checked_at).total_seconds() > STALE_INTERVALS * interval
-
-
 def summary_line(snap: Snapshot) -> str:
     """One line for the tooltip, the menu's first line and `secondline status` (shared/vocabulary.json)."""
     return words.phrase("app_summary", summary=words.summary(snap.state, snap.counts))
@@ -187,7 +182,3 @@ def group_line(g: GroupSummary, sources: Sequence[SourceSnapshot] = ()) -> str:
     """"production: 1 critical, 1 handled": a group as the menu, the extension's tooltip and
     `secondline status` show it."""
     return words.phrase("group", name=g.name, summary=words.summary(group_state(g, sources), g.counts))
-
-
-def with_snooze(snap: Snapshot, snoozed_until: datetime | None) -> Snapshot:
-    return replace(snap, snoozed_until=snoozed_until)

@@ -11,12 +11,11 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
-from tray import heap
+from tray import heap, polling
 from tray.credentials import REDACTOR
 from tray.errors import SourceError
-from tray.model import Alert, Reading
+from tray.model import Alert
 from tray.rules import apply_filters
-from tray.sources import source_class
 from tray.sources.base import SecretLookup, Source, SourceConfig
 from tray.store import Store
 
@@ -81,14 +80,11 @@ class Runner:
         self._said_lock = threading.Lock()
         self.polls = 0
         self.rng = rng or random.Random()
-        self.source: Source | None = None
-        try:
-            self.source = source_class(config.type)(config, secret_lookup)
-        except Exception as exc:   # a bug in a source's constructor must not stop the app
-            log.exception("source %s: cannot start", self.name)
-            self.init_error = f"internal error starting the source: {type(exc).__name__}"
-        else:
-            self.init_error = None
+        self.source: Source | None
+        self.source, failed = polling.start_source(config, secret_lookup)
+        self.init_error = failed.reason if failed else None
+        if failed:
+            log.error("source %s: cannot start", self.name, exc_info=failed.exception)
         self.thread = threading.Thread(target=self._loop, name=f"poll-{self.name}", daemon=True)
         self.watch_threads: list[threading.Thread] = []
 
@@ -136,32 +132,22 @@ class Runner:
         assert self.source is not None
         interval = self.config.interval
         self.polls += 1
-        try:
-            reading = self.source.poll(self.http)
-            if not isinstance(reading, Reading):
-                raise TypeError(f"poll() returned {type(reading).__name__}, not Reading")
-            alerts = apply_filters(reading.alerts, self.config.include, self.config.exclude)
-        except SourceError as exc:
-            return self._failed(exc.reason, exc.retry_after, exc.kind)
-        except Exception as exc:
-            # A bug in a source: keep the app and the other sources going, log the traceback once.
-            if self.bad_reason is None:
-                log.exception("source %s: internal error", self.name)
-            return self._failed(f"internal error in the {self.config.type} source: {type(exc).__name__}: "
-                                f"{str(exc)[:120]}", None, "bug")
+        outcome = polling.poll(self.source, self.config, self.http)
+        if not outcome.ok:
+            if outcome.kind == "bug" and self.bad_reason is None:
+                # A bug in a source: keep the app and the other sources going, log the traceback once.
+                log.error("source %s: internal error", self.name, exc_info=outcome.exception)
+            return self._failed(outcome.reason or "", outcome.retry_after, outcome.kind)
         if self.bad_reason is not None:
             log.info("source %s: recovered after %d failed poll(s)", self.name, self.failures)
         self.failures, self.bad_reason = 0, None
         with self._said_lock:
             self._said.clear()
-        self.store.record_reading(self.name, Reading(alerts=alerts, on_call=reading.on_call))
+        self.store.record_reading(self.name, outcome.reading)
         return interval * (1 + self.rng.uniform(-JITTER, JITTER))
 
     def _failed(self, reason: str, retry_after: float | None, kind: str) -> float:
-        # A reason can quote the server (e.g. the HTTP reason phrase), and a server may echo the
-        # credential it was sent: scrub known secrets before the text reaches the log, the status
-        # document or the events.
-        reason = REDACTOR.redact(reason)
+        """`reason` is already scrubbed of secrets (tray.polling)."""
         self.failures += 1
         if self.bad_reason is None:
             self._say_once(reason, reason)

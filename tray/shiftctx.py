@@ -30,8 +30,7 @@ class ShiftContext:
 
     def reconfigure(self, config: Config, load: bool = True) -> None:
         self.path = config.path
-        self.settings = (shift_mod.ShiftSettings.from_dict(dict(config.shift), config.path)
-                         if config.shift is not None else None)
+        self.settings = config.shift
         self.rota = None
         if load:
             self._wake.set()

@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 from tray import rules
 from tray.model import Alert, Event, OnCall, Reading, Snapshot, SourceSnapshot
+from tray.sources import capabilities
 from tray.sources.base import SourceConfig
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,20 @@ def _fingerprint(s: Snapshot) -> tuple:
     """What makes a snapshot different for readers: everything but the timestamps of polls (though
     a source's first reading counts: it turns "no data" into a state)."""
     return (s.health, s.handled_only, s.counts, s.groups, s.snoozed_until,
-            tuple((x.name, x.group, x.health, x.error, x.stale, x.on_call, x.alerts, x.checked_at is None)
-                  for x in s.sources))
+            tuple((x.name, x.group, x.health, x.error, x.stale, x.on_call, x.alerts, x.checked_at is None,
+                   x.capabilities) for x in s.sources))
+
+
+def declared(config: SourceConfig) -> tuple[str, ...]:
+    return capabilities(config.type)
 
 
 class Store:
-    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, clock: Callable[[], datetime] = utcnow,
+                 offered: Callable[[SourceConfig], tuple[str, ...]] = declared) -> None:
+        """`offered`: what may be done to a source's alerts (the app's adds recording on its Trello board)."""
         self.clock = clock
+        self.offered = offered
         self._lock = threading.RLock()
         self._states: dict[str, _State] = {}
         self._order: list[str] = []
@@ -80,10 +88,6 @@ class Store:
 
     def subscribe(self, fn: Subscriber) -> None:
         self._subscribers.append(fn)
-
-    def config_of(self, name: str) -> SourceConfig | None:
-        st = self._states.get(name)
-        return st.config if st else None
 
     # -- writing ------------------------------------------------------------------------------
     def configure(self, configs: Sequence[SourceConfig]) -> None:
@@ -181,7 +185,8 @@ class Store:
                 error = f"no good poll for {age:.0f}s (stale): data not current"
             st.view = rules.source_snapshot(name=c.name, type=c.type, group=c.group, alerts=st.alerts,
                                             checked_at=st.checked_at, error=error, stale=st.stale,
-                                            on_call=st.on_call, stream_error=st.stream_error)
+                                            on_call=st.on_call, stream_error=st.stream_error,
+                                            capabilities=self.offered(c))
         return st.view
 
     def _publish(self) -> None:
@@ -221,7 +226,3 @@ class Store:
 
     def close(self) -> None:
         self._queue.put(None)
-
-
-def snapshot_with(snapshot: Snapshot, **changes) -> Snapshot:
-    return replace(snapshot, **changes)

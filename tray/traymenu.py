@@ -14,6 +14,7 @@ from typing import Any, Callable, Protocol
 from tray import words
 from tray.model import Alert, Event, Snapshot
 from tray.rules import group_line, source_state, summary_line
+from tray.sources.base import ACKNOWLEDGE, RECHECK, RECORD
 
 Action = tuple            # ("dashboard",), ("open", url), ("ack", source, id), ("snooze", "1h")...
 MenuEntry = tuple         # ("label", Action | None) | ("---",) | ("label", [MenuEntry...])
@@ -56,20 +57,22 @@ def _label(text: str, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _alert_item(a: Alert, new: bool, card: str | None, can_act: bool) -> tuple[str, Any]:
+def _alert_item(a: Alert, new: bool, card: str | None, capabilities: tuple[str, ...]) -> tuple[str, Any]:
+    """An alert, with a submenu of what its source offers (SourceSnapshot.capabilities) while it is open."""
     label = _label(f"{'● ' if new else ''}{words.phrase('menu_alert', tag=words.alert_tag(a), title=a.title)}")
-    if not can_act or a.handled or a.pending:
-        return (label, ("open", a.url) if a.url else None)
     sub: list[Any] = []
-    if a.url:
-        sub.append(("Open", ("open", a.url)))
-    sub.append(("Acknowledge", ("ack", a.source, a.id)))
-    sub.append(("Recheck", ("recheck", a.source, a.id)))
-    if card:
-        sub.append((_label(f"Trello card: {card}"), ("open", card)))
-    else:
-        sub.append(("Record on Trello", ("trello", a.source, a.id)))
-    return (label, sub)
+    if not (a.handled or a.pending):
+        if ACKNOWLEDGE in capabilities:
+            sub.append(("Acknowledge", ("ack", a.source, a.id)))
+        if RECHECK in capabilities:
+            sub.append(("Recheck", ("recheck", a.source, a.id)))
+        if card:
+            sub.append((_label(f"Trello card: {card}"), ("open", card)))
+        elif RECORD in capabilities:
+            sub.append(("Record on Trello", ("trello", a.source, a.id)))
+    if not sub:
+        return (label, ("open", a.url) if a.url else None)
+    return (label, ([("Open", ("open", a.url))] if a.url else []) + sub)
 
 
 def menu_model(snap: Snapshot, *, snoozed: bool, extra_lines: tuple[str, ...] = (),
@@ -92,7 +95,7 @@ def menu_model(snap: Snapshot, *, snoozed: bool, extra_lines: tuple[str, ...] = 
                 # A degraded source (its event stream down, its polls fine) is readable: its error as is.
                 s_items.append((_label(s.error if s.readable else words.phrase("unreadable", reason=s.error)), None))
             for a in s.alerts[:MAX_MENU_ALERTS]:
-                s_items.append(_alert_item(a, is_new(a), card_for(a), s.type not in ("secondline", "demo")))
+                s_items.append(_alert_item(a, is_new(a), card_for(a), s.capabilities))
             if len(s.alerts) > MAX_MENU_ALERTS:
                 s_items.append((words.phrase("more_on_dashboard", n=len(s.alerts) - MAX_MENU_ALERTS), ("dashboard",)))
             if not s_items:

@@ -22,11 +22,13 @@ export function notTheTray(port) {
     "this browser's key): nothing was done.";
 }
 
-// Which source types can do what, as the tray implements it (tray/sources/*: acknowledge, recheck).
-// "demo" gets every control so that the UI can be tried with `secondline run --demo`; the tray then answers
-// with its own error ("demo sources cannot acknowledge"), which the popup shows like any failure.
-const ACKNOWLEDGE_TYPES = new Set(["icinga2", "alertmanager", "grafana", "pagerduty", "demo"]);
-const RECHECK_TYPES = new Set(["icinga2", "demo"]);
+// The buttons an alert can get, in order, by the action's name: the tray lists, per source, which of these
+// it offers (the status document's `capabilities`, schema 2); a name this extension does not know is ignored.
+const BUTTONS = [
+  { action: "acknowledge", label: "Ack", verb: "Acknowledge" },
+  { action: "recheck", label: "Recheck", verb: "Recheck" },
+  { action: "trello", label: "Trello", verb: "Record on Trello" },
+];
 
 export const SNOOZE_PRESETS = Object.freeze([
   { preset: "15m", label: "15 min" },
@@ -35,16 +37,14 @@ export const SNOOZE_PRESETS = Object.freeze([
 ]);
 
 /**
- * The buttons an alert row gets: unhandled alerts only (a handled one needs no acknowledgement). Trello is
- * always offered; when no board is configured the tray says so and the popup shows it.
+ * The buttons an alert row gets: exactly what its source offers (`source.capabilities`), on unhandled alerts
+ * only (a handled one needs no acknowledgement), and no second Trello card for an alert that has one. A
+ * source without the list (a tray of status schema 1) gets none.
  */
-export function alertButtons(sourceType, alert) {
-  if (!alert || alert.handled) return [];
-  const out = [];
-  if (ACKNOWLEDGE_TYPES.has(sourceType)) out.push({ action: "acknowledge", label: "Ack", verb: "Acknowledge" });
-  if (RECHECK_TYPES.has(sourceType)) out.push({ action: "recheck", label: "Recheck", verb: "Recheck" });
-  if (!alert.card_url) out.push({ action: "trello", label: "Trello", verb: "Record on Trello" });
-  return out;
+export function alertButtons(source, alert) {
+  if (!alert || alert.handled || !Array.isArray(source?.capabilities)) return [];
+  const offered = new Set(source.capabilities);
+  return BUTTONS.filter((b) => offered.has(b.action) && !(b.action === "trello" && alert.card_url)).map((b) => ({ ...b }));
 }
 
 /** The stored pairing {client, key}, or null when there is none or it is malformed (e.g. a bearer token of an

@@ -51,6 +51,7 @@ export function sourceSections(doc, words) {
       unreadable: unreadable(s),
       problem: unreadable(s) ? words.phrase("unreadable", { reason: s.error || words.phrase("stale") }) : s.error || null,
       checkedAt: s.checked_at,
+      capabilities: Array.isArray(s.capabilities) ? s.capabilities : null,   // null: an older tray lists none
       open: alerts.filter((a) => !a.handled),
       handled: alerts.filter((a) => a.handled),
     };

@@ -5,7 +5,12 @@ import { firstError } from "./schema.js";
 import { NO_ACCESS_LINE } from "./access.js";
 
 /** The status-document version this code was written for. A test fails when shared/ moves past it. */
-export const SUPPORTED_SCHEMA = 1;
+export const SUPPORTED_SCHEMA = 2;
+/** The oldest version still read: an older tray's documents show, without the actions they cannot list. */
+export const OLDEST_SCHEMA = 1;
+/** What the popup says instead of action buttons when the tray is older than this extension. */
+export const OLDER_TRAY_LINE = "The tray runs an older secondline, which does not say what can be done to its " +
+  "alerts: update it to act on alerts from here.";
 export const DEFAULT_PORT = 17474;
 
 const RANK = { no_data: 0, ok: 1, handled_only: 2, warning: 3, unknown: 4, critical: 5 };
@@ -39,10 +44,25 @@ export function groupState(doc, group) {
 }
 
 /**
+ * The contract a document of `version` must meet: shared/'s (the newest) for it, and for version 1 the same
+ * without what version 2 added (each source's `capabilities`).
+ */
+export function schemaFor(version, schema) {
+  if (!schema || version !== 1) return schema;
+  const older = structuredClone(schema);
+  older.properties.schema = { const: 1 };
+  const source = older.properties.sources.items;
+  source.required = source.required.filter((k) => k !== "capabilities");
+  delete source.properties.capabilities;
+  return older;
+}
+
+/**
  * Classify what came back from the tray.
  * `reading` is {doc} after a good fetch, {error, port} when the tray could not be reached, or {noAccess, port}
  * when the browser does not let the extension read 127.0.0.1 at all.
- * Returns a view: {kind: "status"|"unreachable"|"no_access"|"newer"|"invalid", state, doc?, message?, port}.
+ * Returns a view: {kind: "status"|"unreachable"|"no_access"|"newer"|"invalid", state, doc?, message?, port};
+ * a status from a tray older than this extension also says `older` (it lists no actions: offer none).
  */
 export function interpret(reading, schema) {
   const port = reading.port ?? DEFAULT_PORT;
@@ -61,9 +81,10 @@ export function interpret(reading, schema) {
         "Update the secondline extension.",
     };
   }
-  const err = schema ? firstError(doc, schema) : null;
+  const older = doc.schema >= OLDEST_SCHEMA && doc.schema < SUPPORTED_SCHEMA;
+  const err = schema ? firstError(doc, schemaFor(doc.schema, schema)) : null;
   if (err) return { kind: "invalid", state: "no_data", port, message: `The tray sent a document this extension cannot read (${err}).` };
-  return { kind: "status", state: docState(doc), port, doc };
+  return { kind: "status", state: docState(doc), port, doc, ...(older ? { older: true } : {}) };
 }
 
 /**

@@ -29,11 +29,11 @@ export function alert(id, severity, extra = {}) {
 export function doc({ health = "ok", handledOnly = false, c = {}, groups = null, sources = null, ...extra } = {}) {
   const gs = groups ?? [{ name: "production", health, handled_only: handledOnly, counts: counts(c) }];
   return {
-    schema: 1, generated_at: NOW, health, handled_only: handledOnly, counts: counts(c),
+    schema: 2, generated_at: NOW, health, handled_only: handledOnly, counts: counts(c),
     groups: gs,
     sources: sources ?? gs.map((g) => ({
       name: `icinga-${g.name}`, type: "icinga2", group: g.name, health: g.health, checked_at: NOW,
-      error: null, stale: false, on_call: null, alerts: [],
+      error: null, stale: false, on_call: null, capabilities: ["acknowledge", "recheck"], alerts: [],
     })),
     notifications: { snoozed_until: null },
     ...extra,

@@ -27,6 +27,9 @@ test("alerts by source, newest first, handled ones apart, unreachable sources wi
   assert.equal(prod.problem, null);
   assert.equal(staging.problem, "cannot be read: HTTP 503");
   assert.equal(staging.unreadable, true);
+  assert.deepEqual(prod.capabilities, ["acknowledge", "recheck"]);
+  delete d.sources[0].capabilities;
+  assert.equal(sourceSections(d, words)[0].capabilities, null, "an older tray lists none");
 });
 
 test("tiles carry blinken's counts and the group state", () => {

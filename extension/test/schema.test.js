@@ -11,7 +11,8 @@ test("a good document passes, with extra fields (links, shift) allowed", () => {
 
 test("each kind of fault is named with its path", () => {
   const cases = [
-    [(d) => { d.schema = 2; }, /\$\.schema: expected 1/],
+    [(d) => { d.schema = 3; }, /\$\.schema: expected 2/],
+    [(d) => { d.sources[0].capabilities = "acknowledge"; }, /\$\.sources\[0\]\.capabilities: expected array/],
     [(d) => { d.counts.critical = -1; }, /\$\.counts\.critical: below 0/],
     [(d) => { d.counts.warning = 1.5; }, /\$\.counts\.warning: expected integer/],
     [(d) => { d.generated_at = "yesterday"; }, /\$\.generated_at: wrong format/],

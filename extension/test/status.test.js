@@ -57,11 +57,35 @@ test("tray unreachable: '?' on grey, tooltip says how to start it", () => {
 });
 
 test("a newer schema shows '!' with a message, never a colour read from it", () => {
+  for (const version of [3, 4, 10]) {
+    const d = doc({ health: "critical", c: { critical: 3 } });
+    d.schema = version;
+    const b = show(d);
+    assert.deepEqual([b.text, b.color], ["!", palette.no_data]);
+    assert.match(b.title, new RegExp(`schema ${version}.*understands 2`));
+  }
+});
+
+test("an older tray (schema 1, no capabilities) still shows its colour and count, marked older", () => {
   const d = doc({ health: "critical", c: { critical: 3 } });
-  d.schema = 2;
-  const b = show(d);
-  assert.deepEqual([b.text, b.color], ["!", palette.no_data]);
-  assert.match(b.title, /schema 2.*understands 1/);
+  d.schema = 1;
+  for (const s of d.sources) delete s.capabilities;
+  const view = interpret({ doc: d, port: 17474 }, schema);
+  assert.equal(view.kind, "status");
+  assert.equal(view.older, true);
+  const b = badgeFor(view, palette, words);
+  assert.deepEqual([b.text, b.color], ["3", palette.critical]);
+  assert.equal(interpret({ doc: doc(), port: 17474 }, schema).older, undefined);
+  // Schema 1 is still checked: a wrong shape is refused as before.
+  delete d.counts;
+  assert.match(show(d).title, /missing "counts"/);
+  // Schema 2 must list capabilities; schema 0 or none is no version this extension reads.
+  const v2 = doc();
+  delete v2.sources[0].capabilities;
+  assert.match(show(v2).title, /missing "capabilities"/);
+  const v0 = doc();
+  v0.schema = 0;
+  assert.equal(show(v0).text, "!");
 });
 
 test("a wrong-shaped document shows '!' naming what is wrong", () => {

@@ -64,8 +64,9 @@ def _health(c: dict[str, int]) -> str:
 
 
 def document(alerts_by_source: dict[str, list[dict[str, Any]]] | None = None, *,
-             errors: dict[str, str] | None = None, schema: int = 1, **extra: Any) -> dict[str, Any]:
-    """A status document for sources icinga-<group> (one per group) with the given alerts and errors."""
+             errors: dict[str, str] | None = None, schema: int = 2, **extra: Any) -> dict[str, Any]:
+    """A status document for sources icinga-<group> (one per group) with the given alerts and errors; each
+    source offers what an Icinga 2 source does (schema 2: `capabilities`; schema 1, an older tray: none)."""
     alerts_by_source = alerts_by_source or {}
     errors = errors or {}
     now = datetime.now(timezone.utc)
@@ -79,13 +80,15 @@ def document(alerts_by_source: dict[str, list[dict[str, Any]]] | None = None, *,
         sources.append({"name": name, "type": "icinga2", "group": g, "health": _health(c),
                         "checked_at": None if err else iso(now), "error": err, "stale": False,
                         "on_call": None, "alerts": alerts})
+        if schema >= 2:
+            sources[-1]["capabilities"] = ["acknowledge", "recheck"]
         groups.append({"name": g, "health": _health(c), "handled_only": _health(c) == "ok" and c["handled"] > 0,
                        "counts": c})
         total = {k: total[k] + c[k] for k in total}
     doc = {"schema": schema, "generated_at": iso(now), "health": _health(total),
            "handled_only": _health(total) == "ok" and total["handled"] > 0, "counts": total,
            "groups": groups, "sources": sources, "notifications": {"snoozed_until": None}, **extra}
-    if schema == 1:
+    if schema == 2:
         jsonschema.validate(doc, SCHEMA)
     return doc
 

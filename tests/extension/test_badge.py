@@ -72,11 +72,11 @@ def test_newer_schema_shows_bang_and_never_its_colour(browser):
     with FakeTray(doc=demo_step("warning")) as tray:
         browser.set_port(tray.port)
         browser.wait_badge("1", PALETTE["warning"])
-        newer = document(schema=2)
+        newer = document(schema=3)
         newer.update(health="critical", counts={"critical": 3, "warning": 0, "unknown": 0, "handled": 0, "pending": 0})
         tray.set(newer)
         browser.wait_badge("!", PALETTE["no_data"], timeout=LIVE)
-        browser.wait_title(lambda t: "schema 2" in t and "Update" in t, "naming schema 2 and 'Update'")
+        browser.wait_title(lambda t: "schema 3" in t and "Update" in t, "naming schema 3 and 'Update'")
         broken = demo_step("ok")
         del broken["groups"]
         tray.set(broken)

@@ -138,28 +138,24 @@ def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, a
                  what="the tray to resume notifications")
         page.wait_text("#action-result", "Notifications resumed", timeout=5)
 
-        # -- an alert action the tray refuses: its error is shown inline ---------------------------------
+        # -- an alert action: the demo offers what it can do (acknowledge, recheck: in memory), no more ---
         row = f'li[data-alert-id="{CRITICAL}"]'
         ack = f"ul.open {row} button[data-action=acknowledge]"
         page.wait(ack, timeout=40)    # the demo reaches its critical once in ~24 s
-        assert page.all(f"ul.open {row} button", "bs => bs.map(b => b.textContent)") == \
-            ["Ack", "Recheck", "Trello"]
+        # No Trello button: the demo configures no board, so the tray does not offer it.
+        assert page.all(f"ul.open {row} button", "bs => bs.map(b => b.textContent)") == ["Ack", "Recheck"]
         assert page.attr(ack, "aria-label") == "Acknowledge: web01: http"
+        page.screenshot(artifact(artifacts, "extension-popup-paired", browser))
         t_click = time.monotonic()
         page.click(ack)
-        page.wait_text("#action-result", "demo sources cannot acknowledge", contains=True, timeout=5)
-        print(f"Ack click -> the tray's refusal shown after {time.monotonic() - t_click:.3f}s")
-        assert page.attr("#action-result", "data-ok") == "0"
-        assert page.text_content(f"{row} .result.failed") == "demo sources cannot acknowledge"
-        page.screenshot(artifact(artifacts, "extension-popup-paired", browser))
-        # Trello: the demo configures no board, and the tray says so. (The demo acknowledges its critical
-        # itself 5.6 s after raising it, which removes the buttons: only try while they are there.)
-        trello = f"ul.open {row} button[data-action=trello]"
-        if page.count(trello):
-            page.click(trello)
-            page.wait_text("#action-result", "no Trello board configured", contains=True, timeout=5)
-        else:
-            print("the demo acknowledged its critical before the Trello click: not tried")
+        # (The demo acknowledges its critical itself 5.6 s after raising it: either way it ends up handled.)
+        page.wait_text("#action-result", re.compile(r"Acknowledged|not an open problem"), timeout=5)
+        print(f"Ack click -> the tray's answer shown after {time.monotonic() - t_click:.3f}s: "
+              f"{page.text_content('#action-result')}")
+        wait_for(lambda: any(a["id"] == CRITICAL and a["handled"] for s in status(tray)["sources"]
+                             for a in s["alerts"]), timeout=10, what="the critical handled in the tray")
+        page.wait(f"details.handled {row}", state="attached", timeout=10)
+        assert page.count(f"ul.open {row}") == 0
 
         # -- opening the popup marks what it shows as seen (POST /actions/seen): the tray drops "new" --------
         def critical_new():

@@ -32,9 +32,12 @@ def actions_document() -> dict:
         {"at": "2026-11-26T18:00:00Z", "title": "web01: http CRITICAL", "reason": "off shift"},
         {"at": "2026-11-26T18:05:00Z", "title": "db02: disk WARNING", "reason": "snoozed"},
     ]})
-    types = {"icinga-production": "icinga2", "icinga-staging": "alertmanager", "icinga-integration": "prometheus"}
+    # What each type offers with a Trello board configured (tray.sources.offered_actions).
+    types = {"icinga-production": ("icinga2", ["acknowledge", "recheck", "trello"]),
+             "icinga-staging": ("alertmanager", ["acknowledge", "trello"]),
+             "icinga-integration": ("prometheus", ["trello"])}
     for s in d["sources"]:
-        s["type"] = types[s["name"]]
+        s["type"], s["capabilities"] = types[s["name"]]
     return d
 
 
@@ -75,7 +78,7 @@ def test_popup_action_controls_per_source_type(browser, artifacts):
         assert page.all("#held li .title", texts) == ["db02: disk WARNING", "web01: http CRITICAL"]
         assert page.all("#held li .detail", texts) == ["snoozed", "off shift"]
 
-        # Paired: buttons by what each source type can do.
+        # Paired: buttons by what each source offers (its capabilities in the document).
         page.evaluate(PAIRED)
         page.wait("#snooze-controls", timeout=5)
         assert page.hidden("#pair-hint")
@@ -162,3 +165,25 @@ def test_popup_requests_are_signed_and_link_a_new_card(browser):
         page.wait_text(f"{row2} .result.failed", f"127.0.0.1:{tray.port} is not the secondline tray", contains=True)
         assert page.count(f"{row2} a.card") == 0
         assert page.evaluate("chrome.storage.local.get('pairing')")["pairing"]["client"] == "c-xyz"
+
+
+def test_an_older_tray_gets_no_action_buttons_and_the_popup_says_why(browser):
+    """A tray of status schema 1 does not say what can be done to its alerts: the popup shows its alerts and
+    colours as usual, offers no alert action (rather than guessing by source type), and says to update it."""
+    older = document({"icinga-production": [alert("icinga-production", 1, "critical")]}, schema=1)
+    assert all("capabilities" not in s for s in older["sources"])
+    with FakeTray(doc=older) as tray:
+        tray.keys["c-1"] = "key-1-0123456789"
+        browser.set_port(tray.port)
+        browser.wait_badge("1", PALETTE["critical"])
+        page = browser.page("popup.html", width=380, height=700)
+        page.evaluate(PAIRED)
+        page.wait("#snooze-controls:not([hidden])", timeout=5)
+        page.wait("#older:not([hidden])", timeout=5)
+        assert "older secondline" in page.text("#older") and "update it" in page.text("#older")
+        assert buttons(page, "icinga-production", "icinga-production-1") == []
+        # The same alert from a current tray gets its buttons, and the line goes.
+        tray.set(document({"icinga-production": [alert("icinga-production", 1, "critical")]}))
+        wait_for(lambda: buttons(page, "icinga-production", "icinga-production-1") == ["Ack", "Recheck"] or None,
+                 timeout=10, what="the buttons of a schema 2 document")
+        assert page.hidden("#older")

@@ -324,7 +324,7 @@ def test_slow_clients_are_capped_and_cut_at_the_deadline(app):
         peak = app.threads()
         for _ in range(5):
             status, _, body = app.get(timeout=5)
-            assert status == 200 and json.loads(body)["schema"] == 1
+            assert status == 200 and json.loads(body)["schema"] == 2
         print(f"300 slow clients: threads {base} -> {peak} (cap 64 connections)")
         assert peak <= base + 64 + 4, (base, peak)
     finally:

@@ -116,7 +116,7 @@ class _Flip(Source):
 
 
 def test_a_blind_source_keeps_its_schedule_while_faults_back_off(monkeypatch):
-    monkeypatch.setattr("tray.scheduler.source_class", lambda t: _Flip)
+    monkeypatch.setattr("tray.polling.source_class", lambda t: _Flip)
     store = Store()
     try:
         cfg = SourceConfig(name="f", type="flip", interval=10.0)

@@ -107,7 +107,7 @@ def test_foreign_host_is_refused(app, host, path):
 def test_loopback_hosts_are_served(app):
     for host in (f"127.0.0.1:{app.port}", f"localhost:{app.port}"):
         status, _, body = app.get(headers={"Host": host})
-        assert status == 200 and json.loads(body)["schema"] == 1
+        assert status == 200 and json.loads(body)["schema"] == 2
 
 
 # -- a page on another origin, in real Chromium -------------------------------------------------
@@ -273,7 +273,7 @@ def test_200_slow_clients_do_not_stop_a_normal_client(app):
         t0 = time.monotonic()
         for _ in range(5):
             status, _, body = app.get(timeout=5)
-            assert status == 200 and json.loads(body)["schema"] == 1
+            assert status == 200 and json.loads(body)["schema"] == 2
         # Well under the 10 s a slow client is given to finish its request.
         assert time.monotonic() - t0 < 5
     finally:

@@ -31,10 +31,12 @@ me = "Alice"
 
 def test_a_full_config_reads_into_the_settings():
     c = loads(GOOD, "/cfg/config.toml")
-    s = ShiftSettings.from_dict(dict(c.shift), c.path)
+    s = c.shift                     # parsed once, by the loader: what the app and reload use as is
+    assert isinstance(s, ShiftSettings)
     assert (s.start, s.end, s.timezone, s.rota, s.me) == ("08:00", "16:00", "Europe/London",
                                                            "https://example.org/rota.ics", "Alice")
-    r = NotificationRules.from_dict(dict(c.notifications.raw), c.path)
+    r = c.notifications
+    assert isinstance(r, NotificationRules)
     assert (r.recoveries, r.outside_shift, r.min_gap) == (False, "silent", 3.0)
     assert [s.value for s in sorted(r.severities("staging"))] == ["critical"]
     assert r.severities("integration") == frozenset()

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from tray.errors import SourceError
 from tray.model import Alert, Reading, Severity
 from tray.sources import REGISTRY
-from tray.sources.base import Source
+from tray.sources.base import ACKNOWLEDGE, RECHECK, Source
 
 SCRIPTS: dict[str, list[Any]] = {}      # source name -> steps: "ok", "crit", SourceError, Exception, ("hang", s)
 POLLS: dict[str, list[float]] = {}
@@ -23,6 +23,8 @@ class FakeSettings:
 class FakeSource(Source):
     type = "fake"
     Settings = FakeSettings
+    capabilities = frozenset({ACKNOWLEDGE, RECHECK})
+    records = True
 
     def poll(self, http: Any) -> Reading:
         POLLS.setdefault(self.name, []).append(time.monotonic())

@@ -24,11 +24,11 @@ def alert(source, aid, severity="critical", **kw):
 def source(name, alerts=(), error=None, stale=False, health="ok", type_="icinga2"):
     return {"name": name, "type": type_, "group": "production", "health": health,
             "checked_at": "2026-03-01T08:05:00Z", "error": error, "stale": stale, "on_call": None,
-            "counts": COUNTS, "alerts": list(alerts)}
+            "counts": COUNTS, "capabilities": [], "alerts": list(alerts)}
 
 
 def document(*sources):
-    return {"schema": 1, "generated_at": "2026-03-01T08:05:01Z", "health": "critical", "handled_only": False,
+    return {"schema": 2, "generated_at": "2026-03-01T08:05:01Z", "health": "critical", "handled_only": False,
             "summary": "", "counts": COUNTS, "groups": [], "sources": list(sources),
             "notifications": {"snoozed_until": None}}
 
@@ -67,8 +67,12 @@ def test_broken_upstream_sources_show_as_unknown_with_their_reason():
 
 
 def test_other_schema_versions_are_refused():
+    # An upstream one version behind (schema 1: no capabilities, which a hub does not use) is read.
+    older = {**UPSTREAM, "schema": 1, "sources": [{k: v for k, v in s.items() if k != "capabilities"}
+                                                 for s in UPSTREAM["sources"]]}
+    assert upstream_alerts(older) == upstream_alerts(UPSTREAM)
     with pytest.raises(SourceError) as err:
-        upstream_alerts({**UPSTREAM, "schema": 2})
+        upstream_alerts({**UPSTREAM, "schema": 3})
     assert err.value.kind == "bad_content" and "schema" in err.value.reason
     with pytest.raises(SourceError):
         upstream_alerts({k: v for k, v in UPSTREAM.items() if k != "schema"})

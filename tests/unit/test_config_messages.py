@@ -162,7 +162,7 @@ def test_every_commented_example_loads_once_uncommented():
     assert {s.type for s in cfg.sources} >= {"icinga2", "icingadb", "nagios", "alertmanager", "prometheus",
                                                "grafana", "pagerduty", "zendesk", "trello", "statuspage",
                                                "http", "secondline", "demo"}
-    assert cfg.shift is not None and cfg.links and cfg.user.name and cfg.notifications.raw.get("rules")
+    assert cfg.shift is not None and cfg.links and cfg.user.name and cfg.notifications.rules
 
 
 def test_init_never_overwrites(tmp_path, capsys):

@@ -15,7 +15,7 @@ def snap():
     acked = Alert(source="mon", id="db!disk", title="db: disk", severity=Severity.WARNING, handled=True,
                   handled_reason="acknowledged")
     s1 = source_snapshot(name="mon", type="icinga2", group="production", alerts=(crit, acked), checked_at=NOW,
-                         error=None)
+                         error=None, capabilities=("acknowledge", "recheck", "trello"))
     s2 = source_snapshot(name="pd", type="pagerduty", group="team", alerts=(), checked_at=NOW,
                          error="rate limited by api.pagerduty.com (HTTP 429), retrying in 30s")
     return reduce([s1, s2], NOW)
@@ -42,6 +42,27 @@ def test_menu_structure():
     assert mon_items[1] == ("[handled (acknowledged)] db: disk", None)        # handled: no actions offered
     team = next(i for i in m if i[0].startswith("team"))
     assert "rate limited" in team[1][0][1][0][0]                     # the source's reason is shown
+
+
+def test_menu_offers_exactly_what_the_source_can_do():
+    """Capabilities come with the snapshot (each source type declares its own): a Nagios alert gets no
+    action it could only fail at, an Alertmanager one no Recheck, and Trello only with a board configured."""
+    crit = Alert(source="nag", id="web!http", title="web: http", severity=Severity.CRITICAL, url="https://m/x")
+    bare = Alert(source="nag", id="db!disk", title="db: disk", severity=Severity.WARNING)
+
+    def alert_entries(capabilities):
+        s = source_snapshot(name="nag", type="nagios", group="production", alerts=(crit, bare), checked_at=NOW,
+                            error=None, capabilities=capabilities)
+        prod = next(i for i in menu_model(reduce([s], NOW), snoozed=False) if i[0].startswith("production"))
+        return prod[1][0][1]
+
+    nothing = alert_entries(())
+    assert nothing[0] == ("[critical] web: http", ("open", "https://m/x"))
+    assert nothing[1] == ("[warning] db: disk", None)
+    ack_only = alert_entries(("acknowledge",))
+    assert labels(ack_only[0][1]) == ["Open", "Acknowledge"] and labels(ack_only[1][1]) == ["Acknowledge"]
+    record = alert_entries(("trello",))
+    assert labels(record[0][1]) == ["Open", "Record on Trello"]
 
 
 def test_menu_snoozed_and_card():

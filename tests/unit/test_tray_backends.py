@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
 def snap(*alerts: Alert):
     return reduce([source_snapshot(name="mon", type="icinga2", group="production", alerts=alerts, checked_at=NOW,
-                                   error=None)], NOW)
+                                   error=None, capabilities=("acknowledge", "recheck", "trello"))], NOW)
 
 
 CRIT = Alert(source="mon", id="web!http", title="web_01: http", severity=Severity.CRITICAL, url="https://m/x")

@@ -7,7 +7,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-from tray.sources.base import Source
+from typing import Sequence
+
+from tray.sources.base import ACKNOWLEDGE, CAPABILITIES, RECHECK, RECORD, Source, SourceConfig
 
 REGISTRY: dict[str, str] = {
     "demo": "tray.sources.demo:DemoSource",
@@ -45,3 +47,37 @@ def source_class(type_name: str) -> type[Source]:
     target = REGISTRY[type_name]
     module, cls = target.split(":", 1)
     return getattr(importlib.import_module(module), cls)
+
+
+def capabilities(type_name: str) -> tuple[str, ...]:
+    """What a type declares it can do to its own alerts (tray.sources.base), in the order offered;
+    nothing for a type that is unknown or cannot be imported."""
+    try:
+        declared = source_class(type_name).capabilities
+    except (KeyError, ImportError, AttributeError):
+        return ()
+    return tuple(c for c in (ACKNOWLEDGE, RECHECK) if c in declared)
+
+
+def record_board(sources: Sequence[SourceConfig], board: str | None) -> SourceConfig | None:
+    """The `[actions] trello` board, when it names an enabled source of a type that records cards."""
+    for s in sources:
+        if s.name == board and s.enabled:
+            try:
+                return s if source_class(s.type).records else None
+            except (KeyError, ImportError):
+                return None
+    return None
+
+
+def offered_actions(source: SourceConfig, board: SourceConfig | None) -> tuple[str, ...]:
+    """What the menu, the popup, the CLI and the endpoint offer on `source`'s alerts: its type's own
+    capabilities, and recording on the Trello board when one is configured (not on the board's own cards)."""
+    out = capabilities(source.type)
+    if board is not None and board.name != source.name:
+        out += (RECORD,)
+    return out
+
+
+__all__ = ("REGISTRY", "CAPABILITIES", "available_types", "source_class", "capabilities", "record_board",
+           "offered_actions")

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 from tray.errors import SourceError
 from tray.model import Alert, Reading, Severity
-from tray.sources.base import Finding, Recheck, Source, require
+from tray.sources.base import ACKNOWLEDGE, Finding, Recheck, Source, require
 from tray.sources.common import api_base, parse_time
 
 _CRITICAL = {"critical", "crit", "error", "page", "high", "disaster", "emergency", "fatal"}
@@ -234,6 +234,7 @@ def create_silence(source: ApiSource, http: Any, url: str, alert: Alert, *, auth
 class AlertmanagerSource(ApiSource):
     type = "alertmanager"
     Settings = AlertmanagerSettings
+    capabilities = frozenset({ACKNOWLEDGE})      # a silence on the alert's labels
 
     def __init__(self, config: Any, secret_lookup: Any = None) -> None:
         super().__init__(config, secret_lookup)

@@ -11,6 +11,10 @@ A source type is a subclass of `Source` with:
   fine (e.g. an Alertmanager without auth).
 - `fetch(http)` (requests only, raises SourceError) and `parse(payload)` (pure, no I/O, no clock
   unless passed in), or `poll(http)` when a source needs several requests (paging, on-call).
+- `capabilities`: what it can do to one of its own alerts (ACKNOWLEDGE, RECHECK), each backed by its
+  method; `records` when it can be the `[actions] trello` board (it has `create_card`). This is the one
+  place that says so: the status document publishes it per source, and the menu, the extension's popup,
+  the CLI and the endpoint offer exactly that (tray.sources.offered_actions adds recording on the board).
 
 Sources that can push (Icinga 2 event stream) also return `watchers()`: callables that the
 scheduler runs each in its own thread, restarting them with back-off if they raise.
@@ -69,6 +73,13 @@ class SourceConfig:
     allow_empty: bool = False      # an answer showing nothing at all is expected here: ok, not "blind"
     settings: Any = field(default_factory=NoSettings)
 
+
+# What can be done to an alert, by the name of its action (POST /actions/NAME, the menu's entries, the
+# extension's buttons). RECORD is the app's, not a source's: recording on the configured Trello board.
+ACKNOWLEDGE = "acknowledge"
+RECHECK = "recheck"
+RECORD = "trello"
+CAPABILITIES = (ACKNOWLEDGE, RECHECK, RECORD)      # in the order they are offered
 
 COMMON_KEYS = ("name", "type", "group", "interval", "timeout", "include", "exclude", "enabled", "allow_empty")
 
@@ -132,11 +143,12 @@ class StreamContext(Protocol):
         """Sleep up to `seconds`; True when the app is stopping."""
 
 
-class Actions:
+class AlertActions:
     """Optional actions a source type can perform on one of its alerts (tray menu / endpoint).
 
-    A source class that supports an action overrides the method; the default says it cannot.
-    Each raises SourceError with a plain reason on failure and changes nothing locally.
+    A source class that supports an action declares it in `capabilities` and overrides the method; the
+    default says it cannot. Each raises SourceError with a plain reason on failure and changes nothing
+    locally.
     """
 
     def acknowledge(self, http: Any, alert: Alert, *, author: str, comment: str = "",
@@ -147,8 +159,10 @@ class Actions:
         raise SourceError(f"{self.type} sources cannot recheck", kind="config")  # type: ignore[attr-defined]
 
 
-class Source(Actions):
+class Source(AlertActions):
     type: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[str]] = frozenset()   # of ACKNOWLEDGE, RECHECK
+    records: ClassVar[bool] = False                          # can be the [actions] trello board
     Settings: ClassVar[type] = NoSettings
     secrets: ClassVar[tuple[str, ...]] = ()
     secret_optional: ClassVar[bool] = False

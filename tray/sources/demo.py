@@ -7,6 +7,10 @@ Where one step changes two sources, their changes are 0.4 step apart (more than 
 so the overall state never passes through a transient that the script does not name.
 It goes through the same scheduler, reducer, icon, notifier and endpoint as a real source.
 
+Its actions are real too, in memory, so that `secondline run --demo` shows buttons that work:
+acknowledging one of its alerts makes it handled until it clears (the next cycle raises it afresh);
+a recheck reads the scenario again at once. It declares no more than that.
+
 Blindness: no signal, and none possible: there is no reader and no server, only the script, so an
 empty step is the scenario's own "all ok". `allow_empty` is accepted and changes nothing.
 """
@@ -20,7 +24,7 @@ from typing import Any, Callable
 
 from tray.errors import SourceError
 from tray.model import Alert, Severity
-from tray.sources.base import Source, SourceConfig
+from tray.sources.base import ACKNOWLEDGE, RECHECK, Source, SourceConfig
 
 STEPS = ("all ok", "a warning", "a critical", "critical acknowledged", "a source unreachable", "recovered")
 ROLES = ("production", "staging", "integration")
@@ -63,6 +67,10 @@ ACKED_FROM = 3.4
 UNREACHABLE_INTEGRATION = (4.0, 5.4)
 
 
+WARNING_ID = "app-staging-1!disk"
+CRITICAL_ID = "web01!http"
+
+
 def position(now: float, origin: float, step_seconds: float) -> float:
     """Where in the cycle we are, in steps (0 <= position < len(STEPS))."""
     return (max(0.0, now - origin) / step_seconds) % len(STEPS)
@@ -86,19 +94,22 @@ def _within(pos: float, span: tuple[float, float]) -> bool:
 
 def parse(payload: dict[str, Any], *, source: str) -> list[Alert]:
     """payload: {"pos": position in the cycle (steps), "role": str, "cycle": epoch of this cycle's start,
-    "step_seconds": float}."""
+    "step_seconds": float, "acked": ids the user acknowledged in this cycle (optional)}."""
     pos, role = payload["pos"], payload["role"]
+    acked_ids = set(payload.get("acked", ()))
 
     def since(start: float) -> datetime:
         return datetime.fromtimestamp(payload["cycle"] + start * payload["step_seconds"], tz=timezone.utc)
 
     alerts: list[Alert] = []
     if role == "staging" and _within(pos, WARNING_STAGING):
-        alerts.append(_alert(source, "app-staging-1!disk", "app-staging-1: disk /var",
-                             Severity.WARNING, "DISK WARNING - free space: /var 9%", since(WARNING_STAGING[0])))
+        acked = WARNING_ID in acked_ids
+        alerts.append(_alert(source, WARNING_ID, "app-staging-1: disk /var",
+                             Severity.WARNING, "DISK WARNING - free space: /var 9%", since(WARNING_STAGING[0]),
+                             handled=acked, handled_reason="acknowledged" if acked else None))
     if role == "production" and _within(pos, CRITICAL_PRODUCTION):
-        acked = pos >= ACKED_FROM
-        alerts.append(_alert(source, "web01!http", "web01: http", Severity.CRITICAL,
+        acked = pos >= ACKED_FROM or CRITICAL_ID in acked_ids
+        alerts.append(_alert(source, CRITICAL_ID, "web01: http", Severity.CRITICAL,
                              "HTTP CRITICAL - 503 Service Unavailable", since(CRITICAL_PRODUCTION[0]),
                              handled=acked, handled_reason="acknowledged" if acked else None))
     return alerts
@@ -107,6 +118,7 @@ def parse(payload: dict[str, Any], *, source: str) -> list[Alert]:
 class DemoSource(Source):
     type = "demo"
     Settings = DemoSettings
+    capabilities = frozenset({ACKNOWLEDGE, RECHECK})     # in memory: see the module's docstring
 
     def __init__(self, config: SourceConfig, secret_lookup: Any = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -115,6 +127,8 @@ class DemoSource(Source):
         self.origin = _shared_origin(clock())
         role = self.settings.role or config.group
         self.role = role if role in ROLES else "production"
+        self._lock = threading.Lock()
+        self._acked: dict[str, float] = {}       # alert id -> start of the cycle it was acknowledged in
 
     def fetch(self, http: Any) -> dict[str, Any]:
         now = self.clock()
@@ -123,10 +137,31 @@ class DemoSource(Source):
         if self.role == "integration" and _within(pos, UNREACHABLE_INTEGRATION):
             raise SourceError("demo: connection refused by integration.example.com (simulated outage)",
                               kind="refused")
-        return {"pos": pos, "role": self.role, "cycle": now - pos * step_s, "step_seconds": step_s}
+        cycle = now - pos * step_s
+        with self._lock:
+            acked = sorted(aid for aid, at in self._acked.items() if abs(at - cycle) < step_s / 2)
+        return {"pos": pos, "role": self.role, "cycle": cycle, "step_seconds": step_s, "acked": acked}
 
     def parse(self, payload: Any) -> list[Alert]:
         return parse(payload, source=self.name)
+
+    def _current(self, alert: Alert) -> dict[str, Any]:
+        """The scenario now, when `alert` is still raised in it; SourceError otherwise."""
+        payload = self.fetch(None)
+        if not any(a.id == alert.id and a.raises for a in self.parse(payload)):
+            raise SourceError(f"demo: {alert.id} is not an open problem any more", kind="config")
+        return payload
+
+    def acknowledge(self, http: Any, alert: Alert, *, author: str, comment: str = "",
+                    duration_s: float = 7200) -> str:
+        payload = self._current(alert)
+        with self._lock:
+            self._acked[alert.id] = payload["cycle"]
+        return f"acknowledged by {author} (demo: until it clears)"
+
+    def recheck(self, http: Any, alert: Alert) -> str:
+        self._current(alert)
+        return "the demo scenario is read again now"
 
 
 def demo_config_toml(port: int = 17474, sources: int = 3, interval: float = 1.0, step_seconds: float = 4.0) -> str:

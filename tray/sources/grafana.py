@@ -30,7 +30,7 @@ from tray.errors import SourceError
 from tray.model import Reading
 from tray.sources.alertmanager import (GRAFANA_UNKNOWN_NAMES, ApiSource, str_map, create_silence, detail_of,
                                        labels_id, parse_am_alerts, title_of)
-from tray.sources.base import Finding, require
+from tray.sources.base import ACKNOWLEDGE, Finding, require
 from tray.sources.common import api_base, parse_time
 from tray.sources.prometheus import unwrap_v1
 
@@ -56,6 +56,7 @@ class GrafanaSettings:
 class GrafanaSource(ApiSource):
     type = "grafana"
     Settings = GrafanaSettings
+    capabilities = frozenset({ACKNOWLEDGE})      # a silence in Grafana's own Alertmanager
     secrets = ("",)            # the service-account token
     secret_optional = False
 

@@ -30,7 +30,9 @@ from tray.model import HANDLED_REASONS, Alert, Reading, Severity
 from tray.sources.common import api_base, check_http_url, parse_time
 from tray.sources.base import Source, require
 
-SCHEMA_VERSION = 1
+# The status schemas this reader understands: 2 only adds what each source can do, which a hub (whose
+# alerts are another tray's to act on) does not use, so a tray of either version can be read.
+SCHEMA_VERSIONS = (1, 2)
 UNREADABLE_ID = "secondline:unreadable"
 _SEVERITIES = {s.value: s for s in Severity}
 ENDPOINTS = ("/status.json", "/events", "/healthz", "/index.html", "/#", "/?")
@@ -95,9 +97,10 @@ class HubSource(Source):
 def upstream_alerts(payload: Any) -> list[Alert]:
     doc = require(payload, dict, "the upstream status document")
     version = doc.get("schema")
-    if version != SCHEMA_VERSION:
+    if version not in SCHEMA_VERSIONS:
         raise SourceError(f"the upstream speaks status schema {version!r}, this secondline reads "
-                          f"{SCHEMA_VERSION}: run the same version on both", kind="bad_content")
+                          f"{' and '.join(map(str, SCHEMA_VERSIONS))}: run the same version on both",
+                          kind="bad_content")
     alerts: list[Alert] = []
     keys: set[tuple[str, str]] = set()
     for item in require(doc.get("sources"), list, "sources"):

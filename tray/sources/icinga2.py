@@ -52,7 +52,7 @@ from typing import Any, Callable
 
 from tray.errors import SourceError
 from tray.model import Alert, Reading
-from tray.sources.base import Finding, Recheck, Source, require
+from tray.sources.base import ACKNOWLEDGE, RECHECK, Finding, Recheck, Source, require
 from tray.sources.icinga2_parse import (View, alerts_from_objects, blindness, cib_totals, parse_payload,
                                         problem_names)
 
@@ -105,6 +105,7 @@ class Icinga2Settings:
 class Icinga2Source(Source):
     type = "icinga2"
     Settings = Icinga2Settings
+    capabilities = frozenset({ACKNOWLEDGE, RECHECK})   # acknowledge-problem, reschedule-check
     secrets = ("",)
 
     def __init__(self, config: Any, secret_lookup: Any = None) -> None:

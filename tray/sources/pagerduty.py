@@ -29,7 +29,7 @@ from urllib.parse import quote, urlsplit
 from tray.errors import SourceError
 from tray.model import Alert, OnCall, Reading, Severity
 from tray.sources.common import check_http_url, parse_time
-from tray.sources.base import Finding, Recheck, Source, require
+from tray.sources.base import ACKNOWLEDGE, Finding, Recheck, Source, require
 
 DEFAULT_URL = "https://api.pagerduty.com"
 ACCEPT = "application/vnd.pagerduty+json;version=2"
@@ -78,6 +78,7 @@ class PagerDutySettings:
 class PagerDutySource(Source):
     type = "pagerduty"
     Settings = PagerDutySettings
+    capabilities = frozenset({ACKNOWLEDGE})      # the incident, as the user (From: [user] email)
     secrets = ("",)
 
     def __init__(self, config: Any, secret_lookup: Any = None) -> None:

@@ -73,6 +73,7 @@ def board_ref(value: str | None) -> str | None:
 class TrelloSource(Source):
     type = "trello"
     Settings = TrelloSettings
+    records = True              # can be the [actions] trello board: create_card()
     secrets = ("key", "token")
 
     def __init__(self, config: Any, secret_lookup: Any = None) -> None:
