@@ -182,8 +182,8 @@ class Actions:
                 raise ActionError(403, str(exc)) from None
             if announce:
                 self.announce("Pairing request: code " + req.code,
-                                  f"{req.label} asks to act on alerts. If its options page shows the same code "
-                                  f"and address, approve it in the tray menu or run `secondline pair {req.code}`.")
+                              f"{req.label} asks to act on alerts. If its options page shows the same code "
+                              f"and address, approve it in the tray menu or run `secondline pair {req.code}`.")
             return {"id": req.id, "code": req.code}
         state, creds = pairing.status(str(data.get("id", "")), origin)
         return {"state": state, **(creds or {})}
