@@ -20,16 +20,18 @@ import email.message
 import getpass
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from tray import signing
+from tray.config import Config
 from tray.errors import SourceError
 from tray.model import Alert, SourceSnapshot
-from tray.sources.base import ACKNOWLEDGE, RECHECK, RECORD
-
-if TYPE_CHECKING:
-    from tray.app import App
+from tray.pairing import Pairing
+from tray.server import Endpoint
+from tray.sources.base import ACKNOWLEDGE, RECHECK, RECORD, Source
+from tray.store import Store
+from tray.userstate import UserState
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +80,28 @@ def from_browser(headers: Mapping[str, str]) -> bool:
 Answer = tuple[int, bytes, dict[str, str]]
 
 
+Announce = Callable[[str, str], None]      # (title, body): a message straight to the user
+
+
 class Actions:
-    def __init__(self, app: "App") -> None:
-        self.app = app
+    """Everything an action touches is handed in: the store, a lookup of running sources, the
+    announcer, the user's marks and snooze, pairing, the endpoint it answers for, and the config of
+    the moment (a reload replaces it)."""
+
+    def __init__(self, *, store: Store, source: Callable[[str], Source | None], announce: Announce,
+                 user: UserState, pairing: Pairing, endpoint: Endpoint, http: Any,
+                 config: Callable[[], Config], refresh: Callable[[], None],
+                 refresh_source: Callable[[str], None]) -> None:
+        self.store = store
+        self.source = source
+        self.announce = announce
+        self.user = user
+        self.pairing = pairing
+        self.endpoint = endpoint
+        self.http = http
+        self.config = config
+        self.refresh = refresh
+        self.refresh_source = refresh_source
         self.challenges = signing.Challenges()
 
     # -- the HTTP face --------------------------------------------------------------------------
@@ -102,11 +123,11 @@ class Actions:
             if path == "/control/hello":
                 return self._json(200, self._hello(data))
             if path == "/actions/seen" and PAGE_HEADER in headers:
-                if not self.app.endpoint.pages.check(headers.get(PAGE_HEADER)):
+                if not self.endpoint.pages.check(headers.get(PAGE_HEADER)):
                     raise ActionError(403, "this dashboard page is out of date: reload it")
                 return self._json(200, {"ok": True, **self.do_seen(data)})
             try:
-                signed = self.app.pairing.verifier.check(method, target, headers.get("authorization"), body)
+                signed = self.pairing.verifier.check(method, target, headers.get("authorization"), body)
             except ValueError as exc:
                 raise ActionError(401, str(exc)) from None
             if path == "/control":
@@ -126,11 +147,11 @@ class Actions:
         """Who may knock at all, by route: pairing from allowed extension origins (or a local program),
         the TCP control handshake from no browser, "seen" with a page secret from the dashboard's own page,
         everything else from anything but a web page."""
-        ep = self.app.endpoint
+        ep = self.endpoint
         origin = headers.get("origin")
         if path in ("/pair", "/pair/status"):
-            if origin and self.app.pairing.policy.label(origin) is None:
-                raise ActionError(403, self.app.pairing.policy.refusal(origin))
+            if origin and self.pairing.policy.label(origin) is None:
+                raise ActionError(403, self.pairing.policy.refusal(origin))
             if not origin and headers.get("sec-fetch-site", "none") not in ("none", "same-origin"):
                 raise ActionError(403, "forbidden: pairing cannot be asked from a web page")
         elif path in ("/control/hello", "/control"):
@@ -152,7 +173,7 @@ class Actions:
         return status, out, headers
 
     def _pair(self, path: str, headers: Mapping[str, str], data: Mapping[str, Any]) -> dict[str, Any]:
-        pairing = self.app.pairing
+        pairing = self.pairing
         origin = headers.get("origin")
         if path == "/pair":
             try:
@@ -160,9 +181,9 @@ class Actions:
             except PermissionError as exc:
                 raise ActionError(403, str(exc)) from None
             if announce:
-                self.app.announce("Pairing request: code " + req.code,
-                                  f"{req.label} asks to act on alerts. If its options page shows the same code "
-                                  f"and address, approve it in the tray menu or run `secondline pair {req.code}`.")
+                self.announce("Pairing request: code " + req.code,
+                              f"{req.label} asks to act on alerts. If its options page shows the same code "
+                              f"and address, approve it in the tray menu or run `secondline pair {req.code}`.")
             return {"id": req.id, "code": req.code}
         state, creds = pairing.status(str(data.get("id", "")), origin)
         return {"state": state, **(creds or {})}
@@ -173,7 +194,7 @@ class Actions:
         if not isinstance(nonce, str) or not 16 <= len(nonce) <= 200:
             raise ActionError(400, "send {\"nonce\": RANDOM}")
         mine = self.challenges.issue()
-        return {"nonce": mine, "proof": signing.hello_proof(self.app.pairing.local_key(), nonce, mine)}
+        return {"nonce": mine, "proof": signing.hello_proof(self.pairing.local_key(), nonce, mine)}
 
     def _control_http(self, signed: signing.Signed, data: Mapping[str, Any]) -> tuple[int, Mapping[str, Any]]:
         if signed.client != "local":
@@ -189,11 +210,11 @@ class Actions:
         """A command from the CLI (control socket, or the TCP handshake): (status, payload)."""
         try:
             if command == "status":
-                return 200, {"ok": True, "document": self.app.endpoint.document()}
+                return 200, {"ok": True, "document": self.endpoint.document()}
             if command == "pair-list":
                 return 200, {"ok": True, **self.pair_list()}
             if command == "pair-revoke":
-                gone = self.app.pairing.revoke(str(args.get("id", "")))
+                gone = self.pairing.revoke(str(args.get("id", "")))
                 if gone is None:
                     raise ActionError(404, f"no paired client {args.get('id')!r} (see `secondline pair --list`)")
                 return 200, {"ok": True, "id": gone.id, "origin": gone.origin, "label": gone.label}
@@ -204,33 +225,33 @@ class Actions:
             return exc.status, {"ok": False, "error": exc.reason}
 
     def pair_list(self) -> dict[str, Any]:
-        pairing = self.app.pairing
+        pairing = self.pairing
         return {"clients": [{"id": c.id, "origin": c.origin, "label": c.label, "paired_at": c.paired_at,
                              "last_used": c.last_used} for c in pairing.clients()],
                 "pending": [{"code": r.code, "origin": r.origin, "label": r.label} for r in pairing.pending()]}
 
     # -- alert actions ---------------------------------------------------------------------------
-    def _find(self, data: Mapping[str, Any], action: str) -> tuple[Any, Alert]:
+    def _find(self, data: Mapping[str, Any], action: str) -> tuple[Source, Alert]:
         """The running source and the alert an action is asked for; refused unless the source offers it."""
         source, aid = str(data.get("source", "")), str(data.get("id", ""))
-        snap = self.app.store.latest
+        snap = self.store.latest
         s = snap.source(source)
         if s is None:
             raise ActionError(404, f"no source {source!r}")
         for a in s.alerts:
             if a.id == aid:
                 self._check_offered(s, action)
-                runner = self.app.scheduler.runners.get(source)
-                if runner is None or runner.source is None:
+                running = self.source(source)
+                if running is None:
                     raise ActionError(409, f"source {source!r} is not running")
-                return runner.source, a
+                return running, a
         raise ActionError(404, f"no alert {aid!r} in {source!r}")
 
     def _check_offered(self, s: SourceSnapshot, action: str) -> None:
         if action in s.capabilities:
             return
         if action == RECORD:
-            board = self.app.config_actions().get("trello")
+            board = self.config().actions.get("trello")
             if not board:
                 raise ActionError(409, "no Trello board configured: set [actions] trello = \"SOURCE-NAME\"")
             if board == s.name:
@@ -239,73 +260,81 @@ class Actions:
         raise ActionError(409, f"{s.type} sources cannot {action}")
 
     def _author(self) -> str:
-        user = self.app.config.user
+        user = self.config().user
         return user.name or getpass.getuser()
 
     def _run(self, what: str, alert: Alert, fn) -> str:
         try:
             result = fn()
         except SourceError as exc:
-            self.app.announce(f"{what} failed: {alert.title}", exc.reason)
+            self.announce(f"{what} failed: {alert.title}", exc.reason)
             log.warning("%s of %s/%s failed: %s", what, alert.source, alert.id, exc.reason)
             raise ActionError(502, exc.reason) from None
-        self.app.announce(f"{what}: {alert.title}", str(result or "done"))
+        self.announce(f"{what}: {alert.title}", str(result or "done"))
         log.info("%s of %s/%s: %s", what, alert.source, alert.id, result)
-        self.app.refresh_source(alert.source)
+        self.refresh_source(alert.source)
         return str(result or "")
 
     def do_acknowledge(self, data: Mapping[str, Any]) -> dict[str, Any]:
         source, alert = self._find(data, ACKNOWLEDGE)
         comment = str(data.get("comment", "") or "acknowledged from secondline")
-        hours = float(data.get("hours", self.app.config_actions().get("silence_hours", 2)))
+        hours = float(data.get("hours", self.config().actions.get("silence_hours", 2)))
         result = self._run("Acknowledged", alert, lambda: source.acknowledge(
-            self.app.http, alert, author=self._author(), comment=comment, duration_s=hours * 3600))
+            self.http, alert, author=self._author(), comment=comment, duration_s=hours * 3600))
         return {"result": result}
 
     def do_recheck(self, data: Mapping[str, Any]) -> dict[str, Any]:
         source, alert = self._find(data, RECHECK)
-        return {"result": self._run("Recheck requested", alert, lambda: source.recheck(self.app.http, alert))}
+        return {"result": self._run("Recheck requested", alert, lambda: source.recheck(self.http, alert))}
 
     def do_trello(self, data: Mapping[str, Any]) -> dict[str, Any]:
         _, alert = self._find(data, RECORD)
-        cfg = self.app.config_actions()
+        cfg = self.config().actions
         board = cfg.get("trello")
-        runner = self.app.scheduler.runners.get(board)
-        if runner is None or runner.source is None or not runner.source.records:
+        trello = self.source(board) if isinstance(board, str) else None
+        if trello is None or not trello.records:
             raise ActionError(409, f"[actions] trello = {board!r} is not a running trello source")
-        list_id = cfg.get("trello_list_id") or getattr(runner.source.settings, "list_id", None)
+        list_id = cfg.get("trello_list_id") or getattr(trello.settings, "list_id", None)
         if not list_id:
             raise ActionError(409, "no Trello list: set [actions] trello_list_id")
         url = self._run("Recorded on Trello", alert,
-                        lambda: runner.source.create_card(self.app.http, alert, list_id))
-        self.app.remember_card(alert, url)
+                        lambda: trello.create_card(self.http, alert, list_id))
+        self.user.remember_card(alert, url)
         return {"card_url": url}
+
+    def from_menu(self, name: str, source: str, alert_id: str) -> None:
+        """An alert action chosen in the tray menu: the same code path as POST /actions/NAME (results
+        are announced; a refusal is logged, as the menu has nowhere to show it)."""
+        try:
+            getattr(self, f"do_{name}")({"source": source, "id": alert_id})
+        except ActionError as exc:
+            log.warning("%s failed: %s", name, exc.reason)
 
     # -- app actions -----------------------------------------------------------------------------
     def do_snooze(self, data: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            until = self.app.snooze(str(data.get("preset", "1h")))
+            until = self.user.snooze(str(data.get("preset", "1h")))
         except ValueError as exc:
             raise ActionError(400, str(exc)) from None
         return {"snoozed_until": until.isoformat()}
 
     def do_resume(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        self.app.resume()
+        self.user.resume()
         return {}
 
     def do_seen(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        self.app.mark_seen()
+        self.user.mark_seen()
         return {}
 
     def do_refresh(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        self.app.refresh()
+        self.refresh()
         return {}
 
     def do_pair_approve(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        req = self.app.pairing.decide(str(data.get("code", "")), approve=not data.get("deny"))
+        req = self.pairing.decide(str(data.get("code", "")), approve=not data.get("deny"))
         if req is None:
             raise ActionError(404, "no pairing request waits with that code (see `secondline pair --list`)")
-        self.app.store.touch()        # the menu and the status document drop the request
+        self.store.touch()        # the menu and the status document drop the request
         return {"label": req.label, "origin": req.origin, "state": req.state, "client": req.client_id}
 
 

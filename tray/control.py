@@ -36,6 +36,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from tray.errors import ControlError, NotRunning, NotSecondline  # noqa: F401  (the CLI catches them from here)
+
 log = logging.getLogger(__name__)
 
 USE_SOCKET = hasattr(socket, "AF_UNIX")   # False on Windows: the TCP fallback below
@@ -45,18 +47,6 @@ MAX_SUN_PATH = 100          # sockaddr_un holds 104 (macOS) to 108 (Linux) bytes
 STARTING_GRACE = 1.0        # seconds between a tray's TCP listen and its socket, at most (see call())
 
 Handler = Callable[[str, Mapping[str, Any]], tuple[int, Mapping[str, Any]]]
-
-
-class ControlError(Exception):
-    """The CLI could not reach the tray; `str()` is the one-line reason and fix."""
-
-
-class NotRunning(ControlError):
-    pass
-
-
-class NotSecondline(ControlError):
-    pass
 
 
 # -- where the socket lives -------------------------------------------------------------------------

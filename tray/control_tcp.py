@@ -18,8 +18,7 @@ import json
 from typing import Any, Mapping
 
 from tray import signing
-from tray.control import ControlError, NotRunning, NotSecondline
-from tray.errors import CredentialError
+from tray.errors import ControlError, CredentialError, NotRunning, NotSecondline
 
 
 def _post(conn: http.client.HTTPConnection, port: int, path: str, body: bytes,

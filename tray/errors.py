@@ -41,6 +41,20 @@ class ConfigError(Exception):
         super().__init__(f"{where}: {label}: {reason}" if label else f"{where}: {reason}")
 
 
+# The control channel's errors live here, not in tray.control: tray.control_tcp raises them too, and
+# tray.control calls tray.control_tcp where there is no Unix socket.
+class ControlError(Exception):
+    """The CLI could not reach the tray; `str()` is the one-line reason and fix."""
+
+
+class NotRunning(ControlError):
+    pass
+
+
+class NotSecondline(ControlError):
+    pass
+
+
 class CredentialError(Exception):
     """The keyring cannot be used (none installed, locked). The message names the fix."""
 

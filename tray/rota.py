@@ -1,7 +1,8 @@
 """A shift rota read from text: CSV or iCalendar, turned into `RotaEntry`s (who works when).
 
-Pure: the caller reads the file or URL and passes its text here. This module holds the entry type,
-the dispatcher that decides which format the text is, and the CSV reader (standard library only).
+Pure: the caller reads the file or URL and passes its text here. The entry type is in
+tray/rota_entry.py (both readers build entries); this module holds the dispatcher that decides which
+format the text is, and the CSV reader (standard library only).
 iCalendar is read in tray/rota_ics.py with the `icalendar` and `recurring-ical-events` libraries:
 real exports (Google Calendar, Outlook, PagerDuty feeds) carry VTIMEZONE blocks, Windows zone
 names and every kind of RRULE, which an ecosystem parser handles and a hand-written one did not.
@@ -18,34 +19,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Iterable, Sequence
 
-
-@dataclass(frozen=True)
-class RotaEntry:
-    """One stretch of the rota. `start`/`end` are aware UTC, `end` exclusive.
-
-    `all_day` entries name calendar days (CSV rows without times, iCalendar DATE values): their
-    start/end are local midnights in the zone the rota was read with, and the shift's own hours
-    apply on each of those days.
-    """
-    name: str
-    start: datetime
-    end: datetime
-    all_day: bool = False
-
-    def days(self, zone: tzinfo) -> list[date]:
-        """The calendar days an all-day entry covers, in `zone`."""
-        first = self.start.astimezone(zone).date()
-        last = (self.end - timedelta(microseconds=1)).astimezone(zone).date()
-        out = []
-        d = first
-        while d <= last:
-            out.append(d)
-            d += timedelta(days=1)
-        return out
+from tray.rota_entry import RotaEntry, local_to_utc
 
 
 def _norm(name: str) -> str:
@@ -71,7 +48,7 @@ def load_rota_text(text: str, hint: str | None = None, tz: tzinfo | None = None,
         text = text[1:]
     kind = _kind(text, hint)
     if kind == "ics":
-        from tray.rota_ics import parse_ics     # here: rota_ics imports this module
+        from tray.rota_ics import parse_ics     # here: only an iCalendar rota needs the icalendar libraries
         entries = parse_ics(text, zone, now)
     else:
         entries = _parse_csv(text, zone)
@@ -162,15 +139,6 @@ def _csv_time(value: str, day: date, zone: tzinfo, lineno: int, what: str) -> da
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=zone)
     return dt.astimezone(timezone.utc)
-
-
-def local_to_utc(day: date, t: time, zone: tzinfo) -> datetime:
-    """A wall-clock time on a day in `zone`, as aware UTC.
-
-    In a spring-forward gap the time is read with the offset before the change, so it lands as
-    far after the gap as it was into it (01:30 on a London gap day is 02:30 BST); in a fall-back
-    overlap the first occurrence wins (fold=0)."""
-    return datetime.combine(day, t, tzinfo=zone).astimezone(timezone.utc)
 
 
 def _all_day(name: str, first: date, end_excl: date, zone: tzinfo) -> RotaEntry:

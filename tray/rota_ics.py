@@ -33,7 +33,7 @@ import recurring_ical_events
 from dateutil.rrule import rrulestr
 from icalendar.error import GloballyUniqueTZIDGuessed
 
-from tray.rota import RotaEntry, local_to_utc
+from tray.rota_entry import RotaEntry, local_to_utc
 
 MAX_OCCURRENCES = 10000          # per repeating event: a runaway rule must not hang the tray
 AFTER_NOW = timedelta(days=400)  # open-ended rules stop this long after `now`...

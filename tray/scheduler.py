@@ -226,6 +226,17 @@ class Scheduler:
         for r in list(self.runners.values()):
             r.trigger()
 
+    def refresh(self, name: str) -> None:
+        """Poll one source now (after an action on one of its alerts); an unknown name is ignored."""
+        r = self.runners.get(name)
+        if r is not None:
+            r.trigger()
+
+    def source(self, name: str) -> Source | None:
+        """The running source of that name (what actions act through), or None."""
+        r = self.runners.get(name)
+        return r.source if r is not None else None
+
     def check_wake(self) -> bool:
         """True (and every source polled at once) when the wall clock jumped past the monotonic
         clock: the machine slept, so every reading is old."""

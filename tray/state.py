@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from tray import fsutil
 from tray.model import Alert, iso
@@ -36,8 +36,11 @@ def default_state_path() -> Path:
     return Path(platformdirs.user_state_dir("secondline")) / "state.json"
 
 
-def alert_key(alert: Alert) -> str:
-    """The key an alert is remembered by: "source/id"."""
+def alert_key(alert: Alert | Mapping[str, Any]) -> str:
+    """The key an alert is remembered by: "source/id". An `Alert`, or one of the status document
+    (a mapping with "source" and "id"), so that nothing else spells the key out."""
+    if isinstance(alert, Mapping):
+        return f"{alert['source']}/{alert['id']}"
     return f"{alert.source}/{alert.id}"
 
 
@@ -142,13 +145,29 @@ class State:
             return {k for k in current_keys if k not in self.seen}
 
     def prune(self, current_keys: Iterable[str]) -> bool:
-        """Forget alerts that are gone, so one that comes back is new again. True if it changed."""
+        """Forget alerts that are gone (their marks and cards), so one that comes back is new again.
+        True if it changed."""
         keep = set(current_keys)
         with self._lock:
-            before = (len(self.seen), len(self.first_seen))
+            before = (len(self.seen), len(self.first_seen), len(self.cards))
             self.seen &= keep
             self.first_seen = {k: v for k, v in self.first_seen.items() if k in keep}
-            return before != (len(self.seen), len(self.first_seen))
+            self.cards = {k: v for k, v in self.cards.items() if k in keep}
+            return before != (len(self.seen), len(self.first_seen), len(self.cards))
+
+    # --- Trello cards ----------------------------------------------------------------------------
+
+    def set_card(self, key: str, url: str) -> None:
+        with self._lock:
+            self.cards[key] = url
+
+    def card(self, key: str) -> str | None:
+        with self._lock:
+            return self.cards.get(key)
+
+    def all_cards(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self.cards)
 
 
 _DURATION = re.compile(r"^(\d+)\s*(m|min|h|d)$")

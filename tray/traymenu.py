@@ -3,8 +3,8 @@ StatusNotifierItem one) read and act through.
 
 `menu_model` is the one description of the menu; each backend only renders it. `TrayController`
 is all a backend may know of the app: the latest snapshot, a subscription to changes, the menu's
-inputs and the actions. It is a Protocol so that the backends do not depend on `App` (which issue 19
-breaks up); `tray.app.AppTrayController` is today's implementation.
+inputs and the actions. It is a Protocol so that the backends do not depend on `App`;
+`tray.traycontrol.MenuController` is the app's implementation, tests pass their own.
 """
 from __future__ import annotations
 

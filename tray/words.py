@@ -11,6 +11,7 @@ import re
 from functools import lru_cache
 from typing import Any, Mapping
 
+from tray.contract import contract_bytes
 from tray.model import Alert, Counts
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -18,7 +19,6 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 @lru_cache(maxsize=None)
 def vocabulary() -> dict[str, Any]:
-    from tray.document import contract_bytes    # here: tray.document imports tray.rules, which imports this
     return json.loads(contract_bytes("vocabulary.json"))
 
 

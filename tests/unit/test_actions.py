@@ -68,7 +68,7 @@ def app(tmp_path):
     a.capture = cap
     a.start()
     # The store publishes first; the app's own marks ("new") follow on the dispatcher thread.
-    wait_until(lambda: a.store.latest.health.value == "critical" and any(map(a.is_new, a.store.latest.alerts())))
+    wait_until(lambda: a.store.latest.health.value == "critical" and any(map(a.user.is_new, a.store.latest.alerts())))
     yield a
     a.shutdown()
 
@@ -170,7 +170,7 @@ def test_snooze_persists_across_restart(app, client, tmp_path):
     assert saved["snoozed_until"]
     again = App(loads(CONFIG, str(tmp_path / "c.toml")), headless=True, port=0, backend=Capture(),
                 state_path=str(tmp_path / "state.json"), token=TOKEN)
-    assert again.snoozed() and again.store.latest.snoozed_until is not None
+    assert again.user.snoozed() and again.store.latest.snoozed_until is not None
     code, _ = post(app, "/actions/resume", client=client)
     assert code == 200 and doc(app)["notifications"]["snoozed_until"] is None
     code, data = post(app, "/actions/snooze", {"preset": "forever"}, client=client)
@@ -185,7 +185,7 @@ def test_pairing_flow(app):
     shown = [n for n in app.capture.shown if pin in n.title]
     assert shown                                                     # the user is told the code ...
     assert EXT in shown[0].body and "official" not in shown[0].body   # ... and the origin, not a chosen name
-    assert any(pin in line and EXT in line for line in app.menu_lines())
+    assert any(pin in line and EXT in line for line in app.popups.menu_lines())
     assert raw_post(app, "/pair/status", {"id": rid}, headers=ext)[1] == {"state": "pending"}
     status, reply = app.actions.control("pair-approve", {"code": pin})
     assert status == 200 and reply["origin"] == EXT and reply["client"]
@@ -340,6 +340,6 @@ def test_rules_hold_back_with_reason(app):
     # after stg's first reading (the baseline, which never pops up)
     wait_until(lambda: app.store.latest.source("stg").checked_at is not None)
     fakesource.SCRIPTS["stg"] = ["crit"]
-    wait_until(lambda: any(h["reason"] == "rules: staging critical is off" for h in app.held), timeout=5)
+    wait_until(lambda: any(h["reason"] == "rules: staging critical is off" for h in app.popups.held), timeout=5)
     assert doc(app)["notifications"]["held"][-1]["reason"] == "rules: staging critical is off"
     assert not any("staging" in n.body for n in app.capture.shown)

@@ -65,10 +65,10 @@ def test_the_app_and_a_reload_use_the_parsed_values_as_they_are(tmp_path):
     cfg = load(path)
     app = App(cfg, headless=True, port=0, watch_config=False, state_path=str(tmp_path / "s.json"), token="t" * 20)
     try:
-        assert app.rules is cfg.notifications and app.shift.settings is cfg.shift
+        assert app.popups.rules is cfg.notifications and app.shift.settings is cfg.shift
         path.write_text(FULL.replace("min_gap = 2", "min_gap = 7").replace('"08:00"', '"07:00"'))
         assert app.reload_config()
-        assert app.rules is app.config.notifications and app.rules.min_gap == 7.0
+        assert app.popups.rules is app.config.notifications and app.popups.rules.min_gap == 7.0
         assert app.notifier.min_gap == 7.0
         assert app.shift.settings is app.config.shift and app.shift.settings.start == "07:00"
         # A bad table on reload keeps the last good config, whichever table it is in.

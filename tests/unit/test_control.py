@@ -279,7 +279,7 @@ def test_tcp_fallback_snoozes_the_real_app(tcp_only, tmp_path, capsys):
         port = str(app.endpoint.port)
         assert main(["snooze", "1h", "--port", port]) == 0, capsys.readouterr().err
         assert "snoozed until" in capsys.readouterr().out
-        assert app.snoozed()
+        assert app.user.snoozed()
         assert main(["status", "--port", port]) == 0
         assert main(["pair", "--list", "--port", port]) == 0
         assert "no paired clients" in capsys.readouterr().out
