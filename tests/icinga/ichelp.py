@@ -5,25 +5,18 @@ from __future__ import annotations
 import threading
 from typing import Any, Sequence
 
+from support import builders
+from support.builders import summary  # noqa: F401  (the Icinga tests import it from here)
 from tray.model import Alert
-from tray.sources.base import SourceConfig
-from tray.sources.icinga2 import Icinga2Settings, Icinga2Source
+from tray.sources.icinga2 import Icinga2Source
 
 
 def make_source(*, name: str = "ic", secret: str | None = "test-secret", timeout: float = 3.0,
                 interval: float = 60.0, allow_empty: bool = False, **settings: Any) -> Icinga2Source:
     settings.setdefault("url", "https://127.0.0.1:9")
     settings.setdefault("username", "test")
-    conf = Icinga2Settings(**settings)
-    conf.validate()
-    cfg = SourceConfig(name=name, type="icinga2", timeout=timeout, interval=interval, allow_empty=allow_empty,
-                       settings=conf)
-    return Icinga2Source(cfg, lambda n, f: secret)
-
-
-def summary(alerts: Sequence[Alert]) -> list[tuple[str, str, str | None, bool]]:
-    """What the colour logic looks at, sorted: (id, severity, handled_reason, pending)."""
-    return sorted((a.id, a.severity.value, a.handled_reason, a.pending) for a in alerts)
+    return builders.make_source("icinga2", name=name, secret=secret, timeout=timeout, interval=interval,
+                                allow_empty=allow_empty, **settings)
 
 
 class FakeContext:

@@ -14,19 +14,10 @@ from tray import signing
 from tray.app import App
 from tray.config import loads
 from tray.errors import ConfigError
+from support.builders import CaptureNotifier
 
 fakesource.register()
 TOKEN = "test-token-0123456789"
-
-
-class Capture:
-    name = "capture"
-
-    def __init__(self):
-        self.shown = []
-
-    def show(self, n):
-        self.shown.append(n)
 
 
 CONFIG = """
@@ -62,7 +53,7 @@ def app(tmp_path):
     fakesource.SCRIPTS.clear(); fakesource.POLLS.clear(); fakesource.ACTIONS.clear()
     fakesource.FAIL_ACTIONS.clear()
     fakesource.SCRIPTS["mon"] = ["crit"]
-    cap = Capture()
+    cap = CaptureNotifier()
     a = App(loads(CONFIG, str(tmp_path / "c.toml")), headless=True, port=0, backend=cap,
             state_path=str(tmp_path / "state.json"), token=TOKEN)
     a.capture = cap
@@ -168,7 +159,7 @@ def test_snooze_persists_across_restart(app, client, tmp_path):
     assert doc(app)["notifications"]["snoozed_until"] is not None
     saved = json.loads((tmp_path / "state.json").read_text())
     assert saved["snoozed_until"]
-    again = App(loads(CONFIG, str(tmp_path / "c.toml")), headless=True, port=0, backend=Capture(),
+    again = App(loads(CONFIG, str(tmp_path / "c.toml")), headless=True, port=0, backend=CaptureNotifier(),
                 state_path=str(tmp_path / "state.json"), token=TOKEN)
     assert again.user.snoozed() and again.store.latest.snoozed_until is not None
     code, _ = post(app, "/actions/resume", client=client)
@@ -223,9 +214,10 @@ def test_pairings_survive_a_restart_but_not_a_new_key(app, client, tmp_path):
     assert client[1] not in json.dumps(saved) and TOKEN not in json.dumps(saved)     # ids, not keys
     assert oct((tmp_path / "clients.json").stat().st_mode & 0o777) == "0o600"
     cfg = loads(CONFIG, str(tmp_path / "c.toml"))
-    again = App(cfg, headless=True, port=0, backend=Capture(), state_path=str(tmp_path / "state.json"), token=TOKEN)
+    again = App(cfg, headless=True, port=0, backend=CaptureNotifier(), state_path=str(tmp_path / "state.json"),
+                token=TOKEN)
     assert again.pairing.key_for(client[0]) == client[1]
-    rekeyed = App(cfg, headless=True, port=0, backend=Capture(), state_path=str(tmp_path / "state.json"),
+    rekeyed = App(cfg, headless=True, port=0, backend=CaptureNotifier(), state_path=str(tmp_path / "state.json"),
                   token="another-master-key")
     assert rekeyed.pairing.key_for(client[0]) is None and rekeyed.pairing.clients() == []
 
@@ -250,7 +242,7 @@ def test_config_decides_which_extensions_may_pair(tmp_path):
     other = "abcdefghijklmnopabcdefghijklmnop"
     firefox = "moz-extension://0b0c7c54-2d6e-4bb5-8c3c-2a2b2c2d2e2f"
     cfg = loads(f'[server]\nextension_ids = ["{other}", "{firefox}"]\n', str(tmp_path / "c.toml"))
-    a = App(cfg, headless=True, port=0, backend=Capture(), state_path=str(tmp_path / "state.json"), token=TOKEN)
+    a = App(cfg, headless=True, port=0, backend=CaptureNotifier(), state_path=str(tmp_path / "state.json"), token=TOKEN)
     policy = a.pairing.policy
     assert policy.label(f"chrome-extension://{other}") and policy.label(firefox)
     assert policy.label(EXT) is None                                          # replaced, not added to

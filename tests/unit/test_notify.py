@@ -7,6 +7,7 @@ from support.faults import wait_until
 from tray.model import Alert, Event, EventKind, Severity
 from tray.notify import ConsoleBackend, Notifier, compose, default_decide
 from tray.rules import reduce
+from support.builders import CaptureNotifier
 
 SNAP = reduce([], datetime.now(timezone.utc))
 
@@ -15,16 +16,6 @@ def ev(kind=EventKind.RAISED, sev="critical", group="production", handled=False,
     a = Alert(source="s1", id=id, title=f"web01: {id}", severity=Severity(sev), detail="HTTP 503",
               url=f"https://mon.example.com/{id}", handled=handled, pending=pending)
     return Event(kind, "s1", group, alert=a, **kw)
-
-
-class Capture:
-    name = "capture"
-
-    def __init__(self):
-        self.shown = []
-
-    def show(self, n):
-        self.shown.append(n)
 
 
 def test_single_event_text_and_link():
@@ -89,7 +80,7 @@ def test_default_decide(event, held):
 
 
 def test_notifier_groups_burst_and_keeps_gap():
-    cap = Capture()
+    cap = CaptureNotifier()
     n = Notifier(cap, min_gap=1.5)
     n.on_change(SNAP, [ev(id="a")])
     n.on_change(SNAP, [ev(id="b")])      # within the burst window: one pop-up
@@ -101,7 +92,7 @@ def test_notifier_groups_burst_and_keeps_gap():
 
 
 def test_held_events_are_recorded_and_snooze_checked_at_send_time():
-    cap = Capture()
+    cap = CaptureNotifier()
     n = Notifier(cap, min_gap=0, decide=lambda e, s: "rules: staging warning is off" if e.group == "staging" else None)
     n.on_change(SNAP, [ev(group="staging")])
     assert n.held[-1][1] == "rules: staging warning is off"

@@ -6,18 +6,9 @@ from support import fakesource
 from support.faults import wait_until
 from tray import config
 from tray.app import App
+from support.builders import CaptureNotifier
 
 fakesource.register()
-
-
-class Capture:
-    name = "capture"
-
-    def __init__(self):
-        self.shown = []
-
-    def show(self, n):
-        self.shown.append(n)
 
 
 def write(p, text):
@@ -33,7 +24,7 @@ def src(name, group="production"):
 def test_reload_good_and_bad_edits(tmp_path, caplog):
     p = tmp_path / "config.toml"
     p.write_text(src("a"))
-    cap = Capture()
+    cap = CaptureNotifier()
     app = App(config.load(p), headless=True, port=0, backend=cap, state_path=str(tmp_path / "s.json"),
               token="t" * 20)
     app.start()
@@ -63,7 +54,7 @@ def test_reload_good_and_bad_edits(tmp_path, caplog):
 def test_menu_reload_reports_failure(tmp_path):
     p = tmp_path / "config.toml"
     p.write_text(src("a"))
-    app = App(config.load(p), headless=True, port=0, backend=Capture(), state_path=str(tmp_path / "s.json"),
+    app = App(config.load(p), headless=True, port=0, backend=CaptureNotifier(), state_path=str(tmp_path / "s.json"),
               token="t" * 20, watch_config=False)
     p.write_text("[server\n")
     assert app.reload_config() is False
