@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--list", action="store_true", help="list the paired clients (ID, when, origin) and the "
                     "requests waiting for approval")
     pa.add_argument("--revoke", metavar="ID", help="forget a paired client (ID from --list): its requests are "
-                    "refused from then on, and it must pair again")
+                    "refused from then on, and it must pair again (an ID starting with \"-\": --revoke=ID)")
     pa.add_argument("--port", type=int, default=None, help=RUNNING_PORT_HELP)
     _config_arg(pa, "config file, read for its [server] port")
 

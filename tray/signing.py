@@ -60,7 +60,12 @@ def derive(master: str, purpose: str) -> str:
 
 
 def new_id() -> str:
-    return secrets.token_urlsafe(9)          # 12 characters, shown in `secondline pair --list`
+    """12 characters, shown in `secondline pair --list` and typed after `--revoke`: never with a leading
+    "-", which argparse (and most command lines) would read as an option (1 id in 64 did)."""
+    while True:
+        out = secrets.token_urlsafe(9)
+        if not out.startswith("-"):
+            return out
 
 
 def new_nonce() -> str:

@@ -98,3 +98,16 @@ def test_challenges_are_single_use_and_expire():
     clock.t = 31
     assert not ch.take(d)
     assert not ch.take("never-issued")
+
+
+def test_a_client_id_never_starts_with_a_dash(monkeypatch):
+    """`secondline pair --revoke ID` must take any id the tray hands out: argparse reads "-x..." as an option."""
+    drawn = iter(["-HPkC2XQAQ_D", "-abcdefghijk", "xuuw-0y1jG0J"])
+    monkeypatch.setattr(signing.secrets, "token_urlsafe", lambda n: next(drawn))
+    assert signing.new_id() == "xuuw-0y1jG0J"
+
+
+def test_revoke_takes_an_old_id_that_starts_with_a_dash():
+    from tray.cli import build_parser
+    args = build_parser().parse_args(["pair", "--revoke=-HPkC2XQAQ_D"])
+    assert args.revoke == "-HPkC2XQAQ_D"
