@@ -21,7 +21,7 @@ from PIL import Image
 from integration.helpers import ARTIFACTS, REPO, AppProcess, clean_env
 from support.dbus import PrivateBus
 from support.procs import free_port
-from support.xvfb import Trayer, Xvfb, screenshot, window_geometry
+from support.xvfb import Trayer, Xvfb, screenshot, wait_slot
 from tray import icon as icons
 from tray.trayicon import gtk_status_icon_size
 
@@ -51,16 +51,6 @@ def gtk_python() -> str:
     return GTK_PYTHON
 
 
-def _wait_slot(display: str, timeout: float = 15) -> tuple[int, int, int, int]:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        g = window_geometry(display, "secondline")
-        if g is not None and g[2] > 1 and g[3] > 1:
-            return g
-        time.sleep(0.1)
-    raise AssertionError("the GTK tray icon never showed in trayer (no mapped window of WM_CLASS secondline)")
-
-
 @pytest.mark.parametrize("panel", [18, 24, 32], ids=["16px", "22px", "30px"])
 def test_gtk_status_icon_is_drawn_at_the_size_gtk_shows(gtk_python, home, tmp_path, panel):
     port = free_port()
@@ -76,7 +66,8 @@ def test_gtk_status_icon_is_drawn_at_the_size_gtk_shows(gtk_python, home, tmp_pa
             # The demo's warning step: one unhandled problem, so the count badge is drawn too.
             app.wait_status(lambda d: d["state"] == "warning", timeout=30, what="the demo's warning step")
             time.sleep(1.0)                # the icon follows the store's change callback
-            x, y, w, h = _wait_slot(xvfb.display)
+            x, y, w, h = wait_slot(xvfb.display, "secondline", "the GTK tray icon never showed in trayer "
+                                   "(no mapped window of WM_CLASS secondline)")
             shot = screenshot(xvfb.display, OUT / f"trayer-{panel}.png")
             doc = app.status()
             assert doc["state"] == "warning", "the demo moved on during the screenshot; the test is racy"

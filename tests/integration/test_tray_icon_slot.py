@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from integration.helpers import ARTIFACTS, clean_env
-from support.xvfb import Trayer, Xvfb, screenshot, window_geometry
+from support.xvfb import Trayer, Xvfb, screenshot, wait_slot
 from tray import icon as icons
 
 OUT = ARTIFACTS / "tray-slot"
@@ -24,16 +24,6 @@ OUT = ARTIFACTS / "tray-slot"
 def _problems(doc: dict) -> int:
     c = doc["counts"]
     return c["critical"] + c["warning"] + c["unknown"]
-
-
-def _wait_slot(display: str, timeout: float = 15) -> tuple[int, int, int, int]:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        g = window_geometry(display, "secondline")
-        if g is not None and g[2] > 1 and g[3] > 1:
-            return g
-        time.sleep(0.1)
-    raise AssertionError("the tray icon never got a slot in trayer")
 
 
 def _compare(shot, slot: tuple[int, int, int, int], doc: dict) -> tuple[tuple[int, int], list, Image.Image,
@@ -67,7 +57,7 @@ def test_icon_fits_the_slot_and_blends_into_the_panel(run_app, home, panel, tint
         app.wait_output("tray icon shown", timeout=20)
         # The demo's warning step: one unhandled problem, so the count badge is drawn too.
         app.wait_status(lambda d: d["state"] == "warning", timeout=30, what="the demo's warning step")
-        slot = _wait_slot(xvfb.display)
+        slot = wait_slot(xvfb.display, "secondline", "the tray icon never got a slot in trayer")
         # The icon is drawn once it is docked and again at the slot's size; on a loaded machine the
         # screenshot can come before that paint (a black, unpainted window). Look again until the slot
         # shows the picture or 15 s pass; the last look is judged. Only looks taken within the demo's

@@ -17,7 +17,6 @@ as the probe ran it (a local process or another user, loopback only), with the r
 from __future__ import annotations
 
 import http.client
-import http.server
 import json
 import os
 import socket
@@ -29,7 +28,7 @@ import pytest
 
 from relapp import run_cli, start_app
 from support.faults import FaultServer, wait_until
-from support.procs import free_port
+from support.procs import free_port, serve_page
 from tray import signing
 
 CHROMIUM = "/usr/bin/chromium"
@@ -207,22 +206,8 @@ def framing_site(app):
             f'<iframe id="f" src="http://127.0.0.1:{app.port}/" style="opacity:0.01" width="800" height="600">'
             f'</iframe>').encode()
 
-    class H(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/"
-    srv.shutdown()
-    srv.server_close()
+    with serve_page(page) as url:
+        yield url
 
 
 def test_the_dashboard_cannot_be_framed_and_seen_needs_the_page(app, framing_site, playwright_instance):

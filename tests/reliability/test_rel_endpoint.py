@@ -3,18 +3,16 @@ bind address, DNS rebinding, a page on another origin in real headless Chromium,
 requests, 200 slow clients, SSE clients that vanish."""
 from __future__ import annotations
 
-import http.server
 import json
 import socket
 import struct
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from relapp import run_cli, start_app
-from support.procs import free_port
+from support.procs import free_port, serve_page
 from relspecs import serve_good, toml_for
 from support.faults import FaultServer, wait_until
 from tray import config as config_mod
@@ -145,22 +143,8 @@ async function attempt(name, fn) {
 def attacker_site(app):
     page = (ATTACK_PAGE % {"port": app.port}).encode()
 
-    class H(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/"
-    srv.shutdown()
-    srv.server_close()
+    with serve_page(page) as url:
+        yield url
 
 
 def test_other_origin_page_in_chromium_cannot_read_or_act(app, attacker_site, playwright_instance):

@@ -215,3 +215,14 @@ def window_geometry(display: str, wm_class: str) -> tuple[int, int, int, int] | 
         return None
     finally:
         d.close()
+
+
+def wait_slot(display: str, wm_class: str, what: str, timeout: float = 15) -> tuple[int, int, int, int]:
+    """The slot (x, y, width, height) of a docked window of `wm_class`, once the tray has given it one."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        g = window_geometry(display, wm_class)
+        if g is not None and g[2] > 1 and g[3] > 1:
+            return g
+        time.sleep(0.1)
+    raise AssertionError(what)
