@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from tray import icon as icons
+from tray import xembed
 from tray.model import Snapshot
 from tray.rules import summary_line
 from tray.traymenu import TrayController, menu_for, menu_model  # noqa: F401  (menu_model: its old home)
@@ -93,7 +94,6 @@ class TrayIcon:
         snap = controller.latest()
         self.icon = pystray.Icon("secondline", icons.icon_for(snap), summary_line(snap),
                                  menu=pystray.Menu(self._items))
-        from tray import xembed
         xembed.install(self.icon)        # XEmbed: drawn for the tray's slot and background
         self._gtk_size: tuple[int, int] | None = None     # (drawn, canvas) once GTK has said its size
         status_icon = getattr(self.icon, "_status_icon", None)
@@ -191,21 +191,22 @@ class TrayIcon:
         log.info("tray icon shown (%s backend)", self.backend)
 
     def _redock(self, icon: Any) -> None:
-        # pystray's xorg backend and some tray hosts race on the dock request (about 3 in 10 are
-        # ignored, measured with trayer): re-request until the window has been reparented.
+        # A tray may miss a dock request (trayer started meanwhile, a loaded machine): ask again when
+        # the window is still on the root after the tray had time to answer. Never by hiding and
+        # showing the icon: an undock racing the tray's late embedding leaves it in no tray at all.
         x = self._xorg
         if x is None:
             return
-        for _ in range(10):
-            time.sleep(0.3)
-            try:
-                if x.docked():
+        for _ in range(5):
+            end = time.monotonic() + xembed.DOCK_PATIENCE + 0.5
+            while time.monotonic() < end:
+                try:
+                    if x.docked():
+                        return
+                except Exception:
                     return
-            except Exception:
-                return
-            x.set_visible(False)
-            time.sleep(0.2)
-            x.set_visible(True)
+                time.sleep(0.1)
+            x.call("_show")            # another dock request (tray.xembed sends it when none is pending)
         log.warning("the tray icon was not docked: is a system tray (XEmbed) running?")
 
     def run(self) -> None:

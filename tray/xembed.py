@@ -11,10 +11,17 @@ ParentRelative, so clearing it paints the tray's own background there (a plain c
 pixmap, or a pseudo-transparent copy of the wallpaper), and GetImage reads those pixels back. This
 runs on pystray's loop thread with pystray's own connection, inside its draw call, so nothing else
 draws meanwhile.
+
+pystray also asks the tray to dock the icon again on every icon change, and trayer (like any GTK
+tray) answers each request by embedding the icon into a new socket and dropping the old one. Under
+load those re-embeddings overlap, and one run in about twelve ended with the icon inside a socket
+the tray had already given up on: 1 px wide, an icon nobody sees. Here a request goes out only when
+the icon is not in the tray and none is pending (the tray has `DOCK_PATIENCE` seconds to answer).
 """
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from PIL import Image
@@ -24,11 +31,21 @@ from tray import icon as icons
 log = logging.getLogger(__name__)
 
 FALLBACK_BACKGROUND = (0, 0, 0)    # what pystray itself shows where it cannot read the tray
+DOCK_PATIENCE = 2.0                # seconds a dock request may take before another is sent
 
 
 def applies(icon: Any) -> bool:
     return type(icon).__module__.endswith("_xorg") and all(
-        hasattr(icon, a) for a in ("_assert_icon_data", "_window", "_display", "_icon"))
+        hasattr(icon, a) for a in ("_assert_icon_data", "_dock_window", "_get_systray_manager",
+                                   "_systray_manager", "_window", "_display", "_icon"))
+
+
+def embedded(icon: Any) -> bool:
+    """Whether pystray's icon window sits inside some other window (the tray's), not on the root."""
+    try:
+        return icon._window.query_tree().parent.id != icon._display.screen().root.id
+    except Exception:   # the window or the display went away
+        return False
 
 
 def read_background(window: Any, width: int, height: int) -> Image.Image | None:
@@ -73,5 +90,20 @@ def install(icon: Any) -> bool:
         icon._icon_data = data
         state["key"] = key
 
+    original_dock = icon._dock_window
+    asked = {"at": float("-inf")}
+
+    def dock_window() -> None:
+        # pystray calls this from _show and from every _update_icon, on its loop thread.
+        manager = icon._get_systray_manager()
+        if not manager:
+            return
+        same_tray = icon._systray_manager is not None and icon._systray_manager.id == manager.id
+        if same_tray and (embedded(icon) or time.monotonic() - asked["at"] < DOCK_PATIENCE):
+            return
+        asked["at"] = time.monotonic()
+        original_dock()
+
     icon._assert_icon_data = assert_icon_data
+    icon._dock_window = dock_window
     return True

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from integration.helpers import ARTIFACTS, clean_env
-from support.xvfb import Trayer, Xvfb, screenshot, wait_slot
+from support.xvfb import Trayer, Xvfb, screenshot, wait_slot, window_parent, window_tree
 from tray import icon as icons
 
 OUT = ARTIFACTS / "tray-slot"
@@ -72,14 +72,40 @@ def test_icon_fits_the_slot_and_blends_into_the_panel(run_app, home, panel, tint
                 continue
             span, diff, got, want = _compare(shot, slot, doc)
             if not diff or time.monotonic() > end:
+                tree = window_tree(xvfb.display)
                 break
             time.sleep(0.5)
         assert app.stop() == 0
 
     x, y, w, h = slot
     assert (w, h) == (24, panel - 2), f"trayer gave a {w}x{h} slot"
-    assert abs(span[0] - span[1]) <= 1 and span[0] >= side - 3, f"the disc spans {span}: not round"
+    assert abs(span[0] - span[1]) <= 1 and span[0] >= side - 3, f"the disc spans {span}: not round; the windows:\n{tree}"
     got.resize((w * 8, h * 8), Image.NEAREST).save(OUT / f"slot-{panel}-{tint or 'theme'}-got.png")
     want.resize((w * 8, h * 8), Image.NEAREST).save(OUT / f"slot-{panel}-{tint or 'theme'}-want.png")
     # Pixel for pixel what the icon is at that size over that background: no black rim, no stretch.
-    assert not diff, f"{len(diff)} pixels differ from the expected slot picture, e.g. {diff[:5]}"
+    assert not diff, (
+        f"{len(diff)} pixels differ from the expected slot picture, e.g. {diff[:5]}; the windows:\n{tree}")
+
+
+def test_icon_changes_keep_it_in_its_slot(run_app, home):
+    """A new icon is drawn in place: it is not docked again. trayer embeds a window into a new socket
+    on every dock request, and re-embeddings racing each other on a loaded machine once left the icon
+    in a 1 px socket the panel had dropped: docked, and invisible."""
+    with Xvfb(width=400, height=100) as xvfb, Trayer(xvfb, height=32):
+        app = run_app(["run", "--demo"], clean_env(home, **xvfb.env))
+        app.wait_output("tray icon shown", timeout=20)
+        wait_slot(xvfb.display, "secondline", "the tray icon never got a slot in trayer")
+        socket = window_parent(xvfb.display, "secondline")
+        states: list[str] = []
+        end = time.monotonic() + 30          # the demo changes the icon every 4 s
+        while len(states) < 4 and time.monotonic() < end:
+            state = app.status()["state"]
+            if not states or states[-1] != state:
+                states.append(state)
+            time.sleep(0.5)                  # the icon follows the store within a dispatch
+            assert window_parent(xvfb.display, "secondline") == socket, (
+                f"the icon moved to another socket after {states}:\n{window_tree(xvfb.display)}")
+        slot = wait_slot(xvfb.display, "secondline", "the tray icon lost its slot")
+        assert app.stop() == 0
+    assert len(states) >= 4, f"the demo showed only {states} in 30 s"
+    assert slot[2:] == (24, 30), f"the slot is {slot[2]}x{slot[3]}"

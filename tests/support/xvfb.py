@@ -217,6 +217,53 @@ def window_geometry(display: str, wm_class: str) -> tuple[int, int, int, int] | 
         d.close()
 
 
+def window_parent(display: str, wm_class: str) -> int | None:
+    """The id of the parent window (a tray's socket once docked) of the first window whose WM_CLASS
+    contains `wm_class`, or None when there is no such window."""
+    from Xlib import display as xdisplay
+    d = xdisplay.Display(display)
+    try:
+        stack = [d.screen().root]
+        while stack:
+            w = stack.pop()
+            try:
+                if any(wm_class in c for c in (w.get_wm_class() or ())):
+                    return int(w.query_tree().parent.id)
+                stack.extend(w.query_tree().children)
+            except Exception:   # a window that went away meanwhile
+                continue
+        return None
+    finally:
+        d.close()
+
+
+def window_tree(display: str) -> str:
+    """Every window under the root, indented by depth: id, WM_CLASS, geometry on the screen and map
+    state. What a failing tray test shows, so that "the icon is not where it should be" says where it is."""
+    from Xlib import X
+    from Xlib import display as xdisplay
+    d = xdisplay.Display(display)
+    states = {X.IsUnmapped: "unmapped", X.IsUnviewable: "unviewable", X.IsViewable: "viewable"}
+    try:
+        root = d.screen().root
+        lines: list[str] = []
+        stack = [(root, 0)]
+        while stack:
+            w, depth = stack.pop()
+            try:
+                g = w.get_geometry()
+                t = root.translate_coords(w, 0, 0)
+                cls = "/".join(w.get_wm_class() or ()) or "-"
+                state = states.get(w.get_attributes().map_state, "?")
+                lines.append(f"{'  ' * depth}0x{w.id:x} {cls} {g.width}x{g.height}+{t.x}+{t.y} {state}")
+                stack.extend((c, depth + 1) for c in reversed(w.query_tree().children))
+            except Exception:   # a window that went away meanwhile
+                continue
+        return "\n".join(lines)
+    finally:
+        d.close()
+
+
 def wait_slot(display: str, wm_class: str, what: str, timeout: float = 15) -> tuple[int, int, int, int]:
     """The slot (x, y, width, height) of a docked window of `wm_class`, once the tray has given it one."""
     end = time.monotonic() + timeout
