@@ -17,7 +17,8 @@ import pytest
 
 from support.procs import free_port
 
-from tray import __version__, doctor
+from tray import __version__
+from tray.cli import doctor
 
 SECRET = "s3cr3t-token-value-42"
 
@@ -217,15 +218,15 @@ def test_port_answered_by_a_running_secondline():
 
 
 def test_notification_line(monkeypatch):
-    import tray.notify
-    monkeypatch.setattr(tray.notify, "notification_service_reason", lambda: None)
+    import tray.notify.notifier
+    monkeypatch.setattr(tray.notify.notifier, "notification_service_reason", lambda: None)
     assert doctor.check_notifications()[1].startswith("desktop")
-    monkeypatch.setattr(tray.notify, "notification_service_reason", lambda: "no D-Bus session bus")
+    monkeypatch.setattr(tray.notify.notifier, "notification_service_reason", lambda: "no D-Bus session bus")
     assert doctor.check_notifications()[1] == "console and log only: no D-Bus session bus"
 
     def broken():
         raise RuntimeError("boom")
-    monkeypatch.setattr(tray.notify, "notification_service_reason", broken)
+    monkeypatch.setattr(tray.notify.notifier, "notification_service_reason", broken)
     assert "cannot be checked (RuntimeError: boom)" in doctor.check_notifications()[1]
 
 
@@ -274,7 +275,7 @@ def test_system_tray_host_seen_on_a_real_x_display():
 
 
 def test_autostart_line_follows_the_file(monkeypatch, tmp_path):
-    from tray import autostart
+    from tray.platform import autostart
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert doctor.check_autostart()[1].startswith("disabled")
     autostart.enable(autostart.current_entry())
