@@ -286,7 +286,7 @@ def test_report_from_a_subprocess_prints_no_secret(tmp_path):
     """The whole report in a fresh interpreter, a secret in the environment: it is named, not shown."""
     path = write_config(tmp_path, free_port())
     env = {**os.environ, "SECONDLINE_SECRET_GRAFANA_PROD": SECRET}
-    out = subprocess.run([sys.executable, "-c", f"from tray import doctor; print(doctor.report({path!r}))"],
+    out = subprocess.run([sys.executable, "-c", f"from tray.cli import doctor; print(doctor.report({path!r}))"],
                          capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr
     assert SECRET not in out.stdout + out.stderr
