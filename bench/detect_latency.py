@@ -202,7 +202,7 @@ class FullPoller:
     """What a 1 s full poll does (Nagstamon at its fastest): the whole service list every second."""
 
     def __init__(self, ic: Icinga, port: int) -> None:
-        from tray.sources.icinga2 import SERVICE_ATTRS, SERVICE_JOINS
+        from tray.sources.icinga2.source import SERVICE_ATTRS, SERVICE_JOINS
         self.body = {"attrs": SERVICE_ATTRS, "joins": SERVICE_JOINS}
         self.url = f"{ic.url}/v1/objects/services"
         self.session = requests.Session()
@@ -321,7 +321,7 @@ def measure(ic: Icinga, tmp: Path, label: str, *, changes: int, stream: bool, in
 
 def full_list_bytes(ic: Icinga) -> tuple[int, int]:
     """Bytes of one unfiltered all-services query with the attributes the source asks for."""
-    from tray.sources.icinga2 import SERVICE_ATTRS, SERVICE_JOINS
+    from tray.sources.icinga2.source import SERVICE_ATTRS, SERVICE_JOINS
     r = ic.session.post(f"{ic.url}/v1/objects/services", headers={"X-HTTP-Method-Override": "GET"},
                         json={"attrs": SERVICE_ATTRS, "joins": SERVICE_JOINS}, timeout=30)
     r.raise_for_status()
@@ -352,8 +352,8 @@ def report(m: dict) -> None:
 def server_cost(tmp: Path, hosts: int, services: int, seconds: float = 15.0) -> None:
     """What the detector costs a big icinga2: its CPU idle vs. answering CIB every 0.25 s, and what one
     problems-only poll (the detector's trigger) and one whole-list poll cost there."""
-    from tray.sources.icinga2 import SERVICE_ATTRS, SERVICE_JOINS
-    from tray.sources.icinga2_stream import CibProbe
+    from tray.sources.icinga2.source import SERVICE_ATTRS, SERVICE_JOINS
+    from tray.sources.icinga2.stream import CibProbe
     sys.path.insert(0, str(REPO / "tests" / "icinga"))
     from ichelp import make_source
     t = time.monotonic()
@@ -373,7 +373,7 @@ def server_cost(tmp: Path, hosts: int, services: int, seconds: float = 15.0) -> 
 
         idle = icinga_cpu(lambda: time.sleep(seconds))
         src = make_source(url=ic.url, username="secondline", secret="sl-secret", ca_bundle=ic.ca)
-        from tray.sources.icinga2_stream import DetectorPace
+        from tray.sources.icinga2.stream import DetectorPace
         for label, adaptive in (("fixed 0.25 s", False), ("adaptive (DetectorPace)", True)):
             probe = CibProbe(src)
             pace = DetectorPace(0.25)

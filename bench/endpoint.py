@@ -44,7 +44,7 @@ QUICK_ARGS = ["--seconds", "5"]      # bench/run_all.py --quick
 
 def demo_config(port: int, sources: int = 8, interval: float = 1.0, step_seconds: float = 4.0) -> str:
     """The built-in demo scenario (as `run --demo`) with `sources` demo sources."""
-    from tray.sources.demo import demo_config_toml
+    from tray.sources.plain.demo import demo_config_toml
     return demo_config_toml(port=port, sources=sources, interval=interval, step_seconds=step_seconds)
 
 

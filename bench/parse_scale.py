@@ -9,7 +9,7 @@ without the ApiUser permission to send filters it reads by name instead:
               here (no target: it is what the by-name read replaced).
 Each full item looks like a real 2.13 answer (check result with output, perfdata, vars: ~800 bytes).
 Timed: JSON decode of the body bytes (both answers for by_name, plus picking the names) + `Icinga2Source`
-parse into ObjectStates + LiveState merge into Alerts + `tray.rules.source_snapshot` and `reduce` (sort,
+parse into ObjectStates + LiveState merge into Alerts + `tray.core.rules.source_snapshot` and `reduce` (sort,
 counts, health); the network round trips are not. Peak memory: the tracemalloc peak of the timed part,
 and the max RSS of a fresh process doing one parse. Target <= 0.5 s (the median of --runs); the JSON
 decode alone is timed too, to show where the time goes.
@@ -38,10 +38,10 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from endpoint import emit, figure  # noqa: E402
-from tray.rules import reduce, source_snapshot  # noqa: E402
+from tray.core.rules import reduce, source_snapshot  # noqa: E402
 from tray.sources.base import SourceConfig  # noqa: E402
-from tray.sources.icinga2 import Icinga2Settings, Icinga2Source  # noqa: E402
-from tray.sources.icinga2_parse import parse_payload, problem_names  # noqa: E402
+from tray.sources.icinga2.source import Icinga2Settings, Icinga2Source  # noqa: E402
+from tray.sources.icinga2.parse import parse_payload, problem_names  # noqa: E402
 
 NOW = 1767254400.0
 TARGET_MS = 500.0

@@ -113,7 +113,7 @@ def startup_runs(desk: SwayDesktop, runs: int) -> list[float]:
 
 
 class Controller:
-    """The tray.traymenu.TrayController of a bare Store (no App): what the backend needs."""
+    """The tray.outputs.tray.menu.TrayController of a bare Store (no App): what the backend needs."""
 
     def __init__(self, store) -> None:
         self.store = store
@@ -125,7 +125,7 @@ class Controller:
         self.store.subscribe(fn)
 
     def menu_inputs(self):
-        from tray.traymenu import MenuInputs
+        from tray.outputs.tray.menu import MenuInputs
         return MenuInputs()
 
     def perform(self, action) -> None:
@@ -133,10 +133,10 @@ class Controller:
 
 
 def change_runs(desk: SwayDesktop, changes: int) -> list[float]:
-    from tray.model import Alert, Reading, Severity
-    from tray.sni import SniTray
+    from tray.core.model import Alert, Reading, Severity
+    from tray.outputs.tray.sni import SniTray
     from tray.sources.base import SourceConfig
-    from tray.store import Store
+    from tray.engine.store import Store
 
     os.environ["DBUS_SESSION_BUS_ADDRESS"] = desk.bus_address
     store = Store()

@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO))
 from relspecs import SPECS, serve_good, toml_for  # noqa: E402
 from support.faults import FaultServer  # noqa: E402
 from support.procs import free_port  # noqa: E402
-from tray.credentials import env_var  # noqa: E402
+from tray.platform.credentials import env_var  # noqa: E402
 
 QUICK_ARGS = ["--polls", "2000", "--warmup", "0.25", "--max-seconds", "240"]   # run_all.py --quick: the reduced run
 

@@ -1,16 +1,16 @@
 """Regenerate the README pictures in docs/img/ from the real code (`make screenshots`).
 
-  icons.png           tray.icon.render: every state, with unhandled-problem counts (the images the
+  icons.png           tray.outputs.tray.icon.render: every state, with unhandled-problem counts (the images the
                       tray shows, drawn by the app's own code, at 64 px, and at 16, 22 and 24 px real
-                      size on a light and a dark panel, as tray.icon.slot_image gives them to a tray)
+                      size on a light and a dark panel, as tray.outputs.tray.icon.slot_image gives them to a tray)
   tray-xvfb.png       the real tray icon docked in trayer (an XEmbed tray host) on Xvfb, pystray's
                       xorg backend, while the demo is critical: a screenshot of the X screen
   tray-menu.png       the real tray menu, opened with a right click (xdotool) on the icon docked in
                       trayer on Xvfb, pystray's gtk backend, its production submenu opened: a screenshot.
                       pystray's xorg backend (the one without PyGObject) has no menus, so this needs a
                       Python with PyGObject and GTK 3 (--gtk-python; see below); without one it is skipped
-  tray-menu-model.png tray.trayicon.menu_model() for the demo's critical step drawn with Pillow (not a
-                      screenshot; says so in the picture): the same model the gtk backend shows
+  tray-menu-model.png tray.outputs.tray.pystray_backend.menu_model() for the demo's critical step drawn
+                      with Pillow (not a screenshot; says so in the picture): the same model the gtk backend shows
   dashboard.png       http://127.0.0.1:PORT/ of a running `secondline run --headless` with the demo
                       scenario, at the critical step, in headless Chromium 1280 px wide (a desktop)
   dashboard-phone.png the same at 400 px (a phone)
@@ -18,7 +18,7 @@
                       Chromium) reading that same running instance
   options.png         the extension's options page at 1280 px, just after a change (its "Saved" note)
 
-The demo is the built-in scenario (tray.sources.demo.demo_config_toml, as `run --demo` uses) with a
+The demo is the built-in scenario (tray.sources.plain.demo.demo_config_toml, as `run --demo` uses) with a
 slower step, so that the critical step lasts long enough to be photographed.
 
     .venv/bin/python scripts/screenshots.py [--out docs/img] [--only icons,menu,tray,gtkmenu,dashboard,popup,options]
@@ -56,13 +56,13 @@ sys.path.insert(0, str(REPO))
 
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from tray import icon as icons  # noqa: E402
+from tray.outputs.tray import icon as icons  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync"]
 STEP_SECONDS = 8.0            # the demo's step length here (run --demo uses 4 s)
-CRITICAL_STEP = 2             # tray.sources.demo.STEPS: "a critical"
+CRITICAL_STEP = 2             # tray.sources.plain.demo.STEPS: "a critical"
 FONT_DIRS = ["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/TTF", "/Library/Fonts", "C:/Windows/Fonts"]
 
 
@@ -105,7 +105,7 @@ SMALL_GAP, GROUP_PAD = 6, 14
 
 def small_cells():
     """(state, count, size, panel colour, (x, y)) of every icon shown at its real size: the picture
-    the app itself draws for a panel of that size (tray.icon.slot_image), not a scaled one."""
+    the app itself draws for a panel of that size (tray.outputs.tray.icon.slot_image), not a scaled one."""
     group_w = sum(PANEL_SIZES) + SMALL_GAP * len(PANEL_SIZES) + GROUP_PAD
     x_start = LABEL_W + CELL * len(ICON_COUNTS) + GROUP_PAD
     for i, state in enumerate(icons.STATES):
@@ -153,10 +153,10 @@ def icons_strip() -> Image.Image:
 def demo_snapshot(step: int):
     """The Snapshot the app holds at a demo step: the demo sources polled at that step's time and
     reduced by the real rules."""
-    from tray import config as config_mod
-    from tray.errors import SourceError
-    from tray.rules import apply_filters, reduce, source_snapshot
-    from tray.sources import demo
+    from tray.config import loader as config_mod
+    from tray.core.errors import SourceError
+    from tray.core.rules import apply_filters, reduce, source_snapshot
+    from tray.sources.plain import demo
     cfg = config_mod.loads(demo.demo_config_toml(step_seconds=STEP_SECONDS), "<demo>")
     origin = time.time() - (step + 0.5) * STEP_SECONDS
     demo.reset_origin(origin)
@@ -177,7 +177,7 @@ def demo_snapshot(step: int):
 # -- the menu, drawn ---------------------------------------------------------------------------------
 
 class MenuPainter:
-    """Draws a menu model (tray.trayicon.menu_model) like a desktop menu: disabled lines grey,
+    """Draws a menu model (tray.outputs.tray.pystray_backend.menu_model) like a desktop menu: disabled lines grey,
     separators, a ▸ for submenus; `open_path` names the labels of the submenus shown opened."""
     ROW, SEP, PADX, MINW = 28, 11, 14, 180
 
@@ -227,7 +227,7 @@ class MenuPainter:
 
 
 def menu_picture(snap) -> Image.Image:
-    from tray.trayicon import menu_model
+    from tray.outputs.tray.pystray_backend import menu_model
     model = menu_model(snap, snoozed=False)
     p = MenuPainter()
     # Open the worst group and, in it, the first source with alerts: what a user would look at.
@@ -271,7 +271,7 @@ class RunningDemo:
         self.t0 = 0.0
 
     def __enter__(self) -> "RunningDemo":
-        from tray.sources.demo import demo_config_toml
+        from tray.sources.plain.demo import demo_config_toml
         cfg = self.tmp / "config.toml"
         cfg.write_text(demo_config_toml(port=self.port, step_seconds=STEP_SECONDS))
         env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY",
@@ -452,9 +452,9 @@ def gtk_menu_on_xvfb(out: Path, python: str) -> Path:
         procs.append(notifyd)
         if notifyd.stdout.readline().strip() != "ready":
             raise SystemExit("the silent notification service did not start")
-        from tray.doctor import system_tray_owner
+        from tray.cli.doctor import system_tray_owner
         wait_for(lambda: system_tray_owner(display), 10, "trayer to own the system tray")
-        from tray.sources.demo import demo_config_toml
+        from tray.sources.plain.demo import demo_config_toml
         port = free_port()
         cfg = tmp / "config.toml"
         cfg.write_text(demo_config_toml(port=port, step_seconds=GTK_STEP_SECONDS))

@@ -1,7 +1,7 @@
 // The words secondline shows, applied to a status document: shared/vocabulary.json's words by its rules.
 // One copy for every page that runs JavaScript: the extension (extension/build.mjs copies this file into
 // each package; background.js and popup.js build their `words` from it) and the tray's dashboard (the tray
-// serves it at /words.js). tray/words.py follows the same rules for the tray's own text; both test suites
+// serves it at /words.js). tray/core/words.py follows the same rules for the tray's own text; both test suites
 // check them against vocabulary.json's $examples. Pure: no browser API here.
 
 /** The rules over one vocabulary (the parsed vocabulary.json). */

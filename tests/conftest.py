@@ -21,7 +21,7 @@ settings.load_profile(os.environ.get("SECONDLINE_HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture(scope="session", autouse=True)
 def _runtime_dir():
-    """One private runtime dir for the whole run (the trays' control sockets, tray/control.py), short enough
+    """One private runtime dir for the whole run (the trays' control sockets, tray/app/control.py), short enough
     for a Unix socket's path. Set in the environment before any fixture of any scope starts a tray, so that
     a tray a module fixture starts and the CLI a test runs later agree on it."""
     import shutil
@@ -56,7 +56,7 @@ def _isolated_dirs(tmp_path_factory, monkeypatch, _runtime_dir):
 def _fresh_demo_scenario():
     """The demo scenario's start is process-wide (all demo sources share one clock): a test that pins
     it must not leave the next test in the middle of someone else's scenario."""
-    from tray.sources import demo
+    from tray.sources.plain import demo
     demo.reset_origin()
     yield
     demo.reset_origin()

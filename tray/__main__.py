@@ -1,3 +1,3 @@
-from tray.cli import main
+from tray.cli.main import main
 
 raise SystemExit(main())

@@ -1,4 +1,4 @@
-// Signed requests to the tray (the tray's side: tray/signing.py; the two must agree byte for byte, which
+// Signed requests to the tray (the tray's side: tray/outputs/http/signing.py; the two must agree byte for byte, which
 // test/signing.test.js checks on the same vectors as tests/unit/test_signing.py).
 //
 // The extension never sends its key. Each action carries

@@ -13,7 +13,7 @@ import pytest
 
 from support.procs import free_port
 
-from tray.document import schema
+from tray.core.document import schema
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """A stand-in for the tray's endpoint: GET /status.json (ETag / 304) and GET /events (SSE), serving
 schema-valid status documents that a test sets, with a log of what the browser asked for; POSTs (actions)
 are logged with their headers and answered from `answers` (501 when none is set), signed as the tray signs
-them (tray/signing.py) for the clients in `keys`; a client not in `keys` gets unsigned answers, as from an
+them (tray/outputs/http/signing.py) for the clients in `keys`; a client not in `keys` gets unsigned answers, as from an
 impostor on the port.
 
 Used where the test needs control the demo does not give: exact documents (popup links), a second port
@@ -23,7 +23,7 @@ from typing import Any
 
 import jsonschema
 
-from tray import signing
+from tray.outputs.http import signing
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "shared" / "status.schema.json").read_text())
 GROUPS = ("production", "staging", "integration")
@@ -133,7 +133,7 @@ class FakeTray:
         self.conns: set[socket.socket] = set()
         # POST path -> (status, JSON body) to answer; a path not listed answers 501 (no actions here).
         self.answers: dict[str, tuple[int, dict[str, Any]]] = {}
-        # client id -> key: answers to that client's signed requests are signed (tray/signing.py).
+        # client id -> key: answers to that client's signed requests are signed (tray/outputs/http/signing.py).
         self.keys: dict[str, str] = {}
 
     def note(self, kind: str, **kw: Any) -> None:
@@ -177,7 +177,7 @@ class FakeTray:
                 if self.path.split("?")[0] == "/status.json":
                     with tray.cond:
                         body = json.dumps(tray.doc).encode()
-                    # Like the real tray (tray/server.py): a hash of the body, so a restarted tray with
+                    # Like the real tray (tray/outputs/http/server.py): a hash of the body, so a restarted tray with
                     # another document never answers 304 to the old one's ETag.
                     etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
                     if self.headers.get("If-None-Match") == etag:
@@ -231,7 +231,7 @@ class FakeTray:
                 self.close_connection = True
                 reason = "server stopping"
                 try:
-                    # Like the real tray (tray/server.py), a new stream starts with the current document.
+                    # Like the real tray (tray/outputs/http/server.py), a new stream starts with the current document.
                     # (Firefox's fetch() resolves only once the first bytes of the body arrive: a stream that
                     # opened silent would hold the extension's first reading back until the first ping.)
                     with tray.cond:

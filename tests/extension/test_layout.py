@@ -5,7 +5,7 @@ What "finished" means is measured on the rendered page and on its screenshot: th
 names never break inside a part ("updated / 9:15:10 / PM"), its tiles fill the row at 1280 px (the pixels of
 a line through the tiles are tile colours edge to edge), no text is under 12 px (13 px on the options page),
 the tab has the tray's own icon, the options page's settings sit in styled cards and a change is confirmed
-where the eye is; and every word on these pages is the one shared/vocabulary.json gives (tray.words applies
+where the eye is; and every word on these pages is the one shared/vocabulary.json gives (tray.core.words applies
 it the same way). Screenshots go to artifacts/ (`make screenshots` puts the README's into docs/img/).
 """
 from __future__ import annotations
@@ -19,12 +19,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from tray import icon as icons
-from tray import words
-from tray.model import Alert, Reading, Severity
-from tray.server import Endpoint
+from tray.outputs.tray import icon as icons
+from tray.core import words
+from tray.core.model import Alert, Reading, Severity
+from tray.outputs.http.server import Endpoint
 from tray.sources.base import SourceConfig
-from tray.store import Store
+from tray.engine.store import Store
 
 from .conftest import BROWSER_ARGS, CHROMIUM, PALETTE, wait_for
 from .fake_tray import FakeTray, demo_step
@@ -172,7 +172,7 @@ def test_dashboard_looks_finished_at_phone_and_desktop_width(tray_endpoint, plai
     # No fine print.
     assert page.evaluate(SMALL_TEXT, 12) == []
 
-    # One vocabulary: the tray's own words (tray.words over shared/vocabulary.json).
+    # One vocabulary: the tray's own words (tray.core.words over shared/vocabulary.json).
     assert m["summary"] == words.summary(doc["state"], doc["counts"]) == "1 critical, 1 unknown, 1 warning, 1 handled"
     assert m["tileStates"] == ["Critical", "Warning", "Unknown"]
     assert m["countWords"] == ["critical", "unknown", "warning", "handled"]

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from support.procs import free_port
 
-from tray import signing
+from tray.outputs.http import signing
 
 from .common import artifact
 from .conftest import REPO, wait_for
@@ -33,7 +33,7 @@ from .tray_process import SECONDLINE, DemoTray
 
 pytestmark = pytest.mark.slow
 
-CRITICAL = "web01!http"     # the demo's production critical (tray/sources/demo.py)
+CRITICAL = "web01!http"     # the demo's production critical (tray/sources/plain/demo.py)
 
 
 def status(tray: DemoTray) -> dict:
@@ -70,7 +70,7 @@ class PlainPage:
 def test_pair_then_act_from_the_popup_against_the_real_tray(browser, tmp_path, artifacts):
     t_start = time.monotonic()
     master = secrets.token_urlsafe(24)
-    # The tray reads its master key from this variable when set (tray/credentials.py, user "__endpoint__");
+    # The tray reads its master key from this variable when set (tray/platform/credentials.py, user "__endpoint__");
     # its own state (snooze, seen marks) goes to a temporary directory, not the user's.
     env = {"SECONDLINE_SECRET___ENDPOINT__": master, "XDG_STATE_HOME": str(tmp_path / "state")}
     port = free_port()

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tray import signing
+from tray.outputs.http import signing
 
 from .common import artifact
 from .conftest import PALETTE, wait_for

@@ -7,8 +7,8 @@ from typing import Any, Sequence
 
 from support import builders
 from support.builders import summary  # noqa: F401  (the Icinga tests import it from here)
-from tray.model import Alert
-from tray.sources.icinga2 import Icinga2Source
+from tray.core.model import Alert
+from tray.sources.icinga2.source import Icinga2Source
 
 
 def make_source(*, name: str = "ic", secret: str | None = "test-secret", timeout: float = 3.0,

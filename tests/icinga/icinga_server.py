@@ -138,7 +138,7 @@ def stop_icinga(proc: subprocess.Popen, timeout: float = 30) -> None:
 REPO = HERE.parents[1]
 
 
-# A published extension id: the tray lets only those pair (tray/pairing.py).
+# A published extension id: the tray lets only those pair (tray/outputs/http/pairing.py).
 EXTENSION_ORIGIN = "chrome-extension://kkpkhhhgpljijmnplonjmooccgfjojbh"
 
 
@@ -188,7 +188,7 @@ class App:
 
     def pair(self, origin: str = EXTENSION_ORIGIN) -> tuple[str, str]:
         """Pair a client as the extension does (ask, approve with `secondline pair CODE`, collect the
-        key); (client id, key) for tray.signing.sign_request."""
+        key); (client id, key) for tray.outputs.http.signing.sign_request."""
         base, head = f"http://127.0.0.1:{self.port}", {"Origin": origin}
         req = requests.post(base + "/pair", json={}, headers=head, timeout=10).json()
         approve = subprocess.run([sys.executable, "-m", "tray", "pair", req["code"], "--port", str(self.port)],

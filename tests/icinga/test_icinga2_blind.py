@@ -10,11 +10,11 @@ import pytest
 
 from ichelp import FakeContext, make_source
 from test_icinga2_real import ALL, _FilterRefusingProxy, by_id
-from tray.errors import SourceError
-from tray.net import Http
+from tray.core.errors import SourceError
+from tray.engine.net import Http
 from tray.sources.base import BLIND_ALERT_ID
-from tray.sources.icinga2_parse import blindness, cib_totals
-from tray.sources.icinga2_stream import run_stream
+from tray.sources.icinga2.parse import blindness, cib_totals
+from tray.sources.icinga2.stream import run_stream
 
 pytestmark = pytest.mark.slow
 

@@ -163,7 +163,7 @@ def test_acknowledge_and_recheck_through_the_running_app(icinga, tmp_path):
     acknowledgement comes back as a handled alert."""
     import json
     import requests
-    from tray import signing
+    from tray.outputs.http import signing
     icinga.reset("h1!svc5")
     cfg = icinga_config(tmp_path / "config.toml", icinga, interval=60)
     app = App(cfg, free_port(), {"ic": "sl-secret"}, tmp_path / "app.log")

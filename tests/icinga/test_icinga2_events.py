@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from ichelp import summary
-from tray.sources.icinga2_parse import ObjectState, View
-from tray.sources.icinga2_live import BadEvent, LiveState, apply_event
-from tray.sources.icinga2_stream import cib_counters
-from tray.errors import SourceError
+from tray.sources.icinga2.parse import ObjectState, View
+from tray.sources.icinga2.live import BadEvent, LiveState, apply_event
+from tray.sources.icinga2.stream import cib_counters
+from tray.core.errors import SourceError
 
 T = 1767254400.0
 VIEW = View(source="ic")
@@ -140,7 +140,7 @@ def test_display_names_learnt_from_a_poll_serve_a_later_event():
 
 
 def test_display_names_answer_is_read_or_refused_purely():
-    from tray.sources.icinga2_parse import display_names
+    from tray.sources.icinga2.parse import display_names
     svc = {"results": [{"name": "h!s", "attrs": {"display_name": "Svc S"},
                         "joins": {"host": {"display_name": "Host H"}}}]}
     assert display_names(svc, "h", "s") == ("Host H", "Svc S")
@@ -239,7 +239,7 @@ def test_cib_counters_keep_only_state_counters():
 
 
 def test_poll_budget_polls_cheap_servers_at_once_and_spaces_expensive_polls():
-    from tray.sources.icinga2_stream import PollBudget
+    from tray.sources.icinga2.stream import PollBudget
     b = PollBudget()
     assert b.changed(100.0, 0.03)                  # a 30 ms poll: asked for at once
     assert b.changed(100.25, 0.03)                 # and again at the next check (gap 0.09 s)
@@ -252,7 +252,7 @@ def test_poll_budget_polls_cheap_servers_at_once_and_spaces_expensive_polls():
 
 
 def test_detector_pace_backs_off_where_the_counters_are_expensive():
-    from tray.sources.icinga2_stream import DetectorPace
+    from tray.sources.icinga2.stream import DetectorPace
     p = DetectorPace(0.25)
     assert p.interval == 0.25
     p.answered(0.002)                              # 1,000 services: as configured

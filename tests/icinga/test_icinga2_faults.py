@@ -11,9 +11,9 @@ from werkzeug import Response
 
 from ichelp import FakeContext, make_source
 from support.faults import FAULTS, REASON_WORDS, FaultServer, expected_kind, wait_until
-from tray.errors import SourceError
-from tray.net import Http
-from tray.sources.icinga2_stream import read_events, run_stream
+from tray.core.errors import SourceError
+from tray.engine.net import Http
+from tray.sources.icinga2.stream import read_events, run_stream
 
 GOOD = {"results": [{"name": "h!s", "type": "Service", "attrs": {"name": "s", "host_name": "h", "state": 2.0,
                                                                    "state_type": 1.0, "last_check": 1.0},
@@ -185,7 +185,7 @@ def test_events_split_across_reads_and_stop_ends_quietly():
                                         ("wrong_shape", "bad_content"), ("truncated_json", "bad_content"),
                                         ("read_timeout", "timeout"), ("oversize", "oversize")])
 def test_detector_faults_raise_source_errors(srv, fault, kind):
-    from tray.sources.icinga2_stream import run_detector
+    from tray.sources.icinga2.stream import run_detector
     srv.ok(GOOD)
     src = make_source(url=srv.base_url(fault), timeout=1.0, detect_interval=0.1)
     ctx = FakeContext()
@@ -196,7 +196,7 @@ def test_detector_faults_raise_source_errors(srv, fault, kind):
 
 
 def test_detector_asks_for_a_poll_only_when_counters_move(srv):
-    from tray.sources.icinga2_stream import run_detector
+    from tray.sources.icinga2.stream import run_detector
     cib = lambda crit, uptime: {"results": [{"name": "CIB", "status": {   # noqa: E731
         "num_services_critical": crit, "num_hosts_down": 0.0, "uptime": uptime}}]}
     srv.ok(cib(1.0, 1.0))
@@ -254,7 +254,7 @@ class _QuietStreamServer:
 
 
 def test_a_quiet_stream_is_reopened_without_an_error(monkeypatch):
-    from tray.sources import icinga2_stream
+    from tray.sources.icinga2 import stream as icinga2_stream
     monkeypatch.setattr(icinga2_stream, "STREAM_IDLE_S", 0.5)
     srv = _QuietStreamServer()
     src = make_source(url=srv.url)
@@ -282,7 +282,7 @@ def test_a_quiet_stream_is_reopened_without_an_error(monkeypatch):
 
 
 def test_a_quiet_stream_without_detector_asks_for_a_poll_on_reopen(monkeypatch):
-    from tray.sources import icinga2_stream
+    from tray.sources.icinga2 import stream as icinga2_stream
     monkeypatch.setattr(icinga2_stream, "STREAM_IDLE_S", 0.5)
     srv = _QuietStreamServer()
     src = make_source(url=srv.url, detect_interval=0)

@@ -4,11 +4,11 @@ from __future__ import annotations
 from hypothesis import example, given, settings, strategies as st
 
 from ichelp import make_source
-from tray.errors import SourceError
-from tray.model import Alert
-from tray.sources.icinga2_live import BadEvent, LiveState
-from tray.sources.icinga2_parse import problem_names
-from tray.sources.icinga2_stream import cib_counters
+from tray.core.errors import SourceError
+from tray.core.model import Alert
+from tray.sources.icinga2.live import BadEvent, LiveState
+from tray.sources.icinga2.parse import problem_names
+from tray.sources.icinga2.stream import cib_counters
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10, 10**12), st.floats(allow_nan=True),
                     st.text(max_size=8))

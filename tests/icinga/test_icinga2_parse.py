@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 import pytest
 
 from ichelp import make_source, summary
-from tray.errors import SourceError
-from tray.model import Severity
-from tray.sources.icinga2_parse import problem_names
+from tray.core.errors import SourceError
+from tray.core.model import Severity
+from tray.sources.icinga2.parse import problem_names
 
 T = 1767254400.12
 

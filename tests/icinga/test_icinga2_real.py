@@ -13,11 +13,11 @@ import requests
 
 from ichelp import FakeContext, make_source, summary
 from support.faults import wait_until
-from tray.errors import SourceError
-from tray.model import Health
-from tray.net import Http
-from tray.rules import source_snapshot
-from tray.sources.icinga2_stream import run_detector, run_stream
+from tray.core.errors import SourceError
+from tray.core.model import Health
+from tray.engine.net import Http
+from tray.core.rules import source_snapshot
+from tray.sources.icinga2.stream import run_detector, run_stream
 
 pytestmark = pytest.mark.slow
 

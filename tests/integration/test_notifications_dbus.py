@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlparse
 from PIL import Image
 
 from integration.helpers import FakeAlertmanager, am_alert, am_config, clean_env
-from tray import icon as icons
+from tray.outputs.tray import icon as icons
 
 
 def _summaries(records: list[dict]) -> list[str]:

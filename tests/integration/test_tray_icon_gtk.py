@@ -22,8 +22,8 @@ from integration.helpers import ARTIFACTS, REPO, AppProcess, clean_env
 from support.dbus import PrivateBus
 from support.procs import free_port
 from support.xvfb import Trayer, Xvfb, screenshot, wait_slot
-from tray import icon as icons
-from tray.trayicon import gtk_status_icon_size
+from tray.outputs.tray import icon as icons
+from tray.outputs.tray.pystray_backend import gtk_status_icon_size
 
 OUT = ARTIFACTS / "tray-gtk"
 GTK_PYTHON = os.environ.get("SECONDLINE_GTK_PYTHON") or str(REPO / ".venv-gtk" / "bin" / "python")

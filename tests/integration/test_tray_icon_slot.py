@@ -16,7 +16,7 @@ from PIL import Image
 
 from integration.helpers import ARTIFACTS, clean_env
 from support.xvfb import Trayer, Xvfb, screenshot, wait_slot, window_parent, window_tree
-from tray import icon as icons
+from tray.outputs.tray import icon as icons
 
 OUT = ARTIFACTS / "tray-slot"
 

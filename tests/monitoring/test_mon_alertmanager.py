@@ -10,8 +10,8 @@ import pytest
 from amfixture import Alertmanager
 from monhelp import make_source
 from support.faults import wait_until
-from tray.errors import SourceError
-from tray.net import Http
+from tray.core.errors import SourceError
+from tray.engine.net import Http
 
 pytestmark = pytest.mark.slow
 

@@ -12,12 +12,12 @@ from werkzeug import Response
 from monhelp import make_source
 from test_mon_parse import i1svc, nsvc, sj
 from test_mon_parse_web import iw_health, iw_host
-from tray.errors import SourceError
-from tray.net import Http
+from tray.core.errors import SourceError
+from tray.engine.net import Http
 from tray.sources.common import cut_path
-from tray.sources.icingaweb import web_base
-from tray.sources.nagios import cgi_base
-from tray.sources.prometheus import UI_ROUTES, alerting_rules
+from tray.sources.webui.icingaweb import web_base
+from tray.sources.webui.nagios import cgi_base
+from tray.sources.alerting.prometheus import UI_ROUTES, alerting_rules
 
 USER, PASSWORD = "ops", "pw"
 ALLOW = "(or set allow_empty = true on this source if nothing to see is expected)"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tray.config import loads
-from tray.errors import ConfigError
+from tray.config.loader import loads
+from tray.core.errors import ConfigError
 
 
 def one(body: str):

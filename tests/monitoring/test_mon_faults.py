@@ -6,8 +6,8 @@ import pytest
 
 from monhelp import MY_TYPES, make_source
 from support.faults import FAULTS, REASON_WORDS, FaultServer, expected_kind
-from tray.errors import SourceError
-from tray.net import Http
+from tray.core.errors import SourceError
+from tray.engine.net import Http
 
 # How each type is configured: a path under the server root, and whether it logs in.
 SETUP = {

@@ -10,8 +10,8 @@ from datetime import datetime
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from monhelp import MY_TYPES, make_source
-from tray.errors import SourceError
-from tray.model import Alert, HANDLED_REASONS, Severity
+from tray.core.errors import SourceError
+from tray.core.model import Alert, HANDLED_REASONS, Severity
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**70, max_value=2**70),
                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),

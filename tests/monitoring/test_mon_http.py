@@ -12,8 +12,8 @@ from werkzeug import Request
 from monhelp import make_source, summary
 from test_mon_parse import am, gstate, i1, i1host, i1svc, nhost, nsvc, pa, sj
 from test_mon_parse_web import app_health, db_host, db_svc, iw_health, iw_host, iw_svc
-from tray.errors import SourceError
-from tray.net import Http
+from tray.core.errors import SourceError
+from tray.engine.net import Http
 
 USER, PASSWORD = "ops", "pa:ss wörd €"   # outside latin-1 on purpose
 BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
@@ -172,7 +172,7 @@ def test_grafana_acknowledge_creates_a_grafana_silence(httpserver):
 
 
 def test_acknowledge_needs_labels():
-    from tray.model import Alert, Severity
+    from tray.core.model import Alert, Severity
     src = make_source("alertmanager")
     with pytest.raises(SourceError) as err:
         src.acknowledge(Http(), Alert(source="mon", id="x", title="x", severity=Severity.CRITICAL), author="a")
@@ -180,7 +180,7 @@ def test_acknowledge_needs_labels():
 
 
 def test_web_ui_types_cannot_acknowledge():
-    from tray.model import Alert, Severity
+    from tray.core.model import Alert, Severity
     with pytest.raises(SourceError):
         make_source("nagios").acknowledge(Http(), Alert(source="mon", id="h", title="h",
                                                         severity=Severity.CRITICAL), author="a")

@@ -14,8 +14,8 @@ from icingadbfixture import IcingaDBWeb
 from icingawebfixture import ADMIN, ADMIN_PW, OUTSIDER, OUTSIDER_PW, VIEWER, VIEWER_PW
 from monhelp import make_source, summary
 from support.faults import wait_until
-from tray.errors import SourceError
-from tray.net import Http
+from tray.core.errors import SourceError
+from tray.engine.net import Http
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,8 @@ import pytest
 from monhelp import make_source, summary
 from nagiosfixture import ADMIN, ADMIN_PW, STRANGER, STRANGER_PW, VIEWER, VIEWER_PW, Nagios
 from support.faults import wait_until
-from tray.errors import SourceError
-from tray.net import Http
+from tray.core.errors import SourceError
+from tray.engine.net import Http
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import pytest
 
 from monhelp import make_source, summary
-from tray.errors import SourceError
-from tray.model import Severity
+from tray.core.errors import SourceError
+from tray.core.model import Severity
 
 T0 = 1767254400            # 2026-01-01T08:00:00Z
 T0_DT = datetime(2026, 1, 1, 8, 0, tzinfo=timezone.utc)

@@ -6,7 +6,7 @@ import pytest
 
 from monhelp import make_source, summary
 from test_mon_parse import C, T0, T0_DT, U, W
-from tray.errors import SourceError
+from tray.core.errors import SourceError
 
 
 # -- Icinga Web 2 monitoring module ----------------------------------------------------------

@@ -15,8 +15,8 @@ from amfixture import Alertmanager
 from monhelp import make_source
 from promfixture import PASSWORD, USER, Exporter, Prometheus
 from support.faults import wait_until
-from tray.errors import SourceError
-from tray.net import Http
+from tray.core.errors import SourceError
+from tray.engine.net import Http
 
 pytestmark = pytest.mark.slow
 

@@ -54,7 +54,7 @@ def assert_installed_in(python: Path, prefix: Path, env: dict[str, str], cwd: Pa
     checkout, and sees nothing of the checkout on sys.path."""
     code = ("import importlib.resources as r, json, sys, tray, tray.shared\n"
             "print(json.dumps({'tray': tray.__file__, 'shared': str(r.files('tray.shared') / 'palette.json'),\n"
-            "  'dashboard': str(r.files('tray') / 'dashboard' / 'index.html'), 'path': sys.path}))")
+            "  'dashboard': str(r.files('tray.outputs.http') / 'dashboard' / 'index.html'), 'path': sys.path}))")
     out = run([str(python), "-c", code], env, cwd)
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tray import autostart
-from tray.autostart import Entry
+from tray.platform import autostart
+from tray.platform.autostart import Entry
 
 
 # A reader for desktop entry Exec values, written from the spec (not from the writer), to check

@@ -22,7 +22,7 @@ import pytest
 from support.procs import free_port
 
 from tray import __version__
-from tray.document import schema
+from tray.core.document import schema
 from tray.sources import REGISTRY
 
 pytestmark = pytest.mark.slow
@@ -72,11 +72,12 @@ def test_archive_carries_every_source_module_and_the_shared_files(binary):
     names = set(listing.stdout.split())
     # (other tests may register test-only types from tests/support: only the product's count)
     wanted = {target.split(":")[0] for target in REGISTRY.values() if target.startswith("tray.")}
-    wanted |= {f"tray.{p.stem}" for p in (REPO / "tray").glob("*.py") if p.stem != "__init__"}
+    wanted |= {".".join(p.relative_to(REPO).with_suffix("").parts) for p in (REPO / "tray").rglob("*.py")
+               if p.stem != "__init__" and "__pycache__" not in p.parts}
     # The package data where the wheel has it (read through importlib.resources in both), and the
     # distribution's metadata (`--version`).
     wanted |= {"tray/shared/palette.json", "tray/shared/status.schema.json", "tray/shared/vocabulary.json",
-               "tray/shared/words.js", "tray/dashboard/index.html",
+               "tray/shared/words.js", "tray/outputs/http/dashboard/index.html",
                f"secondline-{__version__}.dist-info/METADATA",
                "pystray._xorg", "keyring.backends.SecretService", "desktop_notifier.backends.dbus"}
     assert wanted - names == set()

@@ -17,7 +17,8 @@ import pytest
 
 from support.procs import free_port
 
-from tray import __version__, doctor
+from tray import __version__
+from tray.cli import doctor
 
 SECRET = "s3cr3t-token-value-42"
 
@@ -217,15 +218,15 @@ def test_port_answered_by_a_running_secondline():
 
 
 def test_notification_line(monkeypatch):
-    import tray.notify
-    monkeypatch.setattr(tray.notify, "notification_service_reason", lambda: None)
+    import tray.notify.notifier
+    monkeypatch.setattr(tray.notify.notifier, "notification_service_reason", lambda: None)
     assert doctor.check_notifications()[1].startswith("desktop")
-    monkeypatch.setattr(tray.notify, "notification_service_reason", lambda: "no D-Bus session bus")
+    monkeypatch.setattr(tray.notify.notifier, "notification_service_reason", lambda: "no D-Bus session bus")
     assert doctor.check_notifications()[1] == "console and log only: no D-Bus session bus"
 
     def broken():
         raise RuntimeError("boom")
-    monkeypatch.setattr(tray.notify, "notification_service_reason", broken)
+    monkeypatch.setattr(tray.notify.notifier, "notification_service_reason", broken)
     assert "cannot be checked (RuntimeError: boom)" in doctor.check_notifications()[1]
 
 
@@ -274,7 +275,7 @@ def test_system_tray_host_seen_on_a_real_x_display():
 
 
 def test_autostart_line_follows_the_file(monkeypatch, tmp_path):
-    from tray import autostart
+    from tray.platform import autostart
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert doctor.check_autostart()[1].startswith("disabled")
     autostart.enable(autostart.current_entry())
@@ -285,7 +286,7 @@ def test_report_from_a_subprocess_prints_no_secret(tmp_path):
     """The whole report in a fresh interpreter, a secret in the environment: it is named, not shown."""
     path = write_config(tmp_path, free_port())
     env = {**os.environ, "SECONDLINE_SECRET_GRAFANA_PROD": SECRET}
-    out = subprocess.run([sys.executable, "-c", f"from tray import doctor; print(doctor.report({path!r}))"],
+    out = subprocess.run([sys.executable, "-c", f"from tray.cli import doctor; print(doctor.report({path!r}))"],
                          capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr
     assert SECRET not in out.stdout + out.stderr

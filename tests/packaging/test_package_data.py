@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tray import cli, document, server
+from tray.cli import main as cli
+from tray.core import document
+from tray.outputs.http import server
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,7 +35,8 @@ def test_only_the_contract_files_are_served_from_the_package():
 
 
 def test_dashboard_template_is_package_data():
-    assert server.dashboard_template() == (REPO / "tray" / "dashboard" / "index.html").read_text(encoding="utf-8")
+    page = REPO / "tray" / "outputs" / "http" / "dashboard" / "index.html"
+    assert server.dashboard_template() == page.read_text(encoding="utf-8")
     assert "/*PALETTE*/" in server.dashboard_template()
 
 

@@ -1,5 +1,5 @@
 """scripts/screenshots.py draws the README pictures from the real code: the icon grid holds exactly
-tray.icon.render's images, the menu model picture comes from menu_model at the demo's critical step,
+tray.outputs.tray.icon.render's images, the menu model picture comes from menu_model at the demo's critical step,
 and the full run (icon and the real gtk menu on Xvfb, dashboard and popup in Chromium) writes every
 picture with the critical colour in it.
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tray import icon as icons
-from tray.document import palette
+from tray.outputs.tray import icon as icons
+from tray.core.document import palette
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,7 @@ def has_colour(img: Image.Image, colour: tuple[int, int, int], at_least: int = 5
 def test_icon_grid_is_the_apps_own_icons():
     shots = load_script()
     grid = shots.icons_strip()
-    # Every cell at 64 px is pasted from tray.icon.render: compare the pixels where the icon is opaque.
+    # Every cell at 64 px is pasted from tray.outputs.tray.icon.render: compare the pixels where the icon is opaque.
     label_w, cell, head_h = 150, 76, 34
     for i, state in enumerate(icons.STATES):
         for j, n in enumerate(shots.ICON_COUNTS):

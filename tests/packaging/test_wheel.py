@@ -50,30 +50,32 @@ def test_build_is_clean_and_passes_twine_and_check_wheel_contents(dists):
 
 
 def test_wheel_carries_every_module_and_the_data_it_reads(dists):
-    """Every module of tray/ (the package list in pyproject.toml is explicit), the contract from shared/ and
-    the dashboard, each byte for byte as in the checkout: one source, no second copy to drift."""
+    """Every module of tray/ and its subpackages (the package list in pyproject.toml is explicit), the contract
+    from shared/ and the dashboard, each byte for byte as in the checkout: one source, no second copy to drift."""
     with zipfile.ZipFile(dists.wheel) as whl:
         names = set(whl.namelist())
         modules = {p.relative_to(REPO).as_posix() for p in (REPO / "tray").rglob("*.py")
                    if "__pycache__" not in p.parts}
         assert modules - names == set()
         data = {f"tray/shared/{p.name}": p for p in [*SHARED.glob("*.json"), *SHARED.glob("*.js")]}
-        data |= {f"tray/dashboard/{p.name}": p for p in (REPO / "tray" / "dashboard").glob("*.html")}
+        data |= {f"tray/outputs/http/dashboard/{p.name}": p
+                 for p in (REPO / "tray" / "outputs" / "http" / "dashboard").glob("*.html")}
         assert {"tray/shared/palette.json", "tray/shared/status.schema.json", "tray/shared/vocabulary.json",
-                "tray/shared/words.js", "tray/dashboard/index.html"} <= set(data)
+                "tray/shared/words.js", "tray/outputs/http/dashboard/index.html"} <= set(data)
         for name, src in data.items():
             assert whl.read(name) == src.read_bytes(), name
         top = {n.split("/")[0] for n in names}
         assert top == {"tray", f"secondline-{wheel_version(dists.wheel)}.dist-info"}, top
         meta = whl.read(f"secondline-{wheel_version(dists.wheel)}.dist-info/METADATA").decode()
         assert "License-Expression: MIT" in meta
-        assert "[console_scripts]\nsecondline = tray.cli:main" in whl.read(
+        assert "[console_scripts]\nsecondline = tray.cli.main:main" in whl.read(
             f"secondline-{wheel_version(dists.wheel)}.dist-info/entry_points.txt").decode()
     with tarfile.open(dists.sdist) as sd:
         root = sd.getnames()[0].split("/")[0]
         members = {n.split("/", 1)[1] for n in sd.getnames() if "/" in n}
     assert {"pyproject.toml", "README.md", "shared/palette.json", "shared/status.schema.json",
-            "shared/vocabulary.json", "shared/words.js", "tray/dashboard/index.html"} <= members, (root, sorted(members))
+            "shared/vocabulary.json", "shared/words.js",
+            "tray/outputs/http/dashboard/index.html"} <= members, (root, sorted(members))
 
 
 def test_the_installed_copy_runs_from_the_venv_not_the_checkout(venv, dists, home):

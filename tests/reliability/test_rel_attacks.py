@@ -29,7 +29,7 @@ import pytest
 from relapp import run_cli, start_app
 from support.faults import FaultServer, wait_until
 from support.procs import free_port, serve_page
-from tray import signing
+from tray.outputs.http import signing
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

@@ -21,13 +21,13 @@ from relspecs import make, product_types, toml_for
 from support.faults import FaultServer
 from support.parts import PartDidNotStart
 from support.procs import free_port, stop
-from tray import config as config_mod
-from tray.errors import ConfigError, SourceError
-from tray.model import Alert, Reading, Severity
-from tray.net import Http
-from tray.scheduler import Runner
+from tray.config import loader as config_mod
+from tray.core.errors import ConfigError, SourceError
+from tray.core.model import Alert, Reading, Severity
+from tray.engine.net import Http
+from tray.engine.scheduler import Runner
 from tray.sources.base import BLIND_ALERT_ID, Recheck, Source, SourceConfig
-from tray.store import Store
+from tray.engine.store import Store
 
 # -- the shared mechanism ------------------------------------------------------------------------
 
@@ -116,7 +116,7 @@ class _Flip(Source):
 
 
 def test_a_blind_source_keeps_its_schedule_while_faults_back_off(monkeypatch):
-    monkeypatch.setattr("tray.polling.source_class", lambda t: _Flip)
+    monkeypatch.setattr("tray.engine.polling.source_class", lambda t: _Flip)
     store = Store()
     try:
         cfg = SourceConfig(name="f", type="flip", interval=10.0)
@@ -191,7 +191,7 @@ def post_alert(url: str, **labels: str) -> None:
 
 
 def am_source(url: str, **kw):
-    from tray.sources.alertmanager import AlertmanagerSource
+    from tray.sources.alerting.alertmanager import AlertmanagerSource
     allow_empty = kw.pop("allow_empty", False)
     cfg = SourceConfig(name="am", type="alertmanager", timeout=5, allow_empty=allow_empty,
                        settings=AlertmanagerSource.Settings(url=url, **kw))
@@ -278,7 +278,7 @@ def test_grafana_404_says_where_it_looked():
 
 
 def test_matchers_an_absent_label_satisfies_make_no_claim():
-    from tray.sources.alertmanager import label_in_config, matcher_labels, unknown_receiver
+    from tray.sources.alerting.alertmanager import label_in_config, matcher_labels, unknown_receiver
     assert matcher_labels(['team="db"', 'none=""', 'env=~"prod|"', 'x=~"a.+"', '{sev="crit"}', 'y!="1"',
                            'z!~"a"', 'garbage']) == ["team", "x", "sev"]
     assert label_in_config("team", 'matchers: [team="db"]') and not label_in_config("team", "teams: x")

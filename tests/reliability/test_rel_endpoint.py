@@ -15,8 +15,8 @@ from relapp import run_cli, start_app
 from support.procs import free_port, serve_page
 from relspecs import serve_good, toml_for
 from support.faults import FaultServer, wait_until
-from tray import config as config_mod
-from tray.errors import ConfigError
+from tray.config import loader as config_mod
+from tray.core.errors import ConfigError
 
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

@@ -33,10 +33,10 @@ import pytest
 from relhelp import MATRIX, MATRIX_TIME, Collector, Forwarder
 from relspecs import SPECS, config, make, product_types, serve_blind, serve_good
 from support.faults import BLIND, MATRIX_FAULTS, REASON_WORDS, RETRY_AFTER, FaultServer
-from tray.model import Health
-from tray.net import Http
-from tray.scheduler import Scheduler
-from tray.store import Store
+from tray.core.model import Health
+from tray.engine.net import Http
+from tray.engine.scheduler import Scheduler
+from tray.engine.store import Store
 
 TYPES = product_types()
 # 1 s, not less: the neighbour must never read stale (no good poll for 3 intervals), and on a loaded
@@ -277,7 +277,7 @@ def test_blind_with_allow_empty(type_name):
     """`allow_empty = true` accepts a blind answer only where an empty estate could be real; a blind
     answer that cannot be (a receiver the server does not have, an end-user's token, an archived
     list) stays unknown whatever the source says."""
-    from tray.errors import SourceError
+    from tray.core.errors import SourceError
     blind = SPECS[type_name].blind
     assert blind is not None, f"{type_name}: no blind answer in relspecs.SPECS (issue 17)"
     with FaultServer() as srv:

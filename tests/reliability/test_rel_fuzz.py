@@ -22,10 +22,10 @@ from urllib.parse import urlencode
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from relspecs import SPECS, make, product_types
-from tray import config as config_mod
-from tray.errors import ConfigError, SourceError
-from tray.model import HANDLED_REASONS, Alert, Reading, Severity
-from tray.net import Response
+from tray.config import loader as config_mod
+from tray.core.errors import ConfigError, SourceError
+from tray.core.model import HANDLED_REASONS, Alert, Reading, Severity
+from tray.engine.net import Response
 from tray.sources import source_class
 from tray.sources.base import COMMON_KEYS
 

@@ -15,7 +15,7 @@ import pytest
 from relapp import run_cli, start_app
 from relspecs import SPECS, serve_good, toml_for
 from support.faults import FaultServer, wait_until
-from tray.credentials import env_var
+from tray.platform.credentials import env_var
 
 HERE = Path(__file__).resolve().parent
 SECRET_TYPES = [t for t, s in SPECS.items() if s.secrets]

@@ -12,11 +12,11 @@ from datetime import datetime, timezone
 
 from relspecs import SPECS, config, product_types, serve_good
 from support.faults import FaultServer, wait_until
-from tray import document
-from tray.model import Health
-from tray.net import Http
-from tray.scheduler import Scheduler
-from tray.store import Store
+from tray.core import document
+from tray.core.model import Health
+from tray.engine.net import Http
+from tray.engine.scheduler import Scheduler
+from tray.engine.store import Store
 
 TYPES = product_types()
 

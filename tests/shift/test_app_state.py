@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tray.model import Alert, Severity
-from tray.shift import ShiftSettings
-from tray.state import State, alert_key, default_state_path, snooze_until
+from tray.core.model import Alert, Severity
+from tray.shift.hours import ShiftSettings
+from tray.app.state import State, alert_key, default_state_path, snooze_until
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -155,7 +155,7 @@ def test_readers_never_see_a_partial_file(tmp_path):
 def test_corrupt_file_is_an_empty_state_and_a_warning(tmp_path, caplog, content):
     path = tmp_path / "s.json"
     path.write_bytes(content)
-    with caplog.at_level(logging.WARNING, logger="tray.state"):
+    with caplog.at_level(logging.WARNING, logger="tray.app.state"):
         s = State.load(path)
     assert (s.snoozed_until, s.seen, s.first_seen) == (None, set(), {})
     assert any("corrupt" in r.getMessage() and str(path) in r.getMessage() for r in caplog.records)
@@ -166,7 +166,7 @@ def test_corrupt_file_is_an_empty_state_and_a_warning(tmp_path, caplog, content)
 
 def test_unreadable_path_is_an_empty_state(tmp_path, caplog):
     (tmp_path / "dir.json").mkdir()           # a directory where the file should be
-    with caplog.at_level(logging.WARNING, logger="tray.state"):
+    with caplog.at_level(logging.WARNING, logger="tray.app.state"):
         s = State.load(tmp_path / "dir.json")
     assert s.seen == set() and caplog.records
 

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from zoneinfo import ZoneInfo
 
-from tray.errors import ConfigError
-from tray.model import Alert, Event, EventKind, Severity
-from tray.policy import Decision, NotificationRules, decide
+from tray.core.errors import ConfigError
+from tray.core.model import Alert, Event, EventKind, Severity
+from tray.notify.policy import Decision, NotificationRules, decide
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 LONDON = ZoneInfo("Europe/London")
@@ -186,7 +186,7 @@ def test_min_gap_is_accepted_and_checked():
 
 
 def _snap(*on_calls):
-    from tray.model import Counts, Health, Snapshot, SourceSnapshot
+    from tray.core.model import Counts, Health, Snapshot, SourceSnapshot
     sources = tuple(SourceSnapshot(name=f"s{i}", type="pagerduty", group="g", health=Health.OK,
                                    on_call=oc, error=err, checked_at=NOW)
                     for i, (oc, err) in enumerate(on_calls))
@@ -195,8 +195,8 @@ def _snap(*on_calls):
 
 
 def test_on_call_from_the_snapshot():
-    from tray.model import OnCall
-    from tray.policy import on_call_from
+    from tray.core.model import OnCall
+    from tray.notify.policy import on_call_from
     snap = _snap((None, None))
     assert on_call_from(snap) is None
     snap = _snap((OnCall(False), None), (None, None))

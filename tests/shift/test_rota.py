@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from zoneinfo import ZoneInfo
 
-from tray.rota import RotaEntry, entries_for, load_rota_text
+from tray.shift.rota import RotaEntry, entries_for, load_rota_text
 
 LONDON = ZoneInfo("Europe/London")
 

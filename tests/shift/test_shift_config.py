@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tray.config import loads
-from tray.errors import ConfigError
-from tray.policy import NotificationRules
-from tray.shift import ShiftSettings
+from tray.config.loader import loads
+from tray.core.errors import ConfigError
+from tray.notify.policy import NotificationRules
+from tray.shift.hours import ShiftSettings
 
 GOOD = """
 [notifications]

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 from zoneinfo import ZoneInfo
 
-from tray.errors import ConfigError
-from tray.rota import load_rota_text, local_to_utc
-from tray.shift import (ShiftSettings, next_shift, on_shift, shift_end, shift_text, shift_windows,
+from tray.core.errors import ConfigError
+from tray.shift.rota import load_rota_text, local_to_utc
+from tray.shift.hours import (ShiftSettings, next_shift, on_shift, shift_end, shift_text, shift_windows,
                         system_zone)
 
 ALL_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -323,7 +323,7 @@ def test_local_zone_fallback_follows_the_c_library_dst(monkeypatch):
     used; it must still know DST."""
     import time as _time
 
-    from tray.shift import _LocalZone
+    from tray.shift.hours import _LocalZone
     monkeypatch.setenv("TZ", "Europe/London")
     _time.tzset()
     try:
@@ -333,7 +333,7 @@ def test_local_zone_fallback_follows_the_c_library_dst(monkeypatch):
         assert local_to_utc(date(2026, 7, 1), time(9, 30), z) == U("2026-07-01 08:30")
         assert U("2026-07-01 08:30").astimezone(z).strftime("%H:%M") == "09:30"
         s = ShiftSettings()
-        monkeypatch.setattr("tray.shift.system_zone", lambda: z)
+        monkeypatch.setattr("tray.shift.hours.system_zone", lambda: z)
         assert shift_end(s, U("2026-07-01 10:00")) == U("2026-07-01 16:30")
     finally:
         monkeypatch.undo()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from tray.model import Alert
+from tray.core.model import Alert
 from tray.sources import source_class
 from tray.sources.base import Source, SourceConfig
 
@@ -28,7 +28,7 @@ def summary(alerts: Sequence[Alert]) -> list[tuple[str, str, str | None, bool]]:
 
 
 class CaptureNotifier:
-    """A notifier backend (tray.notify) that keeps every notification it was asked to show."""
+    """A notifier backend (tray.notify.notifier) that keeps every notification it was asked to show."""
     name = "capture"
 
     def __init__(self) -> None:

@@ -5,8 +5,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from tray.errors import SourceError
-from tray.model import Alert, Reading, Severity
+from tray.core.errors import SourceError
+from tray.core.model import Alert, Reading, Severity
 from tray.sources import REGISTRY
 from tray.sources.base import ACKNOWLEDGE, RECHECK, Source
 

@@ -2,7 +2,7 @@
 import pytest
 
 from team_fakes import FakeApi
-from tray.net import Http
+from tray.engine.net import Http
 
 
 @pytest.fixture

@@ -6,15 +6,15 @@ import pytest
 
 from team_fakes import make, pd_incident, pd_pager, pd_services, pd_user, statuspage_summary, trello_card, zd_me, \
     zd_ticket, zd_view_pager
-from tray.errors import SourceError
-from tray.model import Severity
+from tray.core.errors import SourceError
+from tray.core.model import Severity
 from tray.sources.base import BLIND_ALERT_ID
-from tray.sources.httpcheck import HttpCheckSource
-from tray.sources.hub import HubSource
-from tray.sources.pagerduty import PagerDutySource
-from tray.sources.statuspage import StatuspageSource
-from tray.sources.trello import TrelloSource
-from tray.sources.zendesk import ZendeskSource
+from tray.sources.plain.http import HttpCheckSource
+from tray.sources.plain.hub import HubSource
+from tray.sources.saas.pagerduty import PagerDutySource
+from tray.sources.saas.statuspage import StatuspageSource
+from tray.sources.saas.trello import TrelloSource
+from tray.sources.saas.zendesk import ZendeskSource
 
 
 def blind(src, http) -> str:

@@ -16,7 +16,7 @@ import pytest
 
 from support.procs import free_port
 from team_fakes import pd_incident, pd_pager, statuspage_summary, trello_card, zd_ticket, zd_view_pager
-from tray.sources.hub import UNREADABLE_ID
+from tray.sources.plain.hub import UNREADABLE_ID
 
 pytestmark = pytest.mark.slow
 

@@ -1,8 +1,8 @@
 """The team types through the real config loader: keys, types and cross-field rules name file and key."""
 import pytest
 
-from tray.config import loads
-from tray.errors import ConfigError
+from tray.config.loader import loads
+from tray.core.errors import ConfigError
 
 
 def one(body: str) -> str:

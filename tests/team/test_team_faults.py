@@ -7,12 +7,12 @@ import pytest
 
 from support.faults import FAULTS, REASON_WORDS, RETRY_AFTER, FaultServer, expected_kind
 from team_fakes import make
-from tray.errors import SourceError
-from tray.sources.hub import HubSource
-from tray.sources.pagerduty import PagerDutySource
-from tray.sources.statuspage import StatuspageSource
-from tray.sources.trello import TrelloSource
-from tray.sources.zendesk import ZendeskSource
+from tray.core.errors import SourceError
+from tray.sources.plain.hub import HubSource
+from tray.sources.saas.pagerduty import PagerDutySource
+from tray.sources.saas.statuspage import StatuspageSource
+from tray.sources.saas.trello import TrelloSource
+from tray.sources.saas.zendesk import ZendeskSource
 
 SECRET = "s3cret-value-never-shown"
 

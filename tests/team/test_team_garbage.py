@@ -7,14 +7,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from team_fakes import make
-from tray.errors import SourceError
-from tray.model import Alert, OnCall
-from tray.sources.httpcheck import HttpCheckSource, Probe
-from tray.sources.hub import HubSource
-from tray.sources.pagerduty import PagerDutySource, parse_oncall
-from tray.sources.statuspage import StatuspageSource
-from tray.sources.trello import TrelloSource, list_id_by_name
-from tray.sources.zendesk import ZendeskSource, next_cursor, parse_count
+from tray.core.errors import SourceError
+from tray.core.model import Alert, OnCall
+from tray.sources.plain.http import HttpCheckSource, Probe
+from tray.sources.plain.hub import HubSource
+from tray.sources.saas.pagerduty import PagerDutySource, parse_oncall
+from tray.sources.saas.statuspage import StatuspageSource
+from tray.sources.saas.trello import TrelloSource, list_id_by_name
+from tray.sources.saas.zendesk import ZendeskSource, next_cursor, parse_count
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
 json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)

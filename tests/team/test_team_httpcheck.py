@@ -5,9 +5,9 @@ import pytest
 
 from support.faults import FAULTS, FaultServer
 from team_fakes import make
-from tray.errors import SourceError
-from tray.model import Severity
-from tray.sources.httpcheck import HttpCheckSource, Probe, check_alerts
+from tray.core.errors import SourceError
+from tray.core.model import Severity
+from tray.sources.plain.http import HttpCheckSource, Probe, check_alerts
 
 
 def check(url, **kw):

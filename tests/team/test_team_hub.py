@@ -6,9 +6,9 @@ import jsonschema
 import pytest
 
 from team_fakes import make
-from tray.errors import SourceError
-from tray.model import Severity
-from tray.sources.hub import UNREADABLE_ID, HubSource, upstream_alerts
+from tray.core.errors import SourceError
+from tray.core.model import Severity
+from tray.sources.plain.hub import UNREADABLE_ID, HubSource, upstream_alerts
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "shared" / "status.schema.json").read_text())
 COUNTS = {"critical": 0, "warning": 0, "unknown": 0, "handled": 0, "pending": 0}

@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 import pytest
 
 from team_fakes import make, pd_incident, pd_pager, pd_user
-from tray.errors import SourceError
-from tray.model import Severity
-from tray.sources.pagerduty import PagerDutySource, parse_oncall, parse_page
+from tray.core.errors import SourceError
+from tray.core.model import Severity
+from tray.sources.saas.pagerduty import PagerDutySource, parse_oncall, parse_page
 
 TOKEN = "u+s3cr3tT0ken"
 

@@ -2,9 +2,9 @@
 import pytest
 
 from team_fakes import make, statuspage_summary
-from tray.errors import SourceError
-from tray.model import Severity
-from tray.sources.statuspage import StatuspageSource, summary_alerts
+from tray.core.errors import SourceError
+from tray.core.model import Severity
+from tray.sources.saas.statuspage import StatuspageSource, summary_alerts
 
 PAGE = "https://status.acme.example"
 

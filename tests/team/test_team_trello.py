@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 import pytest
 
 from team_fakes import make, trello_card
-from tray.errors import SourceError
-from tray.model import Alert, Severity
-from tray.sources.trello import TrelloSource, card_alerts, card_description, created_at
+from tray.core.errors import SourceError
+from tray.core.model import Alert, Severity
+from tray.sources.saas.trello import TrelloSource, card_alerts, card_description, created_at
 
 KEY, TOKEN = "k3yABC", "t0kenXYZ"
 AUTH = f'OAuth oauth_consumer_key="{KEY}", oauth_token="{TOKEN}"'

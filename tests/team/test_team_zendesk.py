@@ -2,9 +2,9 @@
 import pytest
 
 from team_fakes import basic, make, zd_me, zd_ticket, zd_view_pager
-from tray.errors import SourceError
-from tray.model import Severity
-from tray.sources.zendesk import ZendeskSource, parse_count, ticket_alerts
+from tray.core.errors import SourceError
+from tray.core.model import Severity
+from tray.sources.saas.zendesk import ZendeskSource, parse_count, ticket_alerts
 
 TOKEN = "zdT0ken:with/odd+chars"
 EMAIL = "agent@acme.example"

@@ -10,10 +10,10 @@ import pytest
 
 from support import fakesource
 from support.faults import wait_until
-from tray import signing
-from tray.app import App
-from tray.config import loads
-from tray.errors import ConfigError
+from tray.outputs.http import signing
+from tray.app.wiring import App
+from tray.config.loader import loads
+from tray.core.errors import ConfigError
 from support.builders import CaptureNotifier
 
 fakesource.register()

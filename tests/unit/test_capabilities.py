@@ -7,13 +7,13 @@ import jsonschema
 import pytest
 
 from support import fakesource
-from tray.config import loads
-from tray.document import schema
-from tray.model import Alert, Severity
+from tray.config.loader import loads
+from tray.core.document import schema
+from tray.core.model import Alert, Severity
 from tray.sources import REGISTRY, capabilities, offered_actions, record_board, source_class
-from tray.sources import demo
+from tray.sources.plain import demo
 from tray.sources.base import ACKNOWLEDGE, CAPABILITIES, RECHECK, Source, SourceConfig
-from tray.errors import SourceError
+from tray.core.errors import SourceError
 
 
 BUILT_IN = sorted(t for t in REGISTRY if not REGISTRY[t].startswith("support."))   # not the tests' fakes
@@ -69,7 +69,7 @@ def test_record_on_trello_is_offered_only_with_a_running_board_and_not_on_the_bo
 
 
 def test_the_status_document_lists_each_sources_capabilities(tmp_path):
-    from tray.app import App
+    from tray.app.wiring import App
     fakesource.register()
     cfg = loads(BOARD.replace('type = "trello"\nlist_id = "l1"', 'type = "fake"') +
                 '[[sources]]\nname = "demo-production"\ntype = "demo"\n', str(tmp_path / "c.toml"))
@@ -87,8 +87,8 @@ def test_the_status_document_lists_each_sources_capabilities(tmp_path):
 
 
 def test_schema_2_requires_capabilities():
-    from tray.rules import reduce, source_snapshot
-    from tray.document import to_document
+    from tray.core.rules import reduce, source_snapshot
+    from tray.core.document import to_document
     from datetime import datetime, timezone
     now = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
     doc = to_document(reduce([source_snapshot(name="a", type="demo", group="g", alerts=(), checked_at=now,
@@ -136,13 +136,13 @@ def test_the_demo_staging_warning_can_be_acknowledged():
 
 def test_the_endpoint_refuses_what_a_source_does_not_offer(tmp_path):
     """A Nagios alert cannot be acknowledged from here: 409 with the reason, nothing sent anywhere."""
-    from tray.actions import ActionError
-    from tray.app import App
+    from tray.app.actions import ActionError
+    from tray.app.wiring import App
     fakesource.register()
     cfg = loads('[[sources]]\nname = "nag"\ntype = "fake"\n', str(tmp_path / "c.toml"))
     app = App(cfg, headless=True, port=0, watch_config=False, state_path=str(tmp_path / "s.json"), token="t" * 20)
     try:
-        from tray.model import Reading
+        from tray.core.model import Reading
         app.store.configure(cfg.sources)
         app.store.offered = lambda c: ()
         app.store.record_reading("nag", Reading(alerts=(Alert(source="nag", id="x", title="x down",
@@ -160,9 +160,9 @@ def test_the_endpoint_refuses_what_a_source_does_not_offer(tmp_path):
 def test_no_type_list_outside_the_sources():
     """The menu and the endpoint read capabilities; neither names a source type ("trello" is also the
     name of the record action and of its [actions] key)."""
-    import tray.actions
-    import tray.traymenu
-    for module in (tray.actions, tray.traymenu):
+    import tray.app.actions
+    import tray.outputs.tray.menu
+    for module in (tray.app.actions, tray.outputs.tray.menu):
         text = inspect.getsource(module)
         for t in set(REGISTRY) - set(CAPABILITIES):
             assert f'"{t}"' not in text, (module.__name__, t)

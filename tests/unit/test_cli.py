@@ -4,16 +4,16 @@ import sys
 
 import pytest
 
-from tray.cli import main
-from tray.model import Alert, Reading, Severity
-from tray.server import Endpoint
+from tray.cli.main import main
+from tray.core.model import Alert, Reading, Severity
+from tray.outputs.http.server import Endpoint
 from tray.sources.base import SourceConfig
-from tray.store import Store
+from tray.engine.store import Store
 
 
 @pytest.fixture
 def running():
-    from tray.control import ControlServer
+    from tray.app.control import ControlServer
     store = Store()
     store.configure([SourceConfig(name="a", type="demo", group="production")])
     ep = Endpoint(store, 0)
@@ -109,8 +109,8 @@ def test_snooze_says_until_when_in_local_time_to_the_minute(local_zone, tmp_path
 
     import keyring
     from support.memkeyring import MemoryKeyring
-    from tray.app import App
-    from tray.config import loads
+    from tray.app.wiring import App
+    from tray.config.loader import loads
 
     before = keyring.get_keyring()
     keyring.set_keyring(MemoryKeyring())
@@ -139,7 +139,7 @@ def test_snooze_says_until_when_in_local_time_to_the_minute(local_zone, tmp_path
 def test_local_until(local_zone, iso, text):
     from datetime import datetime, timezone
 
-    from tray.cli import local_until
+    from tray.cli.main import local_until
     now = datetime(2026, 12, 2, 20, 0, tzinfo=timezone.utc)       # 01:30 on Dec 3 in Kolkata
     assert local_until(iso, now) == text
 

@@ -1,8 +1,8 @@
 """Config errors name the file, the key and the reason; good configs load."""
 import pytest
 
-from tray import config
-from tray.errors import ConfigError
+from tray.config import loader as config
+from tray.core.errors import ConfigError
 
 GOOD = """
 [server]
@@ -111,7 +111,7 @@ def test_write_atomic(tmp_path):
 
 
 def test_cli_check_reports_config_error(tmp_path, capsys):
-    from tray.cli import main
+    from tray.cli.main import main
     p = tmp_path / "c.toml"
     p.write_text(src("interval = 0"))
     assert main(["check", "--config", str(p)]) == 2

@@ -9,10 +9,11 @@ import sys
 
 import pytest
 
-from tray import config, tomlpos
-from tray.cli import build_parser, main
-from tray.errors import ConfigError
-from tray.example_config import EXAMPLE
+from tray.config import loader as config
+from tray.config import tomlpos
+from tray.cli.main import build_parser, main
+from tray.core.errors import ConfigError
+from tray.config.example import EXAMPLE
 
 FILE = """\
 # a comment
@@ -132,7 +133,7 @@ def test_a_config_that_watches_nothing_is_not_ok(tmp_path, capsys, text):
 
 
 def test_a_config_that_watches_nothing_is_said_by_doctor(tmp_path):
-    from tray import doctor
+    from tray.cli import doctor
     p = tmp_path / "c.toml"
     p.write_text("")
     line = next(v for k, v in (l.split("  ", 1) for l in doctor.report(str(p)).splitlines() if "  " in l)
@@ -176,7 +177,7 @@ def test_write_new_loses_a_race_rather_than_overwrite(tmp_path, monkeypatch):
     """The file appearing between the check and the write: still not overwritten."""
     import os
 
-    from tray import fsutil
+    from tray.platform import fsutil
     p = tmp_path / "c.toml"
     real_link = os.link
 

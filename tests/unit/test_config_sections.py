@@ -4,11 +4,11 @@ import inspect
 
 import pytest
 
-from tray.config import ConfigError, load, loads
-from tray.config_sections import Link, ServerConfig
-from tray.model import Severity
-from tray.policy import NotificationRules
-from tray.shift import ShiftSettings
+from tray.config.loader import ConfigError, load, loads
+from tray.config.sections import Link, ServerConfig
+from tray.core.model import Severity
+from tray.notify.policy import NotificationRules
+from tray.shift.hours import ShiftSettings
 
 FULL = """
 [server]
@@ -59,7 +59,7 @@ def test_a_bad_table_is_a_load_time_error(text, key):
 
 
 def test_the_app_and_a_reload_use_the_parsed_values_as_they_are(tmp_path):
-    from tray.app import App
+    from tray.app.wiring import App
     path = tmp_path / "config.toml"
     path.write_text(FULL)
     cfg = load(path)
@@ -80,9 +80,9 @@ def test_the_app_and_a_reload_use_the_parsed_values_as_they_are(tmp_path):
 
 
 def test_nothing_downstream_parses_a_table_again():
-    import tray.app
-    import tray.config
-    import tray.shiftctx
-    for module in (tray.app, tray.shiftctx, tray.config):
+    import tray.app.wiring
+    import tray.config.loader
+    import tray.shift.context
+    for module in (tray.app.wiring, tray.shift.context, tray.config.loader):
         text = inspect.getsource(module)
         assert "from_dict" not in text and "ImportError" not in text, module.__name__

@@ -1,4 +1,4 @@
-"""The CLI's control channel (tray/control.py): a Unix socket in a private runtime dir, the peer's uid
+"""The CLI's control channel (tray/app/control.py): a Unix socket in a private runtime dir, the peer's uid
 checked by both ends through the kernel (SO_PEERCRED), and the CLI refusing everything that is not
 the user's own tray: a listener on the TCP port, an open directory, a socket of another user, a process
 of another user behind the user's socket. The TCP challenge-response fallback (Windows) against the real
@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from support.procs import free_port
-from tray import control
-from tray.cli import main
+from tray.app import control
+from tray.cli.main import main
 
 NOBODY = 65534
 # A Python another user may run (the test's own may sit in root's home): Debian's, whose python3 the
@@ -268,8 +268,8 @@ def tcp_only(monkeypatch):
 
 
 def test_tcp_fallback_snoozes_the_real_app(tcp_only, tmp_path, capsys):
-    from tray.app import App
-    from tray.config import loads
+    from tray.app.wiring import App
+    from tray.config.loader import loads
     app = App(loads('[[sources]]\nname = "demo-production"\ntype = "demo"\n', str(tmp_path / "c.toml")),
               headless=True, port=0, watch_config=False, state_path=str(tmp_path / "state.json"),
               token="master-key-of-this-install-0123")

@@ -7,8 +7,8 @@ import keyring.errors
 import pytest
 from keyring.backend import KeyringBackend
 
-from tray import credentials
-from tray.errors import CredentialError, SourceError
+from tray.platform import credentials
+from tray.core.errors import CredentialError, SourceError
 from tray.sources.base import Source, SourceConfig
 
 
@@ -148,14 +148,14 @@ def test_secrets_read_are_registered_for_redaction(mem):
 
 def _config_with_pd_team() -> None:
     """login stores a secret only for a source of the config (the default path: XDG_CONFIG_HOME)."""
-    from tray.config import default_config_path
+    from tray.config.loader import default_config_path
     path = default_config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text('[[sources]]\nname = "pd-team"\ntype = "pagerduty"\n')
 
 
 def test_cli_login_from_stdin_and_logout(mem, monkeypatch, capsys):
-    from tray.cli import main
+    from tray.cli.main import main
     _config_with_pd_team()
     monkeypatch.setattr("sys.stdin", io.StringIO("line-secret\n"))
     assert main(["login", "pd-team"]) == 0
@@ -168,7 +168,7 @@ def test_cli_login_from_stdin_and_logout(mem, monkeypatch, capsys):
 
 def test_cli_login_without_keyring_fails_clearly(monkeypatch, capsys):
     from keyring.backends import fail
-    from tray.cli import main
+    from tray.cli.main import main
     _config_with_pd_team()
     saved = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())
@@ -215,7 +215,7 @@ def test_refused_fix_names_the_place(mem, monkeypatch):
 def test_a_refused_credential_reason_names_its_origin(mem, monkeypatch):
     """Through the shared client: the 401 / 403 reason says where to correct the credential."""
     from support.faults import FaultServer
-    from tray.net import Http
+    from tray.engine.net import Http
     monkeypatch.setenv("SECONDLINE_SECRET_PD_ORIGIN", "tok-origin")
     credentials.get_secret("pd-origin")
     with FaultServer() as srv:

@@ -1,9 +1,9 @@
 """The demo scenario drives health through every state, deterministically."""
 from datetime import datetime, timezone
 
-from tray.errors import SourceError
-from tray.rules import reduce, source_snapshot
-from tray.sources import demo
+from tray.core.errors import SourceError
+from tray.core.rules import reduce, source_snapshot
+from tray.sources.plain import demo
 from tray.sources.base import SourceConfig
 
 
@@ -40,7 +40,7 @@ def test_no_unscripted_transients():
 
 
 def test_changes_in_one_step_are_a_poll_interval_apart():
-    from tray.sources.demo import ACKED_FROM, CRITICAL_PRODUCTION, UNREACHABLE_INTEGRATION, WARNING_STAGING
+    from tray.sources.plain.demo import ACKED_FROM, CRITICAL_PRODUCTION, UNREACHABLE_INTEGRATION, WARNING_STAGING
     step_seconds, max_poll_gap = 4.0, 1.1
     assert (ACKED_FROM - WARNING_STAGING[1]) * step_seconds > max_poll_gap
     assert (UNREACHABLE_INTEGRATION[1] - CRITICAL_PRODUCTION[1]) * step_seconds > max_poll_gap
@@ -53,7 +53,7 @@ def test_unreachable_step_names_the_reason():
 
 
 def test_demo_config_is_valid_and_never_the_users():
-    from tray.config import loads
+    from tray.config.loader import loads
     cfg = loads(demo.demo_config_toml(port=18080, sources=8), "<demo>")
     assert len(cfg.sources) == 8 and {s.group for s in cfg.sources} == set(demo.ROLES)
     assert cfg.server.port == 18080

@@ -9,11 +9,11 @@ import jsonschema
 import pytest
 
 from support.faults import wait_until
-from tray.document import schema
-from tray.model import Alert, Reading, Severity
-from tray.server import Endpoint, PortInUse
+from tray.core.document import schema
+from tray.core.model import Alert, Reading, Severity
+from tray.outputs.http.server import Endpoint, PortInUse
 from tray.sources.base import SourceConfig
-from tray.store import Store
+from tray.engine.store import Store
 
 
 @pytest.fixture

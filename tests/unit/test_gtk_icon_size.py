@@ -8,8 +8,8 @@ import types
 
 import pytest
 
-from tray import icon as icons
-from tray.trayicon import gtk_status_icon_size, prefer_gtk_status_icon
+from tray.outputs.tray import icon as icons
+from tray.outputs.tray.pystray_backend import gtk_status_icon_size, prefer_gtk_status_icon
 
 
 @pytest.mark.parametrize("allocated, shown", [

@@ -2,10 +2,10 @@
 import pytest
 from PIL import Image
 
-from tray import icon
-from tray.document import palette
-from tray.model import Alert, Severity
-from tray.rules import reduce, source_snapshot
+from tray.outputs.tray import icon
+from tray.core.document import palette
+from tray.core.model import Alert, Severity
+from tray.core.rules import reduce, source_snapshot
 from datetime import datetime, timezone
 
 

@@ -7,8 +7,8 @@ import os
 
 from PIL import Image
 
-from tray import icon as icons
-from tray import identity
+from tray.outputs.tray import icon as icons
+from tray.platform import identity
 
 
 def parse(text: str) -> configparser.SectionProxy:

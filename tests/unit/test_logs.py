@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from tray import logs
-from tray.credentials import REDACTOR
+from tray.platform import logs
+from tray.platform.credentials import REDACTOR
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_a_bare_bearer_credential_is_redacted():
 
 
 def test_an_upstream_hubs_text_is_redacted():
-    from tray.sources.hub import upstream_alerts
+    from tray.sources.plain.hub import upstream_alerts
     REDACTOR.add("hub-token-0123456789")
     doc = {"schema": 1, "sources": [
         {"name": "proxied", "error": "HTTP 401: Authorization: Bearer hub-token-0123456789 refused", "alerts": [

@@ -1,11 +1,11 @@
 """The tray menu as data, and the shift lines it shows (no display needed)."""
 from datetime import datetime, timezone
 
-from tray.config import loads
-from tray.model import Alert, Severity
-from tray.rules import reduce, source_snapshot
-from tray.shiftctx import ShiftContext
-from tray.trayicon import menu_model
+from tray.config.loader import loads
+from tray.core.model import Alert, Severity
+from tray.core.rules import reduce, source_snapshot
+from tray.shift.context import ShiftContext
+from tray.outputs.tray.pystray_backend import menu_model
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)   # a Thursday
 

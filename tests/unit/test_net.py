@@ -2,8 +2,8 @@
 import pytest
 
 from support.faults import FAULTS, REASON_WORDS, FaultServer, expected_kind
-from tray.errors import SourceError
-from tray.net import Http, parse_retry_after, rate_limit_wait
+from tray.core.errors import SourceError
+from tray.engine.net import Http, parse_retry_after, rate_limit_wait
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 import pytest
 
 from support.faults import wait_until
-from tray.model import Alert, Event, EventKind, Severity
-from tray.notify import ConsoleBackend, Notifier, compose, default_decide
-from tray.rules import reduce
+from tray.core.model import Alert, Event, EventKind, Severity
+from tray.notify.notifier import ConsoleBackend, Notifier, compose, default_decide
+from tray.core.rules import reduce
 from support.builders import CaptureNotifier
 
 SNAP = reduce([], datetime.now(timezone.utc))
@@ -117,7 +117,7 @@ def test_console_backend_prints(capsys):
 
 
 def test_no_session_bus_reason(monkeypatch):
-    from tray import notify
+    from tray.notify import notifier as notify
     monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
     assert "no D-Bus session bus" in notify.notification_service_reason()
     assert notify.make_backend(False).name == "console"

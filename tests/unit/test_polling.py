@@ -1,14 +1,15 @@
-"""One poll path (tray.polling) for the scheduler and `secondline check`: the same filters, the same
+"""One poll path (tray.engine.polling) for the scheduler and `secondline check`: the same filters, the same
 reasons, the same scrubbing of secrets, whichever of the two polls."""
 import pytest
 
-from tray import cli, polling
-from tray.credentials import REDACTOR
-from tray.errors import SourceError
-from tray.model import Alert, Reading, Severity
-from tray.scheduler import Runner
+from tray.cli import main as cli
+from tray.engine import polling
+from tray.platform.credentials import REDACTOR
+from tray.core.errors import SourceError
+from tray.core.model import Alert, Reading, Severity
+from tray.engine.scheduler import Runner
 from tray.sources.base import Source, SourceConfig
-from tray.store import Store
+from tray.engine.store import Store
 
 
 class Scripted(Source):
@@ -34,7 +35,7 @@ def alert(i, title):
 
 @pytest.fixture
 def types(monkeypatch):
-    monkeypatch.setattr("tray.polling.source_class", lambda t: {"scripted": Scripted, "broken": Broken}[t])
+    monkeypatch.setattr("tray.engine.polling.source_class", lambda t: {"scripted": Scripted, "broken": Broken}[t])
 
 
 CFG = SourceConfig(name="s", type="scripted", exclude=("^test",))
@@ -74,7 +75,7 @@ def test_secrets_are_scrubbed_from_reasons(types):
 
 def test_check_and_the_scheduler_say_the_same(types, monkeypatch):
     """`secondline check`'s row and the running app's source carry the same reason for the same poll."""
-    monkeypatch.setattr("tray.credentials.secret_lookup", lambda *a, **k: None)
+    monkeypatch.setattr("tray.platform.credentials.secret_lookup", lambda *a, **k: None)
     for answer in (SourceError("HTTP 503 from mon.example", kind="server"), ZeroDivisionError("oops"),
                    Reading(alerts=(alert("a", "web down"), alert("b", "test box down")))):
         Scripted.answer = answer
@@ -91,8 +92,8 @@ def test_check_and_the_scheduler_say_the_same(types, monkeypatch):
 
 
 def test_dead_helpers_are_gone():
-    import tray.rules
-    import tray.store
-    for module, name in ((tray.rules, "mark_stale"), (tray.rules, "with_snooze"),
-                         (tray.store, "snapshot_with"), (tray.store.Store, "config_of")):
+    import tray.core.rules
+    import tray.engine.store
+    for module, name in ((tray.core.rules, "mark_stale"), (tray.core.rules, "with_snooze"),
+                         (tray.engine.store, "snapshot_with"), (tray.engine.store.Store, "config_of")):
         assert not hasattr(module, name), name

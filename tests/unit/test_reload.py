@@ -4,8 +4,8 @@ import time
 
 from support import fakesource
 from support.faults import wait_until
-from tray import config
-from tray.app import App
+from tray.config import loader as config
+from tray.app.wiring import App
 from support.builders import CaptureNotifier
 
 fakesource.register()

@@ -3,8 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tray.model import Alert, EventKind, Health, Severity, worst
-from tray.rules import apply_filters, diff, reduce, source_snapshot, summary_line
+from tray.core.model import Alert, EventKind, Health, Severity, worst
+from tray.core.rules import apply_filters, diff, reduce, source_snapshot, summary_line
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 

@@ -6,11 +6,11 @@ import pytest
 
 from support import fakesource
 from support.faults import wait_until
-from tray.errors import SourceError
-from tray.model import Alert, Health, Severity
-from tray.scheduler import MAX_BACKOFF, Scheduler, backoff_delay
+from tray.core.errors import SourceError
+from tray.core.model import Alert, Health, Severity
+from tray.engine.scheduler import MAX_BACKOFF, Scheduler, backoff_delay
 from tray.sources.base import SourceConfig
-from tray.store import Store
+from tray.engine.store import Store
 
 fakesource.register()
 
@@ -46,14 +46,14 @@ def test_polls_on_interval_and_reports(sched):
 
 
 def test_error_makes_unknown_logged_once_then_recovery_once(sched, caplog):
-    caplog.set_level(logging.INFO, logger="tray.scheduler")
+    caplog.set_level(logging.INFO, logger="tray.engine.scheduler")
     fakesource.SCRIPTS["a"] = [SourceError("connection refused by x", kind="refused")] * 3 + ["ok"]
     sched.start([cfg("a", interval=1)])
     wait_until(lambda: sched.store.latest.source("a").error == "connection refused by x", timeout=5)
     assert sched.store.latest.health is Health.UNKNOWN
     wait_until(lambda: sched.store.latest.health is Health.OK and sched.store.latest.source("a").error is None,
                timeout=15)
-    msgs = [r.getMessage() for r in caplog.records if r.name == "tray.scheduler"]
+    msgs = [r.getMessage() for r in caplog.records if r.name == "tray.engine.scheduler"]
     assert sum("connection refused" in m for m in msgs) == 1
     assert sum("recovered" in m for m in msgs) == 1
 
@@ -82,7 +82,7 @@ def test_stale_after_three_intervals():
     clock = [datetime(2026, 1, 1, tzinfo=timezone.utc)]
     store = Store(clock=lambda: clock[0])
     store.configure([cfg("a", interval=10)])
-    from tray.model import Reading
+    from tray.core.model import Reading
     store.record_reading("a", Reading())
     clock[0] += timedelta(seconds=29)
     store.refresh_stale()
@@ -153,7 +153,7 @@ def test_since_filled_from_first_sighting():
     clock = [datetime(2026, 1, 1, tzinfo=timezone.utc)]
     store = Store(clock=lambda: clock[0])
     store.configure([cfg("a", interval=10)])
-    from tray.model import Reading
+    from tray.core.model import Reading
     no_since = Alert(source="a", id="site", title="site down", severity=Severity.CRITICAL)
     store.record_reading("a", Reading(alerts=(no_since,)))
     first = store.latest.source("a").alerts[0].since
@@ -182,7 +182,7 @@ def test_first_reading_is_pushed_to_readers():
     store = Store()
     store.configure([cfg("a")])
     v = store.version
-    from tray.model import Reading
+    from tray.core.model import Reading
     store.record_reading("a", Reading())
     assert store.version == v + 1 and store.latest.state == "ok"
     store.record_reading("a", Reading())

@@ -1,8 +1,8 @@
-"""tray.signing: the signed-request format (pinned by vectors the extension's lib/signing.js test shares),
+"""tray.outputs.http.signing: the signed-request format (pinned by vectors the extension's lib/signing.js test shares),
 the verifier's checks (window, restart, replay, key), page secrets and the TCP handshake's challenges."""
 import pytest
 
-from tray import signing
+from tray.outputs.http import signing
 
 KEY = "test-key-0123456789"
 BODY = b'{"preset":"1h"}'
@@ -108,6 +108,6 @@ def test_a_client_id_never_starts_with_a_dash(monkeypatch):
 
 
 def test_revoke_takes_an_old_id_that_starts_with_a_dash():
-    from tray.cli import build_parser
+    from tray.cli.main import build_parser
     args = build_parser().parse_args(["pair", "--revoke=-HPkC2XQAQ_D"])
     assert args.revoke == "-HPkC2XQAQ_D"

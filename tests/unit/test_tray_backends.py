@@ -9,13 +9,13 @@ from datetime import datetime, timezone
 import pytest
 from dbus_fast import DBusError
 
-from tray import display as probes
-from tray import trayrunner
-from tray.dbusmenu import MenuLayout, escape
-from tray.model import Alert, Severity
-from tray.rules import reduce, source_snapshot
-from tray.sni import SIZES, needs_attention, pixmaps
-from tray.traymenu import MenuInputs, menu_for, menu_model
+from tray.outputs.tray import display as probes
+from tray.outputs.tray import runner as trayrunner
+from tray.outputs.tray.dbusmenu import MenuLayout, escape
+from tray.core.model import Alert, Severity
+from tray.core.rules import reduce, source_snapshot
+from tray.outputs.tray.sni import SIZES, needs_attention, pixmaps
+from tray.outputs.tray.menu import MenuInputs, menu_for, menu_model
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
@@ -207,7 +207,7 @@ def test_runner_says_a_reason_once_retries_then_runs_and_stops(monkeypatch, capl
     stop = threading.Event()
     runner = trayrunner.TrayRunner(controller, stop, env={}, retry=0.01)
     monkeypatch.setattr(runner, "_make", lambda choice: fake)
-    caplog.set_level(logging.DEBUG, logger="tray.trayrunner")
+    caplog.set_level(logging.DEBUG, logger="tray.outputs.tray.runner")
     t = threading.Thread(target=runner.run)
     t.start()
     for _ in range(500):
@@ -226,7 +226,7 @@ def test_runner_says_a_reason_once_retries_then_runs_and_stops(monkeypatch, capl
 
 
 def test_doctor_says_which_backend_runs_and_why(probe):
-    from tray import doctor
+    from tray.cli import doctor
     probe["watcher"] = (True, True, "")
     line = dict(doctor.check_display({"WAYLAND_DISPLAY": "wayland-0"}, "linux"))["tray"]
     assert line.startswith("StatusNotifierItem over D-Bus: a StatusNotifierItem host"), line

@@ -1,18 +1,18 @@
 """The user's marks on alerts ("new", Trello cards, snooze) and what a menu entry does, each tested on
-its own pieces, without an App: tray.userstate and tray.traycontrol."""
+its own pieces, without an App: tray.app.userstate and tray.outputs.tray.controller."""
 from __future__ import annotations
 
 import threading
 
-from tray.config import loads
-from tray.model import Alert, Reading, Severity
-from tray.pairing import OriginPolicy, Pairing
-from tray.popups import Popups
-from tray.shiftctx import ShiftContext
-from tray.state import State
-from tray.store import Store
-from tray.traycontrol import MenuController
-from tray.userstate import UserState
+from tray.config.loader import loads
+from tray.core.model import Alert, Reading, Severity
+from tray.outputs.http.pairing import OriginPolicy, Pairing
+from tray.notify.popups import Popups
+from tray.shift.context import ShiftContext
+from tray.app.state import State
+from tray.engine.store import Store
+from tray.outputs.tray.controller import MenuController
+from tray.app.userstate import UserState
 
 CONFIG = '[[sources]]\nname = "mon"\ntype = "demo"\n'
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tray import words
-from tray.document import to_document
-from tray.model import Alert, Event, EventKind, Severity
-from tray.notify import compose
-from tray.rules import reduce, source_snapshot, summary_line
-from tray.traymenu import menu_model
+from tray.core import words
+from tray.core.document import to_document
+from tray.core.model import Alert, Event, EventKind, Severity
+from tray.notify.notifier import compose
+from tray.core.rules import reduce, source_snapshot, summary_line
+from tray.outputs.tray.menu import menu_model
 
 REPO = Path(__file__).resolve().parents[2]
 VOCABULARY = json.loads((REPO / "shared" / "vocabulary.json").read_text(encoding="utf-8"))
@@ -114,8 +114,9 @@ def test_no_module_of_the_tray_keeps_a_state_word_of_its_own():
     # The spellings the issue found for one state and one set of counts; none may come back.
     stray = re.compile(r"\b(ACK|CRIT|WARN|UNKN|Acknowledged|unhandled|handled only|no problems|"
                        r"open, \{|OK \(\{)\b")
-    checked = [REPO / "tray" / n for n in ("rules.py", "traymenu.py", "notify.py", "trayicon.py", "sni.py")]
-    checked.append(REPO / "tray" / "dashboard" / "index.html")
+    checked = [REPO / "tray" / n for n in ("core/rules.py", "outputs/tray/menu.py", "notify/notifier.py",
+                                           "outputs/tray/pystray_backend.py", "outputs/tray/sni.py")]
+    checked.append(REPO / "tray" / "outputs" / "http" / "dashboard" / "index.html")
     for path in checked:
         code = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
                          if not line.lstrip().startswith(("#", "//", "*", "/*")))

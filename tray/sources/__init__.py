@@ -12,21 +12,21 @@ from typing import Sequence
 from tray.sources.base import ACKNOWLEDGE, CAPABILITIES, RECHECK, RECORD, Source, SourceConfig
 
 REGISTRY: dict[str, str] = {
-    "demo": "tray.sources.demo:DemoSource",
-    "icinga2": "tray.sources.icinga2:Icinga2Source",
-    "icingaweb2": "tray.sources.icingaweb:IcingaWeb2Source",
-    "icingadb": "tray.sources.icingaweb:IcingaDBSource",
-    "nagios": "tray.sources.nagios:NagiosSource",
-    "icinga1": "tray.sources.nagios:Icinga1Source",
-    "alertmanager": "tray.sources.alertmanager:AlertmanagerSource",
-    "prometheus": "tray.sources.prometheus:PrometheusSource",
-    "grafana": "tray.sources.grafana:GrafanaSource",
-    "pagerduty": "tray.sources.pagerduty:PagerDutySource",
-    "zendesk": "tray.sources.zendesk:ZendeskSource",
-    "trello": "tray.sources.trello:TrelloSource",
-    "statuspage": "tray.sources.statuspage:StatuspageSource",
-    "http": "tray.sources.httpcheck:HttpCheckSource",
-    "secondline": "tray.sources.hub:HubSource",
+    "demo": "tray.sources.plain.demo:DemoSource",
+    "icinga2": "tray.sources.icinga2.source:Icinga2Source",
+    "icingaweb2": "tray.sources.webui.icingaweb:IcingaWeb2Source",
+    "icingadb": "tray.sources.webui.icingaweb:IcingaDBSource",
+    "nagios": "tray.sources.webui.nagios:NagiosSource",
+    "icinga1": "tray.sources.webui.nagios:Icinga1Source",
+    "alertmanager": "tray.sources.alerting.alertmanager:AlertmanagerSource",
+    "prometheus": "tray.sources.alerting.prometheus:PrometheusSource",
+    "grafana": "tray.sources.alerting.grafana:GrafanaSource",
+    "pagerduty": "tray.sources.saas.pagerduty:PagerDutySource",
+    "zendesk": "tray.sources.saas.zendesk:ZendeskSource",
+    "trello": "tray.sources.saas.trello:TrelloSource",
+    "statuspage": "tray.sources.saas.statuspage:StatuspageSource",
+    "http": "tray.sources.plain.http:HttpCheckSource",
+    "secondline": "tray.sources.plain.hub:HubSource",
 }
 
 

@@ -2,7 +2,7 @@
 
 A source type is a subclass of `Source` with:
 - `type`: its config name;
-- `Settings`: a frozen dataclass of its own config keys (config.py validates the TOML against the
+- `Settings`: a frozen dataclass of its own config keys (tray.config.loader validates the TOML against the
   field names, types and defaults; a field without a default is required). Field types may be
   str, int, float, bool, list[str], dict[str, str], and `X | None`. A `validate(self)` method may
   raise ValueError("key: reason") for cross-field rules.
@@ -46,8 +46,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Protocol, Sequence
 
-from tray.errors import SourceError
-from tray.model import Alert, Reading, Severity
+from tray.core.errors import SourceError
+from tray.core.model import Alert, Reading, Severity
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ class Source(AlertActions):
 
     def credential_origin(self, field: str = "") -> str:
         """Where this source's secret came from: "from the keyring", "from SECONDLINE_SECRET_X", or ""."""
-        from tray.credentials import origin_text
+        from tray.platform.credentials import origin_text
         return origin_text(self.name, field)
 
     def reader(self, who: str, secret: str = "credential", field: str = "") -> str:

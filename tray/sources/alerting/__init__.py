@@ -1,0 +1,1 @@
+"""Alerting engines' own APIs: Prometheus Alertmanager, Prometheus rules and Grafana alerting."""

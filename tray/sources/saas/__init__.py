@@ -1,0 +1,1 @@
+"""Hosted services read over their public APIs: PagerDuty, Zendesk, Trello and Atlassian Statuspage."""
