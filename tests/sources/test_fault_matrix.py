@@ -15,7 +15,7 @@ Asserted:
   `connect_timeout` a server comes up on the very port; for `tls` the remedy the reason names is
   applied, a config change to the good address), and the source is readable again without a restart.
   For 429 with Retry-After the next poll waits at least that long.
-The "blind" column (issue 17): the server answers as it would to a reader that cannot see (relspecs
+The "blind" column (issue 17): the server answers as it would to a reader that cannot see (support/sourcespecs.py
 Blind: a permission filter matching nothing, a token seeing no service, an archived list...), and the
 source must be unknown with a reason naming the reader and the fix (for `http`: the critical alert),
 never ok; the good answer brings it back at its next poll (blindness does not back off).
@@ -226,7 +226,7 @@ def matrix():
 
 
 def test_every_type_has_a_spec():
-    assert set(TYPES) <= set(SPECS), "a source type without a reliability spec: add it to relspecs.SPECS"
+    assert set(TYPES) <= set(SPECS), "a source type without a reliability spec: add it to support/sourcespecs.py SPECS"
     assert len(TYPES) >= 14
 
 
@@ -279,7 +279,7 @@ def test_blind_with_allow_empty(type_name):
     list) stays unknown whatever the source says."""
     from tray.errors import SourceError
     blind = SPECS[type_name].blind
-    assert blind is not None, f"{type_name}: no blind answer in relspecs.SPECS (issue 17)"
+    assert blind is not None, f"{type_name}: no blind answer in support/sourcespecs.py SPECS (issue 17)"
     with FaultServer() as srv:
         serve_blind(srv, type_name)
         src = make(type_name, srv.url, allow_empty=True, **blind.settings)

@@ -1,5 +1,5 @@
 """Blind is not green (issue 17) for the web-UI monitors and Prometheus, against local servers replaying the
-shapes the real ones sent (the real servers: test_mon_*_real.py): a reader that sees nothing is unknown with
+shapes the real ones sent (the real servers: webui/test_*_real.py, alerting/test_*_real.py): a reader that sees nothing is unknown with
 a reason naming it and the fix; a reader that sees something is believed; every URL form a user may paste
 reaches the same API, or the error says which form to use."""
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Table-driven parse tests: small hand-written payloads in each documented shape -> the right alerts.
-(Icinga Web 2 and Icinga DB Web: test_mon_parse_web.py.)"""
+(Icinga Web 2 and Icinga DB Web: webui/test_icingaweb_parse.py.)"""
 from __future__ import annotations
 
 from datetime import datetime, timezone

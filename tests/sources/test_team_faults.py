@@ -1,7 +1,7 @@
 """Every fault of the shared fault server, for every team source type: a SourceError of the right kind.
 
 (The `http` check type is the exception by design: there a failing target is an alert; see
-test_team_httpcheck.py::test_every_fault_is_an_alert.)
+plain/test_http.py::test_every_fault_is_an_alert.)
 """
 import pytest
 

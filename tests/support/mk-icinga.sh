@@ -121,7 +121,7 @@ for (j in range($BULK_SERVICES)) {
 CONF
 
 # Optional: the IDO feature (Icinga Web 2's monitoring module reads it), only when a fixture asks for it
-# with IDO_MYSQL_PORT (a private MariaDB on 127.0.0.1, see tests/monitoring/icingawebfixture.py).
+# with IDO_MYSQL_PORT (a private MariaDB on 127.0.0.1, see tests/support/icingaweb.py).
 if [ -n "${IDO_MYSQL_PORT:-}" ]; then
 cat >> "$D/etc/icinga2.conf" <<CONF
 

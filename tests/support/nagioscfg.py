@@ -1,5 +1,5 @@
 """The private Nagios 4 + Apache of the tests, as files: nagios.cfg, the objects, cgi.cfg and Apache's
-httpd.conf (nagiosfixture.py writes them into its temp dir and runs the daemons).
+httpd.conf (support/nagios.py writes them into its temp dir and runs the daemons).
 
 Checks are real active checks: every host and service runs check.sh, which reads the state the test
 wrote to state/HOST or state/HOST!SERVICE. Intervals are seconds (interval_length=1), status.dat is

@@ -249,7 +249,7 @@ def serve_blind(srv: Any, type_name: str) -> None:
     the list win; every path the blind answer does not name answers as a healthy server would)."""
     serve_good(srv, type_name)
     blind = SPECS[type_name].blind
-    assert blind is not None, f"{type_name}: no blind answer in relspecs.SPECS"
+    assert blind is not None, f"{type_name}: no blind answer in sourcespecs.SPECS"
     for prefix, body in reversed(blind.routes):
         srv.route(prefix, body)
 

@@ -1,5 +1,5 @@
 """The StatusNotifierItem backend's pure parts (menu layout, pixmaps, status) and the backend choice,
-without a bus or a display. The real thing runs under sway + waybar in tests/integration/test_sni_tray.py."""
+without a bus or a display. The real thing runs under sway + waybar in tests/outputs/tray/test_sni.py."""
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,5 @@
 """Against the REAL Prometheus (Debian's 2.42): its own rule evaluation over a metric the test sets
-(promfixture.py), Basic auth from its --web.config.file. Severities from the `severity` label,
+(support/prometheus.py), Basic auth from its --web.config.file. Severities from the `severity` label,
 pending (`for:` not yet elapsed) listed but not raised, recovery clears, a wrong password and a
 stopped server are unknown. Silences live in Alertmanager, not in Prometheus: the last test sends
 this Prometheus's alerts to a real Alertmanager, silences one there and reads both."""

@@ -88,7 +88,7 @@ ANSWERED_200 = {"html_login", "empty", "wrong_shape"}
 @pytest.mark.parametrize("fault", FAULTS)
 def test_every_fault_is_an_alert(srv, http, fault):
     url = srv.configure(fault) + "/health"
-    # trickle sends a byte a second: keep the timeout well clear of that interval (see test_team_faults)
+    # trickle sends a byte a second: keep the timeout well clear of that interval (see ../test_team_faults.py)
     alerts = check(url, timeout=2.5 if fault == "trickle" else 1.5).poll(http).alerts
     srv.ok(b"{}")
     if fault in ANSWERED_200:

@@ -1,6 +1,6 @@
 """Against the REAL Icinga DB Web (Debian's icingadb-web 1.0.2 in icingaweb2 2.11) over a real Icinga DB
 (icingadb 1.1.0 syncing a private redis-server, written by a private icinga2's icingadb feature, into
-a private MariaDB): icingadbfixture.py. The same objects and operator actions as the Icinga Web 2 tests.
+a private MariaDB): support/icingadb.py. The same objects and operator actions as the Icinga Web 2 tests.
 
 What the real thing showed: every value is a string ("2", "hard", "1"; false is ""), timestamps are
 epoch seconds as text ("1796535196.013", "0" for never), `columns=` is ignored in JSON (all columns

@@ -1,9 +1,9 @@
 """Against the REAL Icinga Web 2 (Debian's icingaweb2 2.11 + monitoring module) over a real IDO
 (MariaDB, written by a private icinga2's ido-mysql feature), served by PHP's built-in server with
-Icinga Web's own router (icingawebfixture.py). States, acknowledgements and downtimes are set through
+Icinga Web's own router (support/icingaweb.py). States, acknowledgements and downtimes are set through
 the icinga2 API, as operators do, and read back the way Icinga Web shows them.
 
-Objects (tests/icinga/mk-icinga.sh): h1 svc1..svc5 (severities, handled), h2 db/web (recovery;
+Objects (tests/support/mk-icinga.sh): h1 svc1..svc5 (severities, handled), h2 db/web (recovery;
 h2!web is never checked: PENDING), h3!flappy (3 attempts: SOFT), h4 behind h2 (unreachable)."""
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ Apache: states come from real active checks (check.sh reads the state files the 
 acknowledgements and downtimes from the real external command file, auth from Apache (Debian's
 Digest config and upstream's Basic one) and Nagios's own cgi.cfg authorization.
 
-Each test drives its own hosts (see nagiosfixture.HOSTS) and puts them back to OK afterwards, so the
+Each test drives its own hosts (see support/nagios.py HOSTS) and puts them back to OK afterwards, so the
 session-wide server is shared without one test seeing another's problems."""
 from __future__ import annotations
 
