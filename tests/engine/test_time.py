@@ -10,8 +10,8 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from support.faults import FaultServer, wait_until
 from support.sourcespecs import SPECS, config, product_types, serve_good
+from support.faults import FaultServer, wait_until
 from tray import document
 from tray.model import Health
 from tray.net import Http

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from support.dbus import GnomeKeyring, PrivateBus
 from support.e2e import FakeAlertmanager, am_alert, am_config, clean_env, secondline
+from support.dbus import GnomeKeyring, PrivateBus
 
 pytestmark = pytest.mark.slow   # real processes and desktop services: seconds each
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from support.faults import FaultServer, wait_until
 from support.headless_app import run_cli, start_app
 from support.sourcespecs import SPECS, serve_good, toml_for
+from support.faults import FaultServer, wait_until
 from tray.credentials import env_var
 
 HERE = Path(__file__).resolve().parent

@@ -1,5 +1,4 @@
-"""Fixtures for the source tests of the team types (`api`: a fake vendor API, support/team_apis.py; `http`:
-the shared client), for any test under tests/sources/."""
+"""Fixtures for the team source tests; the fake servers and shapes live in support/team_apis.py."""
 import pytest
 
 from support.team_apis import FakeApi

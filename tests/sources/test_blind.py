@@ -17,10 +17,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from support.sourcespecs import make, product_types, toml_for
 from support.faults import FaultServer
 from support.parts import PartDidNotStart
 from support.procs import free_port, stop
-from support.sourcespecs import make, product_types, toml_for
 from tray import config as config_mod
 from tray.errors import ConfigError, SourceError
 from tray.model import Alert, Reading, Severity

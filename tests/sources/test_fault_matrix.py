@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from support.faults import BLIND, MATRIX_FAULTS, REASON_WORDS, RETRY_AFTER, FaultServer
 from support.reliability import MATRIX, MATRIX_TIME, Collector, Forwarder
 from support.sourcespecs import SPECS, config, make, product_types, serve_blind, serve_good
+from support.faults import BLIND, MATRIX_FAULTS, REASON_WORDS, RETRY_AFTER, FaultServer
 from tray.model import Health
 from tray.net import Http
 from tray.scheduler import Scheduler

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from support.faults import FAULTS, REASON_WORDS, FaultServer, expected_kind
 from support.monitoring import MY_TYPES, make_source
+from support.faults import FAULTS, REASON_WORDS, FaultServer, expected_kind
 from tray.errors import SourceError
 from tray.net import Http
 

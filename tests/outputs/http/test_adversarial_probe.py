@@ -26,8 +26,8 @@ import time
 
 import pytest
 
-from support.faults import FaultServer, wait_until
 from support.headless_app import run_cli, start_app
+from support.faults import FaultServer, wait_until
 from support.procs import free_port, serve_page
 from tray import signing
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from support.faults import FaultServer, wait_until
 from support.headless_app import run_cli, start_app
 from support.procs import free_port, serve_page
 from support.sourcespecs import serve_good, toml_for
+from support.faults import FaultServer, wait_until
 from tray import config as config_mod
 from tray.errors import ConfigError
 

@@ -18,17 +18,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from support.dbus import PrivateBus
 from support.e2e import ARTIFACTS, REPO, AppProcess, clean_env
+from support.dbus import PrivateBus
 from support.procs import free_port
 from support.xvfb import Trayer, Xvfb, screenshot, wait_slot
 from tray import icon as icons
 from tray.trayicon import gtk_status_icon_size
 
-pytestmark = pytest.mark.slow   # real processes and desktop services: seconds each
-
 OUT = ARTIFACTS / "tray-gtk"
 GTK_PYTHON = os.environ.get("SECONDLINE_GTK_PYTHON") or str(REPO / ".venv-gtk" / "bin" / "python")
+pytestmark = pytest.mark.slow   # real processes and desktop services: seconds each
 
 
 class GtkAppProcess(AppProcess):

@@ -18,9 +18,8 @@ from support.e2e import ARTIFACTS, clean_env
 from support.xvfb import Trayer, Xvfb, screenshot, wait_slot
 from tray import icon as icons
 
-pytestmark = pytest.mark.slow   # real processes and desktop services: seconds each
-
 OUT = ARTIFACTS / "tray-slot"
+pytestmark = pytest.mark.slow   # real processes and desktop services: seconds each
 
 
 def _problems(doc: dict) -> int:

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from support.dbus import FakeNotifyd, PrivateBus
 from support.e2e import ARTIFACTS, Desktop, clean_env, colour_counts, palette
+from support.dbus import FakeNotifyd, PrivateBus
 from support.xvfb import Trayer, Xvfb, screenshot, window_titles
 
 pytestmark = pytest.mark.slow   # real processes and desktop services: seconds each

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from support.alertmanager import Alertmanager
-from support.faults import wait_until
 from support.monitoring import make_source
+from support.faults import wait_until
 from tray.errors import SourceError
 from tray.net import Http
 

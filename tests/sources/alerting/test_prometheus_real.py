@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from support.alertmanager import Alertmanager
-from support.faults import wait_until
 from support.monitoring import make_source
 from support.prometheus import PASSWORD, USER, Exporter, Prometheus
+from support.faults import wait_until
 from tray.errors import SourceError
 from tray.net import Http
 

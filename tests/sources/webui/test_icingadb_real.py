@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from support.faults import wait_until
 from support.icingadb import IcingaDBWeb
 from support.icingaweb import ADMIN, ADMIN_PW, OUTSIDER, OUTSIDER_PW, VIEWER, VIEWER_PW
 from support.monitoring import make_source, summary
+from support.faults import wait_until
 from tray.errors import SourceError
 from tray.net import Http
 

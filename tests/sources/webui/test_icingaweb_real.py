@@ -12,8 +12,8 @@ import requests
 
 from support.icingaweb import (ADMIN, ADMIN_PW, NEWCOMER, NEWCOMER_PW, OUTSIDER, OUTSIDER_PW, PREFIX, VIEWER, VIEWER_PW,
                               IcingaWeb)
-from support.faults import wait_until
 from support.monitoring import make_source, summary
+from support.faults import wait_until
 from tray.errors import SourceError
 from tray.net import Http
 

@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from support.faults import wait_until
 from support.monitoring import make_source, summary
 from support.nagios import ADMIN, ADMIN_PW, STRANGER, STRANGER_PW, VIEWER, VIEWER_PW, Nagios
+from support.faults import wait_until
 from tray.errors import SourceError
 from tray.net import Http
 
