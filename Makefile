@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 APT_TEST := $(shell sed -e 's/\#.*//' deps/debian.txt)
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast fuzz deps-system extension bench dist screenshots clean
+.PHONY: run test test-fast fuzz reliability deps-system extension bench dist screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,15 @@ fuzz: $(VENV)/.installed-test
 	  echo "fuzz run $$i of $(FUZZ_RUNS)"; \
 	  SECONDLINE_HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest -q -p no:cacheprovider $$files || exit 1; \
 	done
+
+## make reliability: the reliability suite, spread over the subjects it tests (fault matrix, fuzzing, blind,
+## time, secrets, the endpoint attacked from outside, issue 18's probe, the reduced soak); the fault matrix and
+## the soak's figures print at the end (tests/support/reliability.py). Figures: docs/reliability.md.
+RELIABILITY_TESTS = tests/sources/test_fault_matrix.py tests/sources/test_fuzz.py tests/sources/test_blind.py \
+  tests/engine/test_time.py tests/platform/test_secrets.py tests/outputs/http/test_endpoint_attacks.py \
+  tests/outputs/http/test_adversarial_probe.py tests/app/test_soak.py
+reliability: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q $(RELIABILITY_TESTS)
 
 extension: extension/node_modules/.installed
 	cd extension && npm run build --silent

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.append(str(REPO / "tests"))  # last: tests/platform, tests/packaging must not hide the stdlib's platform, PyPI's packaging
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from endpoint import emit, figure, isolated_env  # noqa: E402
@@ -35,7 +35,7 @@ from extension.conftest import CHROMIUM, PALETTE, build_extension  # noqa: E402
 from extension.firefox import FIREFOX  # noqa: E402
 from extension.plain_chromium import plain_chromium, seed_port  # noqa: E402
 from extension.plain_firefox import install_into_profile, plain_firefox  # noqa: E402
-from extension.tray_process import DemoTray, TrayWatcher, expected_badge  # noqa: E402
+from support.demo_tray import DemoTray, TrayWatcher, expected_badge  # noqa: E402
 from support.procs import free_port  # noqa: E402
 
 QUICK_ARGS = ["--changes", "5", "--idle", "30"]

@@ -1,6 +1,6 @@
 """How fast does an Icinga 2 state change reach `secondline run --headless`, and at what cost?
 
-Starts a private icinga2 (tests/icinga/mk-icinga.sh; by default 50 extra hosts x 20 services, so the
+Starts a private icinga2 (tests/support/mk-icinga.sh; by default 50 extra hosts x 20 services, so the
 comparison with a full poll is not made on a toy list), a counting TCP pass-through in front of its API
 port (TLS stays end to end: it counts connections and bytes), and the app (interval 60 s, stream on).
 Then 20 times: `process-check-result` on h1!svc1 (alternating CRITICAL / OK), and the time from that call
@@ -37,13 +37,12 @@ from pathlib import Path
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "icinga"))
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.append(str(REPO / "tests"))  # last: tests/platform, tests/packaging must not hide the stdlib's platform, PyPI's packaging
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from endpoint import emit, figure  # noqa: E402
-from icinga_server import App, Icinga, icinga_config, start_icinga, stop_icinga  # noqa: E402
+from support.icinga2 import App, Icinga, icinga_config, start_icinga, stop_icinga  # noqa: E402
 from support.procs import free_port  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -354,8 +353,7 @@ def server_cost(tmp: Path, hosts: int, services: int, seconds: float = 15.0) -> 
     problems-only poll (the detector's trigger) and one whole-list poll cost there."""
     from tray.sources.icinga2.source import SERVICE_ATTRS, SERVICE_JOINS
     from tray.sources.icinga2.stream import CibProbe
-    sys.path.insert(0, str(REPO / "tests" / "icinga"))
-    from ichelp import make_source
+    from tests.sources.icinga2.helpers import make_source
     t = time.monotonic()
     ic = start_icinga(tmp / "big", free_port(), env={"BULK_HOSTS": str(hosts), "BULK_SERVICES": str(services)},
                       timeout=300)

@@ -1,8 +1,8 @@
 """How long after a real Nagios 4 or a real Prometheus records a state change does `secondline run
 --headless` show it in /status.json? (issue 15)
 
-Starts the private servers of the tests (tests/monitoring/nagiosfixture.py: Nagios 4 + statusjson.cgi
-behind Apache with Digest auth; promfixture.py: Prometheus with its own rules over an exporter the
+Starts the private servers of the tests (tests/support/nagios.py: Nagios 4 + statusjson.cgi
+behind Apache with Digest auth; support/prometheus.py: Prometheus with its own rules over an exporter the
 bench sets) and the app polling both every `--interval` seconds. Then, for each server, `--changes`
 times: the state flips (a Nagios service CRITICAL / OK through its check, forced; a Prometheus alert
 firing / gone through its metric), and the bench watches both sides every 20 ms:
@@ -32,14 +32,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[1]
-for p in (REPO / "tests" / "monitoring", REPO / "tests" / "icinga", REPO / "tests", REPO, REPO / "bench"):
+for p in (REPO, REPO / "bench"):
     sys.path.insert(0, str(p))
+sys.path.append(str(REPO / "tests"))  # last: tests/platform, tests/packaging must not hide the stdlib's platform, PyPI's packaging
 
 from endpoint import emit, figure  # noqa: E402
-from icinga_server import App  # noqa: E402
-from nagiosfixture import ADMIN, ADMIN_PW, Nagios  # noqa: E402
-from promfixture import PASSWORD, USER, Exporter, Prometheus  # noqa: E402
+from support.icinga2 import App  # noqa: E402
+from support.nagios import ADMIN, ADMIN_PW, Nagios  # noqa: E402
 from support.procs import free_port  # noqa: E402
+from support.prometheus import PASSWORD, USER, Exporter, Prometheus  # noqa: E402
 
 QUICK_ARGS = ["--changes", "4"]       # bench/run_all.py --quick
 STEP = 0.02                           # how often both sides are looked at (s)

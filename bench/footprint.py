@@ -41,7 +41,7 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.append(str(REPO / "tests"))  # last: tests/platform, tests/packaging must not hide the stdlib's platform, PyPI's packaging
 
 from support.procs import free_port  # noqa: E402
 
@@ -66,8 +66,8 @@ def write_config(path: Path, sources: int, interval: float, port: int) -> None:
 
 # -- issue 8: real source types against one local server --------------------------------------
 # Each entry: (type, extra TOML settings with {url} for the fake server, {SECRET FIELD: value}).
-# The answers below follow each vendor's documented shape (the same shapes tests/team/team_fakes.py
-# and tests/monitoring/ use), with a couple of alerts each, so parsing and the alert diff do real work.
+# The answers below follow each vendor's documented shape (the same shapes tests/support/team_apis.py
+# and tests/sources/ use), with a couple of alerts each, so parsing and the alert diff do real work.
 MIXED = (
     ("alertmanager", 'url = "{url}/am"\nauth = "bearer"\n', {"": "bench-am-token"}),
     ("prometheus", 'url = "{url}/prom"\nusername = "bench"\n', {"": "bench-prom-password"}),

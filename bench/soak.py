@@ -38,13 +38,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "tests" / "reliability"))
+sys.path.append(str(REPO / "tests"))  # last: tests/platform, tests/packaging must not hide the stdlib's platform, PyPI's packaging
 sys.path.insert(0, str(REPO))
 
-from relspecs import SPECS, serve_good, toml_for  # noqa: E402
 from support.faults import FaultServer  # noqa: E402
 from support.procs import free_port  # noqa: E402
+from support.sourcespecs import SPECS, serve_good, toml_for  # noqa: E402
 from tray.platform.credentials import env_var  # noqa: E402
 
 QUICK_ARGS = ["--polls", "2000", "--warmup", "0.25", "--max-seconds", "240"]   # run_all.py --quick: the reduced run
@@ -55,7 +54,7 @@ FAULT_WEIGHTS = {
     "http429_bare": 2, "html_login": 3, "empty": 3, "truncated_json": 3, "wrong_shape": 3, "oversize": 1,
     "trickle": 1,
 }
-# The first request of each type's poll (see relspecs.SPECS for the answers).
+# The first request of each type's poll (see support/sourcespecs.py SPECS for the answers).
 FIRST = {
     "icinga2": "/v1/objects/services", "icingaweb2": "/icingaweb2/monitoring/list/hosts",
     "icingadb": "/icingaweb2/icingadb/hosts", "nagios": "/nagios/cgi-bin/statusjson.cgi?query=servicelist",

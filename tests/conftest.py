@@ -1,14 +1,24 @@
-"""Test-wide setup: `tests/` on sys.path (for `support.*`), and no real user state touched."""
+"""Test-wide setup: `tests/` on sys.path (for `support.*`), the shared fixtures, and no real user state touched.
+
+The folders mirror tray/ (tests/core, tests/sources/icinga2, tests/outputs/http...) and are packages
+(tests/ too): a helper only one folder uses sits beside its tests and is imported relatively
+(`from .helpers import ...`); what several folders use is in tests/support/, imported as `support.x` (never
+`tests.support.x` or `..support`: one module, one state). The real parts (icinga2, Nagios, Prometheus,
+Icinga Web, Xvfb + trayer + D-Bus...) are fixtures of support/fixtures.py, usable from any folder."""
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+# Appended, not prepended: tests/platform and tests/packaging must not hide the stdlib's platform and PyPI's packaging.
+sys.path.append(str(Path(__file__).parent))
 
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
+
+# Only the root conftest may name plugins. support.reliability prints the fault matrix and the soak's figures.
+pytest_plugins = ["support.fixtures", "support.reliability"]
 
 # `make test` gives the same answer on every machine: Hypothesis's built-in "ci" profile derandomizes
 # (each test's examples are seeded from the test itself) and keeps no example database. Random search

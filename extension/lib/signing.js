@@ -1,5 +1,5 @@
 // Signed requests to the tray (the tray's side: tray/outputs/http/signing.py; the two must agree byte for byte, which
-// test/signing.test.js checks on the same vectors as tests/unit/test_signing.py).
+// test/signing.test.js checks on the same vectors as tests/outputs/http/test_signing.py).
 //
 // The extension never sends its key. Each action carries
 //   Authorization: Secondline client=ID, ts=MILLISECONDS, nonce=RANDOM, sig=HMAC-SHA256(key, canonical request)

@@ -3,7 +3,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { signRequest, genuineAnswer, b64url, bodyHash } from "../lib/signing.js";
 
-// The same vectors as tests/unit/test_signing.py: the tray (Python) and the extension must agree byte for byte.
+// The same vectors as tests/outputs/http/test_signing.py: the tray (Python) and the extension must agree byte for byte.
 const PAIRING = { client: "client-1", key: "test-key-0123456789" };
 const AUTH = "Secondline client=client-1, ts=1767225600000, nonce=nonce-0123456789abcdef, " +
   "sig=i3uNY6fZTyWLV-MQ5Y-uCJP49uRy34rmyzr1-t7lvOQ";

@@ -8,7 +8,7 @@ import { tooltip, interpret } from "../lib/status.js";
 import { normalise } from "../lib/settings.js";
 import { vocabulary, words, schema, doc, group, REPO } from "./helpers.js";
 
-// The same examples tests/unit/test_words.py checks tray/core/words.py against: one set of words, one set of rules.
+// The same examples tests/core/test_words.py checks tray/core/words.py against: one set of words, one set of rules.
 const ex = vocabulary.$examples;
 
 test("summaries: the vocabulary's examples", () => {

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import IO, Callable
 
-from .common import wait_for
+from support.browsers import wait_for
 
 BADGE_LOG = re.compile(r'secondline badge \\?"([^"\\]*)\\?" (\w+) (#[0-9a-f]{6})')
 

@@ -21,12 +21,10 @@ import pytest
 
 from support.parts import PartDidNotStart
 
-from .common import ARTIFACTS, LIVE, PALETTE, REPO, TRAY_ORIGINS, hex_colour, wait_for  # noqa: F401 (re-exported)
+from support.browsers import (ARTIFACTS, BROWSER_ARGS, CHROMIUM, LIVE, PALETTE, REPO, TRAY_ORIGINS,  # noqa: F401
+                              hex_colour, wait_for)  # (re-exported)
 from .drivers import READ_BADGE, ChromiumExtension, read_badge  # noqa: F401 (re-exported)
 
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"]
 BROWSERS = ["chromium", "firefox"]
 
 pytestmark = pytest.mark.slow
@@ -166,12 +164,6 @@ def browser(request, built_extension, tmp_path):
         yield request.getfixturevalue("chromium")
     else:
         yield request.getfixturevalue("firefox")
-
-
-@pytest.fixture(scope="session")
-def artifacts() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
 
 
 def which_node() -> str:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from .common import hex_colour, wait_for
+from support.browsers import hex_colour, wait_for
 
 # Text and colour are two calls: read colour, text, colour, text and keep only a reading that did not change
 # in between, so a sample taken while the worker is half-way through an update is not mistaken for a state.

@@ -35,7 +35,7 @@ with warnings.catch_warnings():
     from marionette_driver.marionette import Marionette
 
 from .browser_log import BrowserLog
-from .common import TRAY_ORIGINS, wait_for
+from support.browsers import TRAY_ORIGINS, wait_for
 from .drivers import Page
 
 # Another Firefox binary (e.g. an older ESR unpacked with `dpkg -x`) to run the same tests against.

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .browser_log import BrowserLog
-from .common import wait_for
+from support.browsers import wait_for
 from .firefox import Addons, FirefoxExtension, FirefoxProcess, firefox_prefs, write_profile
 
 

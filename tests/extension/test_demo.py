@@ -11,9 +11,9 @@ import pytest
 
 from support.procs import free_port
 
-from .common import artifact
+from support.browsers import artifact
 from .conftest import LIVE, PALETTE, wait_for
-from .tray_process import DemoTray, TrayWatcher, expected_badge
+from support.demo_tray import DemoTray, TrayWatcher, expected_badge
 
 pytestmark = pytest.mark.slow
 

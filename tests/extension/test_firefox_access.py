@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from .common import LIVE, PALETTE, artifact, wait_for
+from support.browsers import LIVE, PALETTE, artifact, wait_for
 from .fake_tray import FakeTray, demo_step
 
 pytestmark = pytest.mark.slow

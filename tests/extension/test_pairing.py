@@ -27,9 +27,9 @@ from support.procs import free_port
 
 from tray.outputs.http import signing
 
-from .common import artifact
+from support.browsers import artifact
 from .conftest import REPO, wait_for
-from .tray_process import SECONDLINE, DemoTray
+from support.demo_tray import SECONDLINE, DemoTray
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .common import artifact
+from support.browsers import artifact
 from .conftest import PALETTE, wait_for
 from datetime import datetime, timedelta, timezone
 

@@ -11,7 +11,7 @@ import pytest
 
 from tray.outputs.http import signing
 
-from .common import artifact
+from support.browsers import artifact
 from .conftest import PALETTE, wait_for
 from .fake_tray import FakeTray, alert, document
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pkghelp import (REPO, SHARED, InstalledRun, assert_installed_in, check_and_doctor, check_endpoint,
+from .pkghelp import (REPO, SHARED, InstalledRun, assert_installed_in, check_and_doctor, check_endpoint,
                      check_icon_in_a_tray, outside_env, run, wheel_version)
 
 pytestmark = pytest.mark.slow

@@ -38,7 +38,7 @@ _KINDS = {
 }
 
 # Issue 17's "blind" fault is not a transport fault but a per-type answer (well-formed, successful,
-# empty because the reader cannot see): tests/reliability/relspecs.py holds each type's, and the fault
+# empty because the reader cannot see): tests/support/sourcespecs.py holds each type's, and the fault
 # matrix runs it as one more column after these.
 BLIND = "blind"
 MATRIX_FAULTS = FAULTS + (BLIND,)
