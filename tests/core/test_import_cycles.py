@@ -96,3 +96,14 @@ def test_find_cycles_finds_one():
 
 def test_no_import_cycle_in_tray():
     assert find_cycles(import_graph()) == []
+
+
+def test_the_core_imports_nothing_outside_it():
+    """tray/core/ is the domain and its pure rules: everything else may build on it, so it builds on nothing
+    else (no config, no network, no keyring, no output), and can be read and tested alone."""
+    graph = import_graph()
+    core = {name for name in graph if name.startswith("tray.core.")}
+    assert core, "no tray.core modules found"
+    outside = {(name, dep) for name in core for dep in graph[name]
+               if dep.startswith("tray.") and not dep.startswith("tray.core") and dep != "tray.shared"}
+    assert outside == set()

@@ -2,7 +2,7 @@
 
 It loads as it is (a demo source, so that the icon has something to show), and every commented
 example loads too once its "#" is removed: lines of prose start with "# ", lines of TOML with "#"
-and no space (tests/unit/test_init.py uncomments them all and loads the result).
+and no space (tests/config/test_messages.py uncomments them all and loads the result).
 """
 from __future__ import annotations
 

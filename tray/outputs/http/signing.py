@@ -19,7 +19,7 @@ tray and not from whatever else listens on the port.
 Keys are derived, not stored: key = HMAC(master, "client key" + id), the master being the per-install
 secret (keyring). Revoking a client is forgetting its id.
 
-Pure functions and two small thread-safe caches; tests/unit/test_signing.py and the extension's
+Pure functions and two small thread-safe caches; tests/outputs/http/test_signing.py and the extension's
 lib/signing.js test vectors pin the format, which the two sides must agree on byte for byte.
 """
 from __future__ import annotations

@@ -66,7 +66,7 @@ def read_background(window: Any, width: int, height: int) -> Image.Image | None:
 
 
 def install(icon: Any) -> bool:
-    """Make pystray's xorg icon draw `tray.icon.slot_image` for its slot. False when it is not the
+    """Make pystray's xorg icon draw `tray.outputs.tray.icon.slot_image` for its slot. False when it is not the
     xorg backend (or a pystray whose internals differ): it then draws as before."""
     if not applies(icon):
         return False
