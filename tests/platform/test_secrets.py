@@ -58,6 +58,13 @@ def servers():
                "read_timeout": slow.url, "_servers": [good, f401, html, slow]}
 
 
+def _why(source: dict, servers: dict) -> str:
+    """The whole document entry and what each server was asked (pytest would cut a dict short)."""
+    import json
+    asked = {srv.url: [r.path for r in srv.requests[-5:]] for srv in servers["_servers"]}
+    return json.dumps(source, indent=1) + "\nlast requests per server: " + json.dumps(asked, indent=1)
+
+
 def test_no_secret_leaks_anywhere(tmp_path, servers):
     home = tmp_path / "home"
     env: dict[str, str] = {}
@@ -87,9 +94,9 @@ def test_no_secret_leaks_anywhere(tmp_path, servers):
         # the failing ones really failed (so their error paths were exercised) and say why
         for name, s in sources.items():
             if name.endswith("-http401"):
-                assert s["health"] == "unknown" and "HTTP 401" in s["error"], s
+                assert s["health"] == "unknown" and "HTTP 401" in (s["error"] or ""), _why(s, servers)
             if name.endswith("-good"):
-                assert s["error"] is None or "event stream" in s["error"], s
+                assert s["error"] is None or "event stream" in s["error"], _why(s, servers)
         responses = [doc_text, _sse_first_event(app.port).decode(), app.get("/")[2].decode(),
                      app.get("/healthz")[2].decode(), app.get("/status.json", headers={"Host": "evil"})[2].decode()]
         ps = subprocess.run(["ps", "-eww", "-o", "pid,args"], capture_output=True, text=True).stdout
@@ -152,8 +159,9 @@ def test_keyring_unusable(tmp_path, servers, state):
         rc = app.stop()     # asserted below, so that a failure above is the one reported
     assert rc == 0, app.output()[-3000:]
     for name in ("helpdesk", "alerts"):
-        assert sources[name]["health"] == "unknown" and words in sources[name]["error"], sources[name]
-    assert sources["vendor"]["error"] is None and sources["vendor"]["health"] == "ok"
+        assert sources[name]["health"] == "unknown" and words in (sources[name]["error"] or ""), \
+            _why(sources[name], servers)
+    assert sources["vendor"]["error"] is None and sources["vendor"]["health"] == "ok", _why(sources["vendor"], servers)
     assert "Traceback" not in app.output()
     # nothing written in plaintext anywhere
     assert _files_containing(home, [secret]) == []
