@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 from support.parts import PartDidNotStart
 from support.procs import stop
@@ -170,98 +172,97 @@ def screenshot(display: str, path: Path) -> Path:
     return path
 
 
-def window_titles(display: str, wm_class: str) -> list[str]:
-    """WM_NAME of every window whose WM_CLASS contains `wm_class` (a tray icon's tooltip on X)."""
+@contextmanager
+def _windows(display: str) -> Iterator[tuple[Any, Iterator[tuple[Any, int]]]]:
+    """(root, every window under it with its depth, in stacking order from the bottom), over one
+    connection closed afterwards. A window that goes away during the walk is skipped."""
     from Xlib import display as xdisplay
     d = xdisplay.Display(display)
-    try:
-        found: list[str] = []
-        stack = [d.screen().root]
+    root = d.screen().root
+
+    def walk() -> Iterator[tuple[Any, int]]:
+        stack = [(root, 0)]
         while stack:
-            w = stack.pop()
+            w, depth = stack.pop()
             try:
-                cls = w.get_wm_class() or ()
-                if any(wm_class in c for c in cls):
-                    name = w.get_wm_name()
-                    found.append(name.decode() if isinstance(name, bytes) else str(name or ""))
-                stack.extend(w.query_tree().children)
+                children = w.query_tree().children
             except Exception:   # a window that went away meanwhile
                 continue
-        return found
+            yield w, depth
+            stack.extend((c, depth + 1) for c in reversed(children))
+    try:
+        yield root, walk()
     finally:
         d.close()
+
+
+def _has_class(w: Any, wm_class: str) -> bool:
+    try:
+        return any(wm_class in c for c in (w.get_wm_class() or ()))
+    except Exception:   # a window that went away meanwhile
+        return False
+
+
+def window_titles(display: str, wm_class: str) -> list[str]:
+    """WM_NAME of every window whose WM_CLASS contains `wm_class` (a tray icon's tooltip on X)."""
+    found: list[str] = []
+    with _windows(display) as (_, windows):
+        for w, _depth in windows:
+            try:
+                if _has_class(w, wm_class):
+                    name = w.get_wm_name()
+                    found.append(name.decode() if isinstance(name, bytes) else str(name or ""))
+            except Exception:   # a window that went away meanwhile
+                continue
+    return found
 
 
 def window_geometry(display: str, wm_class: str) -> tuple[int, int, int, int] | None:
     """(x, y, width, height) on the screen of the first mapped window whose WM_CLASS contains
     `wm_class` (a docked tray icon's slot), or None."""
     from Xlib import X
-    from Xlib import display as xdisplay
-    d = xdisplay.Display(display)
-    try:
-        root = d.screen().root
-        stack = [root]
-        while stack:
-            w = stack.pop()
+    with _windows(display) as (root, windows):
+        for w, _depth in windows:
             try:
-                cls = w.get_wm_class() or ()
-                if any(wm_class in c for c in cls) and w.get_attributes().map_state == X.IsViewable:
+                if _has_class(w, wm_class) and w.get_attributes().map_state == X.IsViewable:
                     g = w.get_geometry()
                     t = root.translate_coords(w, 0, 0)
                     return t.x, t.y, g.width, g.height
-                stack.extend(w.query_tree().children)
             except Exception:   # a window that went away meanwhile
                 continue
-        return None
-    finally:
-        d.close()
+    return None
 
 
 def window_parent(display: str, wm_class: str) -> int | None:
     """The id of the parent window (a tray's socket once docked) of the first window whose WM_CLASS
     contains `wm_class`, or None when there is no such window."""
-    from Xlib import display as xdisplay
-    d = xdisplay.Display(display)
-    try:
-        stack = [d.screen().root]
-        while stack:
-            w = stack.pop()
+    with _windows(display) as (_, windows):
+        for w, _depth in windows:
             try:
-                if any(wm_class in c for c in (w.get_wm_class() or ())):
+                if _has_class(w, wm_class):
                     return int(w.query_tree().parent.id)
-                stack.extend(w.query_tree().children)
             except Exception:   # a window that went away meanwhile
                 continue
-        return None
-    finally:
-        d.close()
+    return None
 
 
 def window_tree(display: str) -> str:
     """Every window under the root, indented by depth: id, WM_CLASS, geometry on the screen and map
     state. What a failing tray test shows, so that "the icon is not where it should be" says where it is."""
     from Xlib import X
-    from Xlib import display as xdisplay
-    d = xdisplay.Display(display)
     states = {X.IsUnmapped: "unmapped", X.IsUnviewable: "unviewable", X.IsViewable: "viewable"}
-    try:
-        root = d.screen().root
-        lines: list[str] = []
-        stack = [(root, 0)]
-        while stack:
-            w, depth = stack.pop()
+    lines: list[str] = []
+    with _windows(display) as (root, windows):
+        for w, depth in windows:
             try:
                 g = w.get_geometry()
                 t = root.translate_coords(w, 0, 0)
                 cls = "/".join(w.get_wm_class() or ()) or "-"
                 state = states.get(w.get_attributes().map_state, "?")
-                lines.append(f"{'  ' * depth}0x{w.id:x} {cls} {g.width}x{g.height}+{t.x}+{t.y} {state}")
-                stack.extend((c, depth + 1) for c in reversed(w.query_tree().children))
             except Exception:   # a window that went away meanwhile
                 continue
-        return "\n".join(lines)
-    finally:
-        d.close()
+            lines.append(f"{'  ' * depth}0x{w.id:x} {cls} {g.width}x{g.height}+{t.x}+{t.y} {state}")
+    return "\n".join(lines)
 
 
 def wait_slot(display: str, wm_class: str, what: str, timeout: float = 15) -> tuple[int, int, int, int]:
